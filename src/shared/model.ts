@@ -1,0 +1,356 @@
+// The data model every face of Container X-Ray shares: the engine produces it, the CLI prints it,
+// the extension adapts it and the webviews draw it. Plain JSON: no classes, no functions, no Dates.
+
+/** The eight kernel namespace types a process lives in. */
+export type NamespaceType = 'mnt' | 'pid' | 'net' | 'ipc' | 'uts' | 'user' | 'cgroup' | 'time';
+export const NAMESPACE_TYPES: readonly NamespaceType[] = [
+  'mnt',
+  'pid',
+  'net',
+  'ipc',
+  'uts',
+  'user',
+  'cgroup',
+  'time',
+];
+
+/** A field the engine could not read, and why (what is missing and how to get it). */
+export interface FieldError {
+  field: string;
+  reason: string;
+}
+
+/** Inode numbers of /proc/PID/ns/*; null where the link could not be read or the kernel lacks the type. */
+export type NamespaceInodes = Record<NamespaceType, number | null> & {
+  /** Present only where it differs from `pid` (a process that has called unshare(CLONE_NEWPID)). */
+  pid_for_children?: number | null;
+  /** Present only where it differs from `time`. */
+  time_for_children?: number | null;
+};
+
+/** The member id the host (PID 1) has in namespace groups. */
+export const HOST_MEMBER = 'host';
+
+/** Containers (and the host) that hold the same namespace inode of one type. */
+export interface NamespaceGroup {
+  type: NamespaceType;
+  inode: number;
+  /** `host` and/or full container ids, host first, then in snapshot order. */
+  members: string[];
+}
+
+export interface ProcessInfo {
+  hostPid: number;
+  /** The PID in the container's innermost PID namespace (last NSpid field); null when unknown. */
+  containerPid: number | null;
+  ppid: number;
+  uid: number | null;
+  /** User name from the container's view when known, else the numeric uid as text. */
+  user: string;
+  /** Short name from /proc/PID/status (`Name:`). */
+  name: string;
+  /** Full command line, arguments joined by spaces; the name in brackets for kernel threads. */
+  command: string;
+  /** Threads (from `Threads:`). */
+  threads: number | null;
+  /** Resident memory (VmRSS) in bytes. */
+  rssBytes: number | null;
+}
+
+export type CgroupVersion = 1 | 2;
+export type CgroupDriver = 'cgroupfs' | 'systemd';
+
+export interface BlkioThrottle {
+  /** major:minor */
+  device: string;
+  readBps: number | null;
+  writeBps: number | null;
+  readIops: number | null;
+  writeIops: number | null;
+}
+
+/** Limits that hold a container. null means unlimited, explicitly. */
+export interface CgroupLimits {
+  /** memory.limit_in_bytes (v1) / memory.max (v2). */
+  memoryBytes: number | null;
+  /** v1: memory+swap limit (memory.memsw.limit_in_bytes); v2: swap alone (memory.swap.max). */
+  memorySwapBytes: number | null;
+  /** How memorySwapBytes counts: `memory+swap` (v1) or `swap` (v2). */
+  memorySwapMeaning: 'memory+swap' | 'swap';
+  /** v1 memory.soft_limit_in_bytes / v2 memory.low (a reservation, not a hard limit). */
+  memoryReservationBytes: number | null;
+  /** CPU quota expressed as CPUs (quota / period); null when no quota. */
+  cpus: number | null;
+  cpuQuotaUs: number | null;
+  cpuPeriodUs: number | null;
+  /** v1 cpu.shares (1024 = default). null on v2. */
+  cpuShares: number | null;
+  /** v2 cpu.weight (100 = default). null on v1. */
+  cpuWeight: number | null;
+  /** cpuset CPUs the container may run on ("0-1"); null when unrestricted (all of the host's). */
+  cpusetCpus: string | null;
+  cpusetMems: string | null;
+  /** The host's CPUs for comparison ("0-3"). */
+  hostCpus: string | null;
+  pidsMax: number | null;
+  /** v1 blkio.weight / v2 io.weight (or io.bfq.weight); null when default/not set. */
+  blkioWeight: number | null;
+  blkioThrottles: BlkioThrottle[];
+}
+
+export interface CgroupUsage {
+  memoryBytes: number | null;
+  /** memory.max_usage_in_bytes (v1) / memory.peak (v2, kernel 5.19+); null where the kernel keeps none. */
+  memoryPeakBytes: number | null;
+  /** Usage minus inactive file cache: what `docker stats` and kubelet call the working set. */
+  workingSetBytes: number | null;
+  /** Page cache charged to the cgroup. */
+  cacheBytes: number | null;
+  rssBytes: number | null;
+  swapBytes: number | null;
+  /** Times the memory limit was hit (v1 failcnt, v2 memory.events max). */
+  memoryLimitHits: number | null;
+  oomKills: number | null;
+  cpuUsageNs: number | null;
+  cpuUserNs: number | null;
+  cpuSystemNs: number | null;
+  cpuPeriods: number | null;
+  cpuThrottledPeriods: number | null;
+  cpuThrottledNs: number | null;
+  pidsCurrent: number | null;
+  ioReadBytes: number | null;
+  ioWriteBytes: number | null;
+}
+
+export interface CgroupInfo {
+  version: CgroupVersion;
+  driver: CgroupDriver;
+  /** The cgroup path relative to the hierarchy root, e.g. `/docker/<id>` or `/system.slice/docker-<id>.scope`. */
+  path: string;
+  /** Where the files were read from, per controller (v1) or the one directory (v2). */
+  dirs: Record<string, string>;
+  /** Rootless: the path lies under user.slice. */
+  rootless: boolean;
+  limits: CgroupLimits;
+  usage: CgroupUsage;
+}
+
+/** One directory of the overlay stack, bottom first. */
+export interface OverlayLayerDir {
+  /** The directory as the kernel names it (may be a short link under overlay2/l/). */
+  dir: string;
+  /** The link resolved to the real directory, when readable. */
+  resolved: string | null;
+  /** `init` for Docker's `<id>-init` layer, `image` for image layers. */
+  role: 'init' | 'image';
+}
+
+export interface OverlayMount {
+  /** lowerdir entries as the kernel lists them, top first (the kernel's order). */
+  lowerDirs: string[];
+  /** The same, bottom first, with their role. */
+  stack: OverlayLayerDir[];
+  upperDir: string | null;
+  workDir: string | null;
+  mergedDir: string | null;
+  /** Where the mount was found: the container's root entry in /proc/PID/mountinfo, or `docker inspect`. */
+  source: 'mountinfo' | 'inspect';
+  /** Whether `docker inspect` GraphDriver data names the same upper dir (null when not compared). */
+  inspectAgrees: boolean | null;
+  /** Mount options other than the directories (index=off, xino=…, userxattr …). */
+  options: string[];
+}
+
+export type ContainerState = 'running' | 'paused' | 'restarting' | 'exited' | 'created' | 'dead' | 'removing' | 'gone';
+
+export interface ContainerSnapshot {
+  id: string;
+  name: string;
+  image: string;
+  imageId: string;
+  state: ContainerState;
+  status: string;
+  /** Host PID of the container's init process; null when not running or unknown. */
+  pid: number | null;
+  created: number;
+  labels: Record<string, string>;
+  /** Docker's network mode: `bridge`, `none`, `host`, `container:<id>`, a network name. */
+  networkMode: string;
+  namespaces: NamespaceInodes | null;
+  processes: ProcessInfo[];
+  cgroup: CgroupInfo | null;
+  overlay: OverlayMount | null;
+  /** True when near a limit (memory ≥ 90 %, pids ≥ 90 %, or CPU throttled in the last refresh). */
+  nearLimit: string[];
+  errors: FieldError[];
+}
+
+export interface HostFacts {
+  hostname: string;
+  kernel: string;
+  os: { platform: string; distro: string; release: string; codename: string; arch: string };
+  cpus: number;
+  memoryBytes: number;
+  /** Whether this machine is itself a virtual machine, and which hypervisor. */
+  virtualization: { isVirtual: boolean; hypervisor: string | null; evidence: string };
+  cgroupVersion: CgroupVersion | null;
+  /** True when cgroup v1 and an (empty or used) v2 tree are both mounted. */
+  cgroupHybrid: boolean;
+  daemon: DaemonFacts | null;
+  /** How the engine reads /proc, cgroupfs and /var/lib/docker, and why. */
+  access: AccessPath;
+  errors: FieldError[];
+}
+
+export interface DaemonFacts {
+  endpoint: string;
+  serverVersion: string;
+  apiVersion: string;
+  storageDriver: string;
+  cgroupDriver: string;
+  cgroupVersion: string;
+  kernel: string;
+  operatingSystem: string;
+  osType: string;
+  architecture: string;
+  cpus: number;
+  memoryBytes: number;
+  rootDir: string;
+  rootless: boolean;
+  /** The containerd snapshotter stores images (Docker 25+ option): no GraphDriver paths in inspect. */
+  containerdSnapshotter: boolean;
+  /** The daemon's kernel is not this machine's (Docker Desktop, a remote host). */
+  runsElsewhere: boolean;
+  /** The daemon runs inside a VM (its kernel or OS differs from the host's, or the daemon says so). */
+  runsInVm: boolean;
+  runsElsewhereReason: string | null;
+}
+
+export interface AccessPath {
+  mode: 'direct' | 'helper' | 'daemon-only';
+  reason: string;
+}
+
+export interface Snapshot {
+  takenAt: string;
+  host: HostFacts;
+  containers: ContainerSnapshot[];
+  namespaceGroups: NamespaceGroup[];
+  /** The process whose namespaces stand for the host's: PID 1, or a stand-in when PID 1 is not readable. */
+  hostNamespacesFrom: string;
+  /** Counts of daemon API calls this snapshot made, by kind (list, inspect, info …). */
+  daemonCalls: Record<string, number>;
+  errors: FieldError[];
+}
+
+// ---- Layers ----
+
+export type ChangeKind = 'added' | 'modified' | 'deleted';
+export type FileType = 'file' | 'dir' | 'symlink' | 'hardlink' | 'char' | 'block' | 'fifo' | 'socket' | 'other';
+
+export interface LayerChange {
+  /** Absolute path inside the image, e.g. `/app/x`. */
+  path: string;
+  kind: ChangeKind;
+  type: FileType;
+  /** Bytes of content (0 for directories and links; for `deleted`, 0). */
+  sizeBytes: number;
+  /** A directory whose lower contents this layer hides. */
+  opaque?: true;
+  linkTarget?: string;
+  mode?: number;
+}
+
+export interface ImageLayer {
+  /** 0 = the bottom layer. */
+  index: number;
+  diffId: string;
+  chainId: string;
+  /** The history entry that made it. */
+  createdBy: string;
+  createdAt: string | null;
+  comment: string | null;
+  /** Sum of content bytes the layer holds. */
+  sizeBytes: number;
+  /** History entries without a layer (ENV, CMD …) directly above this one, in order. */
+  metadataAbove: { createdBy: string; createdAt: string | null }[];
+  changes: LayerChange[];
+  /** Bytes this layer holds that a later layer overwrote or deleted. */
+  wastedBytes: number;
+  /** Where the listing came from. */
+  source: 'tar-split' | 'layer-dir' | 'image-tar' | 'helper';
+}
+
+export interface Inefficiency {
+  path: string;
+  /** Layers holding the path. */
+  count: number;
+  cumulativeSizeBytes: number;
+}
+
+export interface LayerReport {
+  image: { id: string; tags: string[]; ref: string };
+  container: { id: string; name: string } | null;
+  layers: ImageLayer[];
+  /** History entries below the first layer that made no layer (rare). */
+  metadataBelow: { createdBy: string; createdAt: string | null }[];
+  upper: { dir: string | null; changes: LayerChange[]; sizeBytes: number } | null;
+  /** Σ per-path smallest size / Σ per-path cumulative size (dive's score); 1 when nothing is duplicated. */
+  efficiency: number;
+  /** Cumulative size of every path held by two or more layers. */
+  wastedBytes: number;
+  /** wastedBytes / size of the layers above the first. */
+  userWastedPercent: number;
+  sizeBytes: number;
+  userSizeBytes: number;
+  inefficiencies: Inefficiency[];
+  errors: FieldError[];
+}
+
+// ---- Images ----
+
+export interface ImageLayerFact {
+  diffId: string;
+  chainId: string;
+  sizeBytes: number | null;
+  /** Other local images whose layer stacks hold this same chain (bytes stored once, used by several). */
+  sharedWith: string[];
+}
+
+export interface ImageFacts {
+  id: string;
+  tags: string[];
+  repoDigests: string[];
+  created: string;
+  sizeBytes: number;
+  layers: ImageLayerFact[];
+  /** Bytes of this image's layers that other local images also use. */
+  sharedBytes: number;
+  /** Containers (ids) created from it. */
+  containers: string[];
+}
+
+// ---- Efficiency gate (dive's CI rules) ----
+
+export interface EfficiencyRules {
+  lowestEfficiency: number | null;
+  highestWastedBytes: number | null;
+  highestUserWastedPercent: number | null;
+}
+
+export interface RuleResult {
+  rule: keyof EfficiencyRules;
+  limit: number;
+  actual: number;
+  passed: boolean;
+  message: string;
+}
+
+export interface EfficiencyVerdict {
+  image: string;
+  passed: boolean;
+  results: RuleResult[];
+  efficiency: number;
+  wastedBytes: number;
+  userWastedPercent: number;
+}
