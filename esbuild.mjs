@@ -1,6 +1,8 @@
 // Bundles the three faces: the CLI and the extension host (Node, CommonJS) and the webview app (browser).
 import * as esbuild from 'esbuild';
 import { readFileSync } from 'node:fs';
+import { sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
@@ -15,8 +17,19 @@ const common = {
   legalComments: 'none',
 };
 
+/** dockerode's BuildKit session pulls in gRPC and protobufjs for image builds we never start. */
+const stubDockerodeSession = {
+  name: 'stub-dockerode-session',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/session$/ }, (args) =>
+      args.importer.includes(`${sep}dockerode${sep}lib${sep}`) ? { path: fileURLToPath(new URL('./src/vendor-stubs/dockerode-session.js', import.meta.url)) } : undefined,
+    );
+  },
+};
+
 const node = {
   ...common,
+  plugins: [stubDockerodeSession],
   platform: 'node',
   format: 'cjs',
   target: 'node20',
@@ -36,7 +49,6 @@ const builds = [
     platform: 'browser',
     format: 'iife',
     target: 'es2022',
-    loader: { '.css': 'text' },
   },
 ];
 

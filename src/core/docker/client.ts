@@ -162,9 +162,9 @@ export class DockerClient {
     return this.call('save', () => this.docker.getImage(ref).get() as Promise<Readable>, { what: 'image', ref });
   }
 
-  /** The daemon's event stream (container lifecycle and image events). */
-  events(filters: Record<string, string[]>): Promise<Readable> {
-    return this.call('events', () => this.docker.getEvents({ filters }) as Promise<Readable>);
+  /** The daemon's event stream (container lifecycle and image events), from `since` (unix seconds) when given. */
+  events(filters: Record<string, string[]>, since?: number): Promise<Readable> {
+    return this.call('events', () => this.docker.getEvents({ filters, ...(since ? { since } : {}) }) as Promise<Readable>);
   }
 }
 

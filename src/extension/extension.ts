@@ -1,0 +1,42 @@
+import * as vscode from 'vscode';
+import { registerCommands } from './commands/registerCommands';
+import { DOCKERFILE_SELECTOR, DockerfileCodeLensProvider, DockerfileHoverProvider, DockerfileLayers } from './hover/dockerfileProviders';
+import { Panels } from './panels/panels';
+import { XrayService } from './service';
+import { registerTrees } from './tree/providers';
+
+/** What activation exposes, for tests and for other extensions. */
+export interface XrayApi {
+  service: XrayService;
+  activationMs: number;
+}
+
+/**
+ * Activation only wires adapters: the engine (dockerode, systeminformation, tar-stream, dockerfile-ast) is
+ * loaded from dist/engine.js the first time a view, command or Dockerfile needs it.
+ */
+export function activate(context: vscode.ExtensionContext): XrayApi {
+  const started = performance.now();
+  const output = vscode.window.createOutputChannel('Container X-Ray', { log: true });
+  const service = new XrayService(output);
+  const panels = new Panels(context.extensionUri, service);
+  context.subscriptions.push(output, service, panels);
+  registerTrees(context, service);
+  registerCommands(context, service, panels, output);
+  const layers = new DockerfileLayers(service);
+  context.subscriptions.push(
+    vscode.languages.registerHoverProvider(DOCKERFILE_SELECTOR, new DockerfileHoverProvider(layers, service)),
+    vscode.languages.registerCodeLensProvider(DOCKERFILE_SELECTOR, new DockerfileCodeLensProvider(layers, service)),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('containerXray.dockerHost')) service.reset();
+      else if (e.affectsConfiguration('containerXray.refreshInterval')) service.schedulePeriodic();
+    }),
+  );
+  const activationMs = performance.now() - started;
+  output.info(`activated in ${activationMs.toFixed(1)} ms`);
+  return { service, activationMs };
+}
+
+export function deactivate(): void {
+  // Everything is in context.subscriptions.
+}

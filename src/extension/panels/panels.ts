@@ -1,0 +1,282 @@
+import * as vscode from 'vscode';
+import { ContainerSnapshot, LayerReport, Snapshot } from '../../shared/model';
+import { UsageSample, summariseReport } from '../../shared/protocol';
+import { XrayService } from '../service';
+import { readSettings, rulesFromSettings } from '../settings';
+import { XrayPanel } from './panel';
+
+const MAX_SAMPLES = 120;
+
+function sampleOf(c: ContainerSnapshot): UsageSample {
+  const u = c.cgroup?.usage;
+  return {
+    t: Date.now(),
+    memoryBytes: u?.memoryBytes ?? null,
+    workingSetBytes: u?.workingSetBytes ?? null,
+    cpuUsageNs: u?.cpuUsageNs ?? null,
+    cpuThrottledPeriods: u?.cpuThrottledPeriods ?? null,
+    pidsCurrent: u?.pidsCurrent ?? null,
+    ioReadBytes: u?.ioReadBytes ?? null,
+    ioWriteBytes: u?.ioWriteBytes ?? null,
+  };
+}
+
+/** The graph does not need process lists; leaving them out keeps 200-container messages small. */
+function graphSnapshot(s: Snapshot): Snapshot {
+  return { ...s, containers: s.containers.map((c) => ({ ...c, processes: [] })) };
+}
+
+/** Opens and feeds the four webviews from the service; one panel per view kind (dashboards per container). */
+export class Panels implements vscode.Disposable {
+  private graph: XrayPanel | null = null;
+  private graphFocus: string[] = [];
+  private vm: XrayPanel | null = null;
+  private readonly dashboards = new Map<string, { panel: XrayPanel; samples: UsageSample[]; timer: NodeJS.Timeout | null; last: ContainerSnapshot }>();
+  private readonly layers = new Map<string, { panel: XrayPanel; report: LayerReport | null; abort: AbortController | null; selected: number | 'upper' | null }>();
+  private readonly sub: vscode.Disposable;
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly service: XrayService,
+  ) {
+    this.sub = service.onDidChange((what) => {
+      if (what.snapshot) {
+        this.pushGraph();
+        this.pushVm();
+      }
+      if (this.service.state.kind === 'unreachable') {
+        const message = this.service.state.reason;
+        for (const p of this.openPanels()) p.notify('state/error', { message, retryable: true });
+      }
+    });
+  }
+
+  private openPanels(): XrayPanel[] {
+    return [this.graph, this.vm, ...[...this.dashboards.values()].map((d) => d.panel), ...[...this.layers.values()].map((l) => l.panel)].filter(
+      (p): p is XrayPanel => p !== null,
+    );
+  }
+
+  private async current(): Promise<Snapshot> {
+    if (!this.service.snapshot) await this.service.refresh();
+    if (!this.service.snapshot) throw new Error(this.service.state.kind === 'unreachable' ? this.service.state.reason : 'no snapshot yet');
+    return this.service.snapshot;
+  }
+
+  // ---- Namespace graph ----
+
+  async showGraph(focus: string[] = []): Promise<void> {
+    this.graphFocus = focus;
+    if (this.graph) {
+      this.graph.reveal();
+      this.pushGraph();
+      return;
+    }
+    const panel = new XrayPanel(this.extensionUri, 'graph', 'Namespace Graph', {
+      ready: () => this.pushGraph(),
+      openDashboard: ({ containerId }) => this.showDashboard(containerId),
+      retry: () => this.service.refresh(),
+      copyText: ({ text }) => vscode.env.clipboard.writeText(text),
+    });
+    this.graph = panel;
+    panel.onDidDispose(() => (this.graph = null));
+    this.service.setVisible('panel:graph', true);
+    panel.panel.onDidChangeViewState(() => this.service.setVisible('panel:graph', panel.visible));
+    panel.onDidDispose(() => this.service.setVisible('panel:graph', false));
+    await this.current().catch((err: Error) => panel.notify('state/error', { message: err.message, retryable: true }));
+    this.pushGraph();
+  }
+
+  private pushGraph(): void {
+    const s = this.service.snapshot;
+    if (this.graph && s) this.graph.notify('state/graph', { snapshot: graphSnapshot(s), focus: this.graphFocus.filter((id) => s.containers.some((c) => c.id === id)) });
+  }
+
+  // ---- Container vs VM ----
+
+  async showVm(): Promise<void> {
+    if (this.vm) {
+      this.vm.reveal();
+      return;
+    }
+    const panel = new XrayPanel(this.extensionUri, 'vm', 'Container vs VM', {
+      ready: () => this.pushVm(),
+      retry: () => this.service.refresh(),
+    });
+    this.vm = panel;
+    panel.onDidDispose(() => (this.vm = null));
+    await this.current().catch((err: Error) => panel.notify('state/error', { message: err.message, retryable: true }));
+    this.pushVm();
+  }
+
+  private pushVm(): void {
+    const s = this.service.snapshot;
+    if (this.vm && s) {
+      this.vm.notify('state/vm', { host: s.host, containers: s.containers.map((c) => ({ id: c.id, name: c.name, image: c.image, pid: c.pid })) });
+    }
+  }
+
+  // ---- Container dashboard ----
+
+  async showDashboard(containerId: string): Promise<void> {
+    const existing = this.dashboards.get(containerId);
+    if (existing) {
+      existing.panel.reveal();
+      return;
+    }
+    const snap = await this.current();
+    const container = snap.containers.find((c) => c.id === containerId || c.name === containerId);
+    if (!container) throw new Error(`no running container ${containerId}`);
+    const panel = new XrayPanel(this.extensionUri, 'dashboard', `${container.name} · X-Ray`, {
+      ready: () => this.pushDashboard(container.id),
+      openLayers: ({ ref, layer }) => this.showLayers(ref, { container: true, layer }),
+      openDashboard: ({ containerId: other }) => this.showDashboard(other),
+      revealUpperDir: ({ containerId: id }) => vscode.commands.executeCommand('containerXray.revealUpperDir', { target: { containerId: id } }),
+      copyText: ({ text }) => vscode.env.clipboard.writeText(text),
+      retry: async () => {
+        await this.service.refresh();
+        const fresh = this.service.snapshot?.containers.find((c) => c.id === container.id);
+        const d = this.dashboards.get(container.id);
+        if (d && fresh) d.last = fresh;
+        this.tick(container.id);
+      },
+    });
+    const entry = { panel, samples: [sampleOf(container)], timer: null as NodeJS.Timeout | null, last: container };
+    this.dashboards.set(container.id, entry);
+    const schedule = () => {
+      if (entry.timer) clearInterval(entry.timer);
+      entry.timer = null;
+      // Live figures are read only while the dashboard is visible.
+      if (panel.visible) entry.timer = setInterval(() => this.tick(container.id), readSettings().dashboardInterval);
+    };
+    panel.panel.onDidChangeViewState(schedule);
+    panel.onDidDispose(() => {
+      if (entry.timer) clearInterval(entry.timer);
+      this.dashboards.delete(container.id);
+    });
+    schedule();
+  }
+
+  private ticking = new Set<string>();
+
+  private async tick(id: string): Promise<void> {
+    const d = this.dashboards.get(id);
+    if (!d || this.ticking.has(id)) return;
+    this.ticking.add(id);
+    try {
+      const engine = await this.service.engine();
+      const fresh = await engine.reread(d.last);
+      d.last = fresh;
+      if (fresh.state === 'gone') {
+        if (d.timer) clearInterval(d.timer);
+        d.timer = null;
+        d.panel.notify('state/error', { message: `${fresh.name} is no longer running; its last figures are shown.`, retryable: true });
+        return;
+      }
+      d.samples.push(sampleOf(fresh));
+      if (d.samples.length > MAX_SAMPLES) d.samples.splice(0, d.samples.length - MAX_SAMPLES);
+      this.pushDashboard(id);
+    } catch (err) {
+      d.panel.notify('state/error', { message: err instanceof Error ? err.message : String(err), retryable: true });
+    } finally {
+      this.ticking.delete(id);
+    }
+  }
+
+  private pushDashboard(id: string): void {
+    const d = this.dashboards.get(id);
+    const snap = this.service.snapshot;
+    if (!d || !snap) return;
+    const groups = snap.namespaceGroups.filter((g) => g.members.includes(id));
+    const names: Record<string, string> = { host: 'host' };
+    for (const c of snap.containers) names[c.id] = c.name;
+    d.panel.notify('state/dashboard', { container: d.last, samples: d.samples, groups, names, intervalMs: readSettings().dashboardInterval });
+  }
+
+  // ---- Layer diff explorer ----
+
+  async showLayers(ref: string, opts: { container?: boolean; layer?: number | 'upper' | null; title?: string } = {}): Promise<void> {
+    const key = `${opts.container ? 'c' : 'i'}:${ref}`;
+    const existing = this.layers.get(key);
+    if (existing) {
+      existing.selected = opts.layer ?? null;
+      existing.panel.reveal();
+      this.pushLayers(key);
+      return;
+    }
+    const title = opts.title ?? (opts.container ? (this.service.snapshot?.containers.find((c) => c.id === ref)?.name ?? ref.slice(0, 12)) : ref.replace(/^sha256:/, '').slice(0, 24));
+    const state: { report: LayerReport | null; abort: AbortController | null; selected: number | 'upper' | null } = {
+      report: null,
+      abort: null,
+      selected: opts.layer ?? null,
+    };
+    const panel: XrayPanel = new XrayPanel(
+      this.extensionUri,
+      'layers',
+      `Layers · ${title}`,
+      {
+        ready: () => this.pushLayers(key),
+        cancel: () => state.abort?.abort(),
+        retry: () => this.loadLayers(key, ref, opts.container === true, true),
+        copyText: ({ text }) => vscode.env.clipboard.writeText(text),
+        openLayers: ({ layer }) => {
+          state.selected = layer;
+          this.pushLayers(key);
+        },
+      },
+      {
+        'layers/changes': async ({ layer }) => {
+          const report = state.report ?? (await this.service.layers(ref, { container: opts.container }));
+          if (layer === 'upper') return { changes: report.upper?.changes ?? [] };
+          const l = report.layers[layer];
+          if (!l) throw new Error(`no layer ${layer}`);
+          return { changes: l.changes };
+        },
+      },
+    );
+    const entry = Object.assign(state, { panel });
+    this.layers.set(key, entry);
+    panel.onDidDispose(() => {
+      entry.abort?.abort();
+      this.layers.delete(key);
+    });
+    await this.loadLayers(key, ref, opts.container === true, false);
+  }
+
+  private async loadLayers(key: string, ref: string, container: boolean, fresh: boolean): Promise<void> {
+    const entry = this.layers.get(key);
+    if (!entry) return;
+    entry.abort?.abort();
+    const abort = new AbortController();
+    entry.abort = abort;
+    entry.panel.notify('state/progress', { message: 'Reading layers…' });
+    try {
+      entry.report = await this.service.layers(ref, {
+        container,
+        fresh,
+        signal: abort.signal,
+        onProgress: (message) => entry.panel.notify('state/progress', { message }),
+      });
+      entry.panel.notify('state/progress', { message: null });
+      this.pushLayers(key);
+    } catch (err) {
+      entry.panel.notify('state/progress', { message: null });
+      entry.panel.notify('state/error', { message: abort.signal.aborted ? 'Cancelled.' : err instanceof Error ? err.message : String(err), retryable: true });
+    } finally {
+      if (entry.abort === abort) entry.abort = null;
+    }
+  }
+
+  private pushLayers(key: string): void {
+    const entry = this.layers.get(key);
+    if (!entry?.report) return;
+    const { rules, errors } = rulesFromSettings(this.service.engineModule().parseRuleValue);
+    const verdict = errors.length === 0 ? this.service.engineModule().evaluateRules(entry.report, rules) : null;
+    entry.panel.notify('state/layers', { report: summariseReport(entry.report), selected: entry.selected, verdict });
+  }
+
+  dispose(): void {
+    this.sub.dispose();
+    for (const p of this.openPanels()) p.dispose();
+  }
+}

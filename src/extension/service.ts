@@ -1,0 +1,227 @@
+import * as vscode from 'vscode';
+import type { Engine } from '../core/engine';
+import type { DockerEvent, DockerEventWatcher } from '../core/docker/events';
+import { ContainerSnapshot, HostFacts, ImageFacts, LayerReport, Snapshot } from '../shared/model';
+import { EngineModule, loadEngine } from './engineLoader';
+import { readSettings } from './settings';
+
+export type DaemonState = { kind: 'idle' } | { kind: 'loading' } | { kind: 'ready' } | { kind: 'unreachable'; reason: string };
+
+/**
+ * The extension's one source of truth: the latest snapshot, images and host facts, refreshed by docker
+ * events (only what changed) and, for live usage figures, periodically while some view is visible.
+ * Views and panels read it and listen to onDidChange; none of them talks to the engine on its own.
+ */
+export class XrayService implements vscode.Disposable {
+  private engineP: Promise<Engine> | null = null;
+  private module: EngineModule | null = null;
+  private watcher: DockerEventWatcher | null = null;
+  private readonly changed = new vscode.EventEmitter<{ snapshot?: boolean; images?: boolean; host?: boolean }>();
+  readonly onDidChange = this.changed.event;
+  snapshot: Snapshot | null = null;
+  images: ImageFacts[] | null = null;
+  host: HostFacts | null = null;
+  state: DaemonState = { kind: 'idle' };
+  private readonly layerReports = new Map<string, Promise<LayerReport>>();
+  private refreshing: Promise<void> | null = null;
+  private pendingIds = new Set<string>();
+  private pendingTimer: NodeJS.Timeout | null = null;
+  private periodic: NodeJS.Timeout | null = null;
+  private readonly visible = new Set<string>();
+  private disposed = false;
+
+  constructor(private readonly output: vscode.LogOutputChannel) {}
+
+  /** The engine, created on first use with the current settings. */
+  engine(): Promise<Engine> {
+    if (!this.engineP) {
+      const started = Date.now();
+      this.module = loadEngine();
+      const settings = readSettings();
+      this.engineP = this.module.Engine.create({ override: settings.dockerHost || undefined });
+      this.engineP.then(
+        (e) => this.output.info(`engine ready in ${Date.now() - started} ms: ${e.docker.endpoint.host} (${e.docker.endpoint.from})`),
+        (err: Error) => this.output.error(`engine could not start: ${err.message}`),
+      );
+      this.engineP.catch(() => (this.engineP = null));
+    }
+    return this.engineP;
+  }
+
+  engineModule(): EngineModule {
+    this.module ??= loadEngine();
+    return this.module;
+  }
+
+  /** Drops the engine (after a settings change), so the next use reconnects. */
+  reset(): void {
+    this.watcher?.stop();
+    this.watcher = null;
+    this.engineP = null;
+    this.layerReports.clear();
+    void this.refresh();
+  }
+
+  private setState(state: DaemonState): void {
+    const before = JSON.stringify(this.state);
+    this.state = state;
+    void vscode.commands.executeCommand('setContext', 'containerXray.state', state.kind);
+    if (before !== JSON.stringify(state)) this.changed.fire({ snapshot: true, images: true, host: true });
+  }
+
+  /** A full refresh: one snapshot (one list call), images and host facts. Concurrent calls share one run. */
+  refresh(): Promise<void> {
+    if (this.refreshing) return this.refreshing;
+    this.refreshing = this.doRefresh().finally(() => (this.refreshing = null));
+    return this.refreshing;
+  }
+
+  private async doRefresh(): Promise<void> {
+    if (this.state.kind === 'idle') this.setState({ kind: 'loading' });
+    try {
+      const engine = await this.engine();
+      this.startWatching(engine);
+      const [snapshot, images] = await Promise.all([engine.snapshot(), engine.images()]);
+      this.snapshot = snapshot;
+      this.images = images;
+      this.host = snapshot.host;
+      this.setState({ kind: 'ready' });
+      this.changed.fire({ snapshot: true, images: true, host: true });
+    } catch (err) {
+      this.failed(err);
+    }
+  }
+
+  private failed(err: unknown): void {
+    const message = err instanceof Error ? err.message : String(err);
+    this.output.warn(message);
+    this.setState({ kind: 'unreachable', reason: message });
+  }
+
+  private startWatching(engine: Engine): void {
+    if (this.watcher) return;
+    const { DockerEventWatcher } = this.engineModule();
+    const w = new DockerEventWatcher(engine.docker);
+    this.watcher = w;
+    w.on('event', (ev) => this.onEvent(ev));
+    w.on('disconnected', (err) => {
+      if (this.disposed) return;
+      this.output.warn(`daemon event stream lost: ${err.message}`);
+      engine.forgetDaemon();
+      this.setState({ kind: 'unreachable', reason: `the Docker daemon at ${engine.docker.endpoint.host} stopped answering: ${err.message}` });
+    });
+    w.on('connected', () => {
+      if (this.disposed) return;
+      if (this.state.kind === 'unreachable') {
+        this.output.info('daemon event stream back; refreshing');
+        void this.refresh();
+      }
+    });
+    w.start();
+  }
+
+  private onEvent(ev: DockerEvent): void {
+    if (ev.type === 'image') {
+      this.images = null;
+      this.layerReports.clear();
+      void this.refreshImages();
+      return;
+    }
+    const relevant = ['start', 'die', 'destroy', 'pause', 'unpause', 'rename', 'update', 'oom', 'kill', 'restart', 'create'];
+    if (!relevant.includes(ev.action)) return;
+    this.pendingIds.add(ev.id);
+    // Events arrive in bursts (kill, die, stop, destroy): gather them for a moment, then re-read only those.
+    if (!this.pendingTimer) this.pendingTimer = setTimeout(() => void this.flushPending(), 150);
+  }
+
+  private async flushPending(): Promise<void> {
+    this.pendingTimer = null;
+    const ids = [...this.pendingIds];
+    this.pendingIds.clear();
+    if (ids.length === 0) return;
+    await this.refreshContainers(ids);
+  }
+
+  /** Re-reads only the given containers and merges them into the snapshot (the rest stays as it was). */
+  async refreshContainers(ids: string[]): Promise<void> {
+    try {
+      const engine = await this.engine();
+      const part = await engine.snapshot({ containers: ids.map((id) => id) });
+      const base = this.snapshot;
+      if (!base) {
+        await this.refresh();
+        return;
+      }
+      const fresh = new Map(part.containers.map((c) => [c.id, c]));
+      const keep = base.containers.filter((c) => !ids.includes(c.id));
+      const merged: ContainerSnapshot[] = [...keep, ...ids.map((id) => fresh.get(id)).filter((c): c is ContainerSnapshot => c !== undefined)];
+      merged.sort((a, b) => a.name.localeCompare(b.name));
+      const hostNs = new Map<string, number>();
+      for (const g of base.namespaceGroups) if (g.members.includes('host')) hostNs.set(g.type, g.inode);
+      const hostInodes = Object.fromEntries(['mnt', 'pid', 'net', 'ipc', 'uts', 'user', 'cgroup', 'time'].map((t) => [t, hostNs.get(t) ?? null]));
+      this.snapshot = {
+        ...part,
+        containers: merged,
+        namespaceGroups: this.engineModule().groupNamespaces(hostInodes as never, merged),
+        hostNamespacesFrom: base.hostNamespacesFrom,
+        errors: part.errors.filter((e) => e.field !== 'containers'),
+      };
+      for (const id of ids) this.layerReports.delete(`c:${id}`);
+      if (this.state.kind !== 'ready') this.setState({ kind: 'ready' });
+      this.changed.fire({ snapshot: true });
+    } catch (err) {
+      this.failed(err);
+    }
+  }
+
+  private async refreshImages(): Promise<void> {
+    try {
+      const engine = await this.engine();
+      this.images = await engine.images();
+      this.changed.fire({ images: true });
+    } catch (err) {
+      this.failed(err);
+    }
+  }
+
+  /** A container's or image's layer report; container reports are re-read after the container changes. */
+  layers(ref: string, opts: { container?: boolean; fresh?: boolean; signal?: AbortSignal; onProgress?: (m: string) => void } = {}): Promise<LayerReport> {
+    const key = `${opts.container ? 'c' : 'i'}:${ref}`;
+    if (opts.fresh) this.layerReports.delete(key);
+    let p = this.layerReports.get(key);
+    if (!p) {
+      p = this.engine().then((e) => e.layers(ref, { signal: opts.signal, onProgress: opts.onProgress }));
+      this.layerReports.set(key, p);
+      p.catch(() => this.layerReports.delete(key));
+    }
+    return p;
+  }
+
+  /**
+   * Marks a view as visible or hidden. While at least one is visible the snapshot's live figures refresh
+   * every `refreshInterval` seconds; when none is, nothing polls.
+   */
+  setVisible(viewId: string, visible: boolean): void {
+    if (visible) this.visible.add(viewId);
+    else this.visible.delete(viewId);
+    this.schedulePeriodic();
+  }
+
+  schedulePeriodic(): void {
+    if (this.periodic) clearInterval(this.periodic);
+    this.periodic = null;
+    const seconds = readSettings().refreshInterval;
+    if (this.visible.size === 0 || seconds <= 0 || this.disposed) return;
+    this.periodic = setInterval(() => {
+      if (this.state.kind === 'ready' && this.snapshot) void this.refreshContainers(this.snapshot.containers.map((c) => c.id));
+    }, seconds * 1000);
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.watcher?.stop();
+    if (this.periodic) clearInterval(this.periodic);
+    if (this.pendingTimer) clearTimeout(this.pendingTimer);
+    this.changed.dispose();
+  }
+}

@@ -1,0 +1,443 @@
+// What the sidebar shows, as plain descriptors built from the model. No `vscode` here: the tree providers
+// turn these into TreeItems, and unit tests check them directly.
+import { formatBytes, formatPercent, shortId } from '../../core/util/format';
+import {
+  ContainerSnapshot,
+  FieldError,
+  HOST_MEMBER,
+  HostFacts,
+  ImageFacts,
+  ImageLayer,
+  LayerChange,
+  LayerReport,
+  NAMESPACE_TYPES,
+  NamespaceGroup,
+  ProcessInfo,
+  Snapshot,
+} from '../../shared/model';
+import { printable, truncate } from '../../shared/text';
+
+export interface XrayNode {
+  /** Unique and stable across refreshes, so expansion survives them. */
+  id: string;
+  label: string;
+  description?: string;
+  tooltip?: string;
+  /** A codicon name. */
+  icon?: string;
+  /** A theme colour id for the icon. */
+  iconColor?: string;
+  contextValue?: string;
+  collapsible: 'none' | 'collapsed' | 'expanded';
+  command?: { command: string; title: string; arguments: unknown[] };
+  /** Children, computed when the node is expanded. */
+  children?: () => XrayNode[] | Promise<XrayNode[]>;
+  /** What commands run on this node act on. */
+  target?: { containerId?: string; hostPid?: number; imageRef?: string; layer?: number | 'upper'; upperDir?: string };
+}
+
+/** Every string that comes from a container or image is made printable and bounded before it is shown. */
+function text(s: string, max = 200): string {
+  return truncate(printable(s), max);
+}
+
+export function nameOf(snapshot: Snapshot, member: string): string {
+  if (member === HOST_MEMBER) return 'host';
+  const c = snapshot.containers.find((x) => x.id === member);
+  return c ? c.name : shortId(member);
+}
+
+/** "shared with host", "shared with web, db", or "private". */
+export function sharingText(snapshot: Snapshot, group: NamespaceGroup | undefined, self: string): string {
+  if (!group) return 'unknown';
+  const others = group.members.filter((m) => m !== self);
+  if (others.length === 0) return 'private';
+  const hostShare = others.includes(HOST_MEMBER);
+  const containers = others.filter((m) => m !== HOST_MEMBER).map((m) => nameOf(snapshot, m));
+  const shown = containers.length > 4 ? [...containers.slice(0, 4), `${containers.length - 4} more`] : containers;
+  if (hostShare && containers.length === 0) return 'shared with host';
+  if (hostShare) return `shared with host and ${shown.join(', ')}`;
+  return `shared with ${shown.join(', ')}`;
+}
+
+export function containerNodes(snapshot: Snapshot, layers: (containerId: string) => Promise<LayerReport>): XrayNode[] {
+  return [...snapshot.containers].sort((a, b) => a.name.localeCompare(b.name)).map((c) => containerNode(snapshot, c, layers));
+}
+
+function nearLimitText(c: ContainerSnapshot): string | null {
+  return c.nearLimit.length > 0 ? `near ${c.nearLimit.join(' and ')} limit` : null;
+}
+
+export function containerNode(snapshot: Snapshot, c: ContainerSnapshot, layers: (containerId: string) => Promise<LayerReport>): XrayNode {
+  const near = nearLimitText(c);
+  const description = [text(c.image, 60), c.state, near].filter(Boolean).join(' · ');
+  return {
+    id: `c:${c.id}`,
+    label: text(c.name, 80),
+    description,
+    tooltip: [`${text(c.name)} (${shortId(c.id)})`, `image ${text(c.image)}`, `state ${c.state} — ${text(c.status)}`, c.pid !== null ? `host PID ${c.pid}` : null, near]
+      .filter(Boolean)
+      .join('\n'),
+    icon: near ? 'warning' : c.state === 'running' ? 'vm-running' : c.state === 'paused' ? 'debug-pause' : 'vm-outline',
+    iconColor: near ? 'list.warningForeground' : c.state === 'running' ? 'charts.green' : undefined,
+    contextValue: c.pid !== null ? 'xray.container.running' : 'xray.container',
+    collapsible: 'collapsed',
+    target: { containerId: c.id, hostPid: c.pid ?? undefined, upperDir: c.overlay?.upperDir ?? undefined },
+    children: () => containerChildren(snapshot, c, layers),
+  };
+}
+
+function errorNodes(idPrefix: string, errors: FieldError[]): XrayNode[] {
+  return errors.map((e, i) => ({
+    id: `${idPrefix}:err:${i}`,
+    label: `Could not read ${text(e.field, 60)}`,
+    description: text(e.reason, 160),
+    tooltip: text(e.reason, 1000),
+    icon: 'warning',
+    iconColor: 'list.warningForeground',
+    collapsible: 'none' as const,
+  }));
+}
+
+export function containerChildren(snapshot: Snapshot, c: ContainerSnapshot, layers: (containerId: string) => Promise<LayerReport>): XrayNode[] {
+  const id = `c:${c.id}`;
+  const nodes: XrayNode[] = [];
+  nodes.push({
+    id: `${id}:ns`,
+    label: 'Namespaces',
+    description: c.namespaces ? sharedSummary(snapshot, c) : 'unreadable',
+    icon: 'symbol-namespace',
+    collapsible: c.namespaces ? 'collapsed' : 'none',
+    contextValue: 'xray.namespaces',
+    target: { containerId: c.id },
+    children: () => namespaceNodes(snapshot, c),
+  });
+  nodes.push({
+    id: `${id}:cg`,
+    label: 'cgroup',
+    description: c.cgroup ? `v${c.cgroup.version} · ${c.cgroup.driver} · ${text(c.cgroup.path, 80)}` : 'unreadable',
+    icon: 'dashboard',
+    collapsible: c.cgroup ? 'collapsed' : 'none',
+    target: { containerId: c.id },
+    children: () => cgroupNodes(c),
+  });
+  nodes.push({
+    id: `${id}:ps`,
+    label: 'Processes',
+    description: String(c.processes.length),
+    icon: 'list-tree',
+    collapsible: c.processes.length > 0 ? 'collapsed' : 'none',
+    target: { containerId: c.id },
+    children: () => processNodes(id, c.processes),
+  });
+  nodes.push({
+    id: `${id}:ov`,
+    label: 'Overlay',
+    description: c.overlay ? `${c.overlay.stack.filter((l) => l.role === 'image').length} image layers + init` : 'unreadable',
+    icon: 'files',
+    collapsible: c.overlay ? 'collapsed' : 'none',
+    contextValue: c.overlay?.upperDir ? 'xray.overlay' : undefined,
+    target: { containerId: c.id, upperDir: c.overlay?.upperDir ?? undefined },
+    children: () => overlayNodes(id, c),
+  });
+  nodes.push({
+    id: `${id}:ly`,
+    label: 'Layers',
+    description: text(c.image, 60),
+    icon: 'layers',
+    collapsible: 'collapsed',
+    contextValue: 'xray.layers',
+    target: { containerId: c.id, imageRef: c.imageId },
+    children: async () => layerNodes(id, await layers(c.id), c.id),
+  });
+  nodes.push(...errorNodes(id, c.errors));
+  return nodes;
+}
+
+function sharedSummary(snapshot: Snapshot, c: ContainerSnapshot): string {
+  const sharedWithHost = NAMESPACE_TYPES.filter((t) => groupOf(snapshot, t, c)?.members.includes(HOST_MEMBER));
+  const sharedOther = NAMESPACE_TYPES.filter((t) => {
+    const g = groupOf(snapshot, t, c);
+    return g && !g.members.includes(HOST_MEMBER) && g.members.some((m) => m !== c.id);
+  });
+  const parts: string[] = [];
+  if (sharedWithHost.length > 0) parts.push(`host: ${sharedWithHost.join(', ')}`);
+  if (sharedOther.length > 0) parts.push(`containers: ${sharedOther.join(', ')}`);
+  return parts.length > 0 ? `shared ${parts.join('; ')}` : 'all private';
+}
+
+function groupOf(snapshot: Snapshot, type: NamespaceGroup['type'], c: ContainerSnapshot): NamespaceGroup | undefined {
+  const inode = c.namespaces?.[type];
+  return inode === null || inode === undefined ? undefined : snapshot.namespaceGroups.find((g) => g.type === type && g.inode === inode);
+}
+
+export function namespaceNodes(snapshot: Snapshot, c: ContainerSnapshot): XrayNode[] {
+  return NAMESPACE_TYPES.map((t) => {
+    const inode = c.namespaces?.[t] ?? null;
+    const share = inode === null ? 'unreadable' : sharingText(snapshot, groupOf(snapshot, t, c), c.id);
+    return {
+      id: `c:${c.id}:ns:${t}`,
+      label: t,
+      description: inode === null ? 'unreadable' : `${inode} · ${share}`,
+      tooltip: inode === null ? `${t}: could not be read` : `${t}:[${inode}] — ${share}`,
+      icon: share === 'private' ? 'lock' : 'link',
+      collapsible: 'none' as const,
+    };
+  });
+}
+
+/** "3.1 MiB of 64.0 MiB (5 %)" or "3.1 MiB, unlimited". */
+export function ofLimit(used: number | null, limit: number | null, fmt: (n: number | null) => string = formatBytes): string {
+  if (limit === null) return `${fmt(used)}, unlimited`;
+  const pct = used !== null && limit > 0 ? ` (${Math.round((used / limit) * 100)} %)` : '';
+  return `${fmt(used)} of ${fmt(limit)}${pct}`;
+}
+
+export function cgroupNodes(c: ContainerSnapshot): XrayNode[] {
+  const cg = c.cgroup;
+  if (!cg) return [];
+  const { limits: l, usage: u } = cg;
+  const id = `c:${c.id}:cg`;
+  const leaf = (key: string, label: string, description: string, tooltip?: string, warn = false): XrayNode => ({
+    id: `${id}:${key}`,
+    label,
+    description,
+    tooltip: tooltip ?? `${label} ${description}`,
+    icon: warn ? 'warning' : undefined,
+    iconColor: warn ? 'list.warningForeground' : undefined,
+    collapsible: 'none',
+  });
+  const count = (n: number | null) => (n === null ? '?' : String(n));
+  const nodes = [
+    leaf('mem', 'memory', ofLimit(u.memoryBytes, l.memoryBytes), `usage ${formatBytes(u.memoryBytes)}, working set ${formatBytes(u.workingSetBytes)}, peak ${formatBytes(u.memoryPeakBytes)}`, c.nearLimit.includes('memory')),
+    leaf('ws', 'working set', formatBytes(u.workingSetBytes), 'memory usage minus inactive file cache, as docker stats counts it'),
+    leaf('swap', l.memorySwapMeaning === 'memory+swap' ? 'memory+swap limit' : 'swap limit', l.memorySwapBytes === null ? 'unlimited' : formatBytes(l.memorySwapBytes)),
+    leaf('res', 'memory reservation', l.memoryReservationBytes === null ? 'none' : formatBytes(l.memoryReservationBytes)),
+    leaf(
+      'cpu',
+      'CPU',
+      l.cpus === null ? 'unlimited' : `${l.cpus} CPUs`,
+      l.cpuQuotaUs !== null ? `quota ${l.cpuQuotaUs} µs per ${l.cpuPeriodUs} µs period` : 'no CFS quota',
+      c.nearLimit.includes('cpu'),
+    ),
+    leaf('cpuw', cg.version === 1 ? 'cpu shares' : 'cpu weight', cg.version === 1 ? count(l.cpuShares) : count(l.cpuWeight)),
+    leaf(
+      'cput',
+      'CPU time',
+      `${u.cpuUsageNs === null ? '?' : (u.cpuUsageNs / 1e9).toFixed(2)} s · throttled ${count(u.cpuThrottledPeriods)} of ${count(u.cpuPeriods)} periods`,
+    ),
+    leaf('pids', 'pids', l.pidsMax === null ? `${count(u.pidsCurrent)}, unlimited` : `${count(u.pidsCurrent)} of ${l.pidsMax}`, undefined, c.nearLimit.includes('pids')),
+    leaf('cpuset', 'cpuset', l.cpusetCpus === null ? `all CPUs${l.hostCpus ? ` (${l.hostCpus})` : ''}` : `CPUs ${l.cpusetCpus}${l.cpusetMems ? `, mems ${l.cpusetMems}` : ''}`),
+    leaf('io', 'block IO', `read ${formatBytes(u.ioReadBytes)}, written ${formatBytes(u.ioWriteBytes)}`),
+  ];
+  if (l.blkioWeight !== null) nodes.push(leaf('iow', 'block IO weight', String(l.blkioWeight)));
+  for (const t of l.blkioThrottles) {
+    const parts = [
+      t.readBps !== null ? `read ${formatBytes(t.readBps)}/s` : null,
+      t.writeBps !== null ? `write ${formatBytes(t.writeBps)}/s` : null,
+      t.readIops !== null ? `read ${t.readIops} IOPS` : null,
+      t.writeIops !== null ? `write ${t.writeIops} IOPS` : null,
+    ].filter(Boolean);
+    nodes.push(leaf(`thr:${t.device}`, `block IO limit ${t.device}`, parts.join(', ')));
+  }
+  return nodes;
+}
+
+export function processNodes(idPrefix: string, processes: ProcessInfo[]): XrayNode[] {
+  const byPid = new Map(processes.map((p) => [p.hostPid, p]));
+  const children = new Map<number, ProcessInfo[]>();
+  const roots: ProcessInfo[] = [];
+  for (const p of processes) {
+    if (p.ppid !== p.hostPid && byPid.has(p.ppid)) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p]);
+    else roots.push(p);
+  }
+  const node = (p: ProcessInfo, depth: number): XrayNode => {
+    const kids = children.get(p.hostPid) ?? [];
+    return {
+      id: `${idPrefix}:ps:${p.hostPid}`,
+      label: `${p.hostPid} → ${p.containerPid ?? '?'}`,
+      description: `${text(p.user, 32)} · ${text(p.command, 160)}`,
+      tooltip: `host PID ${p.hostPid}, container PID ${p.containerPid ?? 'unknown'}, parent ${p.ppid}\nuser ${text(p.user, 64)}\n${text(p.command, 2000)}`,
+      icon: 'terminal',
+      contextValue: 'xray.process',
+      collapsible: kids.length > 0 && depth < 64 ? 'expanded' : 'none',
+      target: { hostPid: p.hostPid },
+      children: () => kids.map((k) => node(k, depth + 1)),
+    };
+  };
+  return roots.sort((a, b) => a.hostPid - b.hostPid).map((p) => node(p, 0));
+}
+
+export function overlayNodes(idPrefix: string, c: ContainerSnapshot): XrayNode[] {
+  const ov = c.overlay;
+  if (!ov) return [];
+  const image = ov.stack.filter((l) => l.role === 'image').length;
+  const init = ov.stack.some((l) => l.role === 'init');
+  const leaf = (key: string, label: string, value: string | null, tooltip?: string): XrayNode => ({
+    id: `${idPrefix}:ov:${key}`,
+    label,
+    description: value === null ? 'unknown' : text(value, 200),
+    tooltip: tooltip ?? (value === null ? undefined : text(value, 2000)),
+    collapsible: 'none',
+  });
+  return [
+    leaf('lower', 'lowerdir', `${image} image layer${image === 1 ? '' : 's'}${init ? ' + init layer' : ''}`, ov.stack.map((l, i) => `${i}: ${l.role} ${l.resolved ?? l.dir}`).reverse().join('\n')),
+    { ...leaf('upper', 'upperdir', ov.upperDir), contextValue: ov.upperDir ? 'xray.upperdir' : undefined, target: { containerId: c.id, upperDir: ov.upperDir ?? undefined } },
+    leaf('work', 'workdir', ov.workDir),
+    leaf('merged', 'merged', ov.mergedDir),
+    leaf('src', 'found in', ov.source === 'mountinfo' ? '/proc/PID/mountinfo' : 'docker inspect'),
+  ];
+}
+
+const MAX_FILES_SHOWN = 200;
+
+function changeNodes(idPrefix: string, changes: LayerChange[]): XrayNode[] {
+  const mark = { added: 'A', modified: 'M', deleted: 'D' } as const;
+  const icon = { added: 'diff-added', modified: 'diff-modified', deleted: 'diff-removed' } as const;
+  const color = { added: 'gitDecoration.addedResourceForeground', modified: 'gitDecoration.modifiedResourceForeground', deleted: 'gitDecoration.deletedResourceForeground' } as const;
+  const files = changes.filter((c) => c.type !== 'dir' || c.opaque || c.kind === 'deleted');
+  const sorted = [...files].sort((a, b) => b.sizeBytes - a.sizeBytes || (a.path < b.path ? -1 : 1));
+  const shown: XrayNode[] = sorted.slice(0, MAX_FILES_SHOWN).map((c, i) => ({
+    id: `${idPrefix}:f:${i}`,
+    label: text(c.path, 200),
+    description: `${mark[c.kind]}${c.opaque ? ' · opaque' : ''}${c.sizeBytes > 0 ? ` · ${formatBytes(c.sizeBytes)}` : ''}`,
+    tooltip: `${c.kind} ${c.type}${c.opaque ? ' (opaque: hides the directory below)' : ''}\n${text(c.path, 2000)}${c.linkTarget !== undefined ? `\n→ ${text(c.linkTarget, 2000)}` : ''}`,
+    icon: icon[c.kind],
+    iconColor: color[c.kind],
+    collapsible: 'none' as const,
+  }));
+  if (sorted.length > MAX_FILES_SHOWN) {
+    shown.push({
+      id: `${idPrefix}:f:more`,
+      label: `${sorted.length - MAX_FILES_SHOWN} more…`,
+      description: 'open the Layer Diff for all',
+      tooltip: 'The largest files are listed here; the Layer Diff explorer shows every path.',
+      icon: 'ellipsis',
+      iconColor: 'descriptionForeground',
+      collapsible: 'none' as const,
+    });
+  }
+  return shown;
+}
+
+function layerNode(idPrefix: string, l: ImageLayer, ref: string): XrayNode {
+  const counts = { added: 0, modified: 0, deleted: 0 };
+  for (const c of l.changes) counts[c.kind]++;
+  const by = (l.createdBy || l.comment || '').replace(/\s+/g, ' ').trim();
+  return {
+    id: `${idPrefix}:l:${l.index}`,
+    label: `#${l.index} ${formatBytes(l.sizeBytes)}`,
+    description: text(by, 120),
+    tooltip: `${text(by, 2000)}\n+${counts.added} ~${counts.modified} -${counts.deleted} · wasted ${formatBytes(l.wastedBytes)}\n${l.diffId}`,
+    icon: 'layers',
+    contextValue: 'xray.layer',
+    collapsible: l.changes.length > 0 ? 'collapsed' : 'none',
+    command: { command: 'containerXray.showLayerDiff', title: 'Show Layer Diff', arguments: [{ ref, layer: l.index }] },
+    target: { imageRef: ref, layer: l.index },
+    children: () => changeNodes(`${idPrefix}:l:${l.index}`, l.changes),
+  };
+}
+
+export function layerNodes(idPrefix: string, report: LayerReport, ref: string): XrayNode[] {
+  const nodes = report.layers.map((l) => layerNode(`${idPrefix}`, l, ref)).reverse();
+  if (report.upper) {
+    const u = report.upper;
+    nodes.unshift({
+      id: `${idPrefix}:l:upper`,
+      label: `writable ${formatBytes(u.sizeBytes)}`,
+      description: `${u.changes.length} changed paths`,
+      tooltip: u.dir ? text(u.dir, 2000) : undefined,
+      icon: 'edit',
+      contextValue: 'xray.layer.upper',
+      collapsible: u.changes.length > 0 ? 'collapsed' : 'none',
+      command: { command: 'containerXray.showLayerDiff', title: 'Show Layer Diff', arguments: [{ ref, layer: 'upper' }] },
+      target: { imageRef: ref, layer: 'upper', upperDir: u.dir ?? undefined },
+      children: () => changeNodes(`${idPrefix}:l:upper`, u.changes),
+    });
+  }
+  nodes.push({
+    id: `${idPrefix}:l:eff`,
+    label: 'efficiency',
+    description: `${formatPercent(report.efficiency)} · wasted ${formatBytes(report.wastedBytes)} · user wasted ${formatPercent(report.userWastedPercent)}`,
+    icon: 'graph',
+    collapsible: 'none',
+  });
+  nodes.push(...errorNodes(idPrefix, report.errors));
+  return nodes;
+}
+
+export function imageNodes(images: ImageFacts[], containerNames: Map<string, string>): XrayNode[] {
+  const tagOf = new Map(images.map((i) => [i.id, i.tags[0] ?? shortId(i.id)]));
+  return images.map((img) => ({
+    id: `i:${img.id}`,
+    label: text(img.tags[0] ?? `<none> ${shortId(img.id)}`, 120),
+    description: `${formatBytes(img.sizeBytes)} · ${img.layers.length} layers${img.sharedBytes > 0 ? ` · ${formatBytes(img.sharedBytes)} shared` : ''}${img.containers.length > 0 ? ` · ${img.containers.length} containers` : ''}`,
+    tooltip: [...img.tags.map((t) => text(t)), img.id, ...img.repoDigests.map((d) => text(d)), `created ${img.created}`].join('\n'),
+    icon: 'package',
+    contextValue: 'xray.image',
+    collapsible: 'collapsed' as const,
+    target: { imageRef: img.id },
+    children: () => [
+      ...img.layers.map((l, i) => ({
+        id: `i:${img.id}:l:${i}`,
+        label: `#${i} ${shortId(l.diffId)}`,
+        description: `${l.sizeBytes === null ? 'size unknown' : formatBytes(l.sizeBytes)}${l.sharedWith.length > 0 ? ` · shared with ${l.sharedWith.map((s) => text(tagOf.get(s) ?? shortId(s), 60)).join(', ')}` : ''}`,
+        tooltip: `diff ${l.diffId}\nchain ${l.chainId}`,
+        icon: l.sharedWith.length > 0 ? 'references' : 'layers',
+        collapsible: 'none' as const,
+        command: { command: 'containerXray.showLayerDiff', title: 'Show Layer Diff', arguments: [{ ref: img.id, layer: i }] },
+      })),
+      ...img.containers.map((cid) => ({
+        id: `i:${img.id}:c:${cid}`,
+        label: text(containerNames.get(cid) ?? shortId(cid), 80),
+        description: 'container',
+        icon: 'vm',
+        collapsible: 'none' as const,
+      })),
+    ],
+  }));
+}
+
+export function hostNodes(host: HostFacts): XrayNode[] {
+  const d = host.daemon;
+  const leaf = (key: string, label: string, description: string, tooltip?: string, icon?: string): XrayNode => ({
+    id: `h:${key}`,
+    label,
+    description: text(description, 200),
+    tooltip: text(tooltip ?? description, 2000),
+    icon,
+    collapsible: 'none',
+  });
+  const nodes = [
+    leaf('kernel', 'Kernel', host.kernel, `Linux ${host.kernel}: the one kernel every container on this host runs on`, 'chip'),
+    leaf('os', 'OS', `${host.os.distro} ${host.os.release} ${host.os.codename}`.trim(), undefined, 'server'),
+    leaf(
+      'virt',
+      'Virtualization',
+      host.virtualization.isVirtual ? `virtual machine · ${host.virtualization.hypervisor ?? 'unknown hypervisor'}` : 'bare metal',
+      host.virtualization.evidence,
+      'vm',
+    ),
+    leaf('cgroup', 'cgroup', host.cgroupVersion ? `v${host.cgroupVersion}${host.cgroupHybrid ? ' (hybrid: v1 controllers, v2 tree mounted)' : ''}` : 'unknown', undefined, 'dashboard'),
+    leaf('cpus', 'CPUs · memory', `${host.cpus} · ${formatBytes(host.memoryBytes)}`),
+  ];
+  if (d) {
+    nodes.push(
+      leaf('docker', 'Docker', `${d.serverVersion} · ${d.operatingSystem}`, `endpoint ${d.endpoint}\nroot ${d.rootDir}`, 'package'),
+      leaf('storage', 'Storage driver', `${d.storageDriver}${d.containerdSnapshotter ? ' (containerd snapshotter)' : ''}`, undefined, 'database'),
+      leaf('cgdriver', 'cgroup driver', `${d.cgroupDriver} · cgroup v${d.cgroupVersion}`),
+      leaf(
+        'where',
+        'Daemon runs',
+        d.runsElsewhere || d.runsInVm ? `in a VM or elsewhere: ${d.runsElsewhereReason ?? d.operatingSystem}` : 'on this machine, on its kernel',
+        d.runsElsewhere ? `The daemon's kernel is ${d.kernel}; containers share that kernel, not this machine's.` : `Containers share this kernel (${host.kernel}).`,
+        'globe',
+      ),
+    );
+  } else {
+    nodes.push(leaf('docker', 'Docker', 'unreachable', host.errors.map((e) => e.reason).join('\n'), 'error'));
+  }
+  nodes.push(leaf('access', 'Access', `${host.access.mode} · ${host.access.reason}`, undefined, 'key'));
+  nodes.push(...errorNodes('h', host.errors));
+  return nodes;
+}

@@ -1,0 +1,107 @@
+import * as vscode from 'vscode';
+import { XrayService } from '../service';
+import { XrayNode, containerNodes, hostNodes, imageNodes } from './nodes';
+
+/** Adapts XrayNode descriptors to VS Code tree items; one class serves the three views. */
+export class XrayTreeProvider implements vscode.TreeDataProvider<XrayNode>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<XrayNode | undefined>();
+  readonly onDidChangeTreeData = this.changed.event;
+  private readonly sub: vscode.Disposable;
+
+  constructor(
+    private readonly service: XrayService,
+    private readonly roots: () => XrayNode[] | Promise<XrayNode[]>,
+    listensTo: 'snapshot' | 'images' | 'host',
+  ) {
+    this.sub = service.onDidChange((what) => {
+      if (what[listensTo]) this.changed.fire(undefined);
+    });
+  }
+
+  getTreeItem(node: XrayNode): vscode.TreeItem {
+    const state =
+      node.collapsible === 'none'
+        ? vscode.TreeItemCollapsibleState.None
+        : node.collapsible === 'expanded'
+          ? vscode.TreeItemCollapsibleState.Expanded
+          : vscode.TreeItemCollapsibleState.Collapsed;
+    const item = new vscode.TreeItem(node.label, state);
+    item.id = node.id;
+    item.description = node.description;
+    // Tooltips are plain strings (never Markdown), so nothing from a container can render as markup.
+    item.tooltip = node.tooltip;
+    if (node.icon) item.iconPath = new vscode.ThemeIcon(node.icon, node.iconColor ? new vscode.ThemeColor(node.iconColor) : undefined);
+    item.contextValue = node.contextValue;
+    if (node.command) item.command = node.command;
+    return item;
+  }
+
+  async getChildren(node?: XrayNode): Promise<XrayNode[]> {
+    if (!node) {
+      if (this.service.state.kind === 'idle') void this.service.refresh();
+      if (this.service.state.kind !== 'ready') return [];
+      return this.roots();
+    }
+    try {
+      return (await node.children?.()) ?? [];
+    } catch (err) {
+      return [
+        {
+          id: `${node.id}:error`,
+          label: 'Could not read',
+          description: err instanceof Error ? err.message : String(err),
+          tooltip: err instanceof Error ? err.message : String(err),
+          icon: 'error',
+          collapsible: 'none',
+        },
+      ];
+    }
+  }
+
+  getParent(): undefined {
+    return undefined;
+  }
+
+  dispose(): void {
+    this.sub.dispose();
+    this.changed.dispose();
+  }
+}
+
+export function registerTrees(context: vscode.ExtensionContext, service: XrayService): void {
+  const containers = new XrayTreeProvider(
+    service,
+    () => (service.snapshot ? containerNodes(service.snapshot, (id) => service.layers(id, { container: true })) : []),
+    'snapshot',
+  );
+  const images = new XrayTreeProvider(
+    service,
+    () => imageNodes(service.images ?? [], new Map((service.snapshot?.containers ?? []).map((c) => [c.id, c.name]))),
+    'images',
+  );
+  const host = new XrayTreeProvider(service, () => (service.host ? hostNodes(service.host) : []), 'host');
+  const views: [string, XrayTreeProvider][] = [
+    ['containerXray.containers', containers],
+    ['containerXray.images', images],
+    ['containerXray.host', host],
+  ];
+  for (const [id, provider] of views) {
+    const view = vscode.window.createTreeView(id, { treeDataProvider: provider, showCollapseAll: id !== 'containerXray.host' });
+    const updateMessage = () => {
+      const s = service.state;
+      view.message = s.kind === 'unreachable' ? `Docker is not reachable: ${s.reason}` : s.kind === 'loading' ? 'Reading containers…' : undefined;
+      if (id === 'containerXray.containers' && s.kind === 'ready' && service.snapshot) {
+        const near = service.snapshot.containers.filter((c) => c.nearLimit.length > 0).length;
+        view.badge = near > 0 ? { value: near, tooltip: `${near} container${near === 1 ? '' : 's'} near a limit` } : undefined;
+        view.description = `${service.snapshot.containers.length} running`;
+      }
+    };
+    service.setVisible(id, view.visible);
+    context.subscriptions.push(
+      view,
+      provider,
+      view.onDidChangeVisibility((e) => service.setVisible(id, e.visible)),
+      service.onDidChange(updateMessage),
+    );
+  }
+}

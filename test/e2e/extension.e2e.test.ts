@@ -1,0 +1,152 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ARTIFACTS, CodeServer, Ui, focusTreeRow, openWorkbench, pickQuickItem, requireChromium, requireCodeServer, requireVsix, runCommand, startCodeServer, treeRow, webviewFrame } from '../support/codeServer';
+import { docker, ensureBaseImage, inspect, readlinkNamespaces, removeContainers, requireDocker, runContainer } from '../support/docker';
+
+const SHOTS = path.join(ARTIFACTS, 'e2e');
+const IMAGE = 'xray-e2e-app:1';
+
+/** The Dockerfile of the workspace; its RUN line writes a 300 KiB file that the hover must name. */
+function dockerfile(base: string): string {
+  return `FROM ${base}
+RUN mkdir -p /opt/app && dd if=/dev/zero of=/opt/app/payload.bin bs=1k count=300 2>/dev/null && echo small > /opt/app/small.txt
+ENV MODE=demo
+COPY hello.txt /opt/app/hello.txt
+CMD ["sleep", "3600"]
+`;
+}
+
+describe('the packaged extension in code-server, driven in Chromium', function () {
+  this.timeout(600000);
+  let server: CodeServer;
+  let ui: Ui;
+  let workspace: string;
+  const ids: Record<string, string> = {};
+
+  before(async () => {
+    requireDocker();
+    requireCodeServer();
+    requireChromium();
+    requireVsix();
+    fs.rmSync(SHOTS, { recursive: true, force: true });
+    const base = await ensureBaseImage();
+    workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'xray-e2e-ws-'));
+    fs.writeFileSync(path.join(workspace, 'Dockerfile'), dockerfile(base));
+    fs.writeFileSync(path.join(workspace, 'hello.txt'), 'hello\n');
+    await docker(['build', '-q', '--network', 'none', '-t', IMAGE, workspace]);
+    ids.web = await runContainer(['--name', 'xray-e2e-web', '--network', 'none', '--ipc', 'shareable', '--memory', '64m', '--cpus', '0.5', '--pids-limit', '50', IMAGE]);
+    ids.side = await runContainer(['--name', 'xray-e2e-side', '--network', 'container:xray-e2e-web', IMAGE, 'sleep', '3601']);
+    server = await startCodeServer(workspace);
+    ui = await openWorkbench(server, SHOTS);
+  });
+
+  after(async () => {
+    if (ui) await ui.shot('final').catch(() => undefined);
+    await ui?.close();
+    await server?.stop();
+    await removeContainers(Object.values(ids));
+    await docker(['rmi', '-f', IMAGE]).catch(() => undefined);
+    if (workspace) fs.rmSync(workspace, { recursive: true, force: true });
+  });
+
+  it('adds a "Container X-Ray" entry to the activity bar that opens its three views', async () => {
+    const entry = ui.page.locator('.activitybar .action-item a[aria-label^="Container X-Ray"], .activitybar .action-item[aria-label^="Container X-Ray"]').first();
+    await entry.waitFor({ timeout: 60000 });
+    await entry.click();
+    for (const view of ['Containers', 'Images', 'Host']) {
+      await ui.page.locator(`.pane-header[aria-label^="${view}"]`).first().waitFor({ timeout: 30000 });
+    }
+    await ui.shot('activity-bar');
+  });
+
+  it('lists the running containers and opens one into its namespaces and memory limit', async () => {
+    const page = ui.page;
+    await treeRow(page, 'Containers', 'xray-').first().waitFor({ timeout: 60000 });
+    await focusTreeRow(page, 'Containers', 'xray-e2e-side');
+    await focusTreeRow(page, 'Containers', 'xray-e2e-web');
+    await page.keyboard.press('ArrowRight');
+    const ns = treeRow(page, 'Containers', 'Namespaces').first();
+    await ns.waitFor();
+    await ns.click();
+    await page.keyboard.press('ArrowRight');
+    const pid = (await inspect<{ State: { Pid: number } }>(ids.web)).State.Pid;
+    const netInode = readlinkNamespaces(pid).net;
+    const netRow = treeRow(page, 'Containers', `${netInode}`).first();
+    await netRow.waitFor({ timeout: 15000 });
+    assert.match((await netRow.innerText()).replace(/\s+/g, ' '), new RegExp(`net ?${netInode} · shared with xray-e2e-side`));
+    await ns.click();
+    await page.keyboard.press('ArrowLeft');
+    const cg = treeRow(page, 'Containers', 'cgroup').first();
+    await cg.click();
+    await page.keyboard.press('ArrowRight');
+    const mem = treeRow(page, 'Containers', 'of 64.0 MiB').first();
+    await mem.waitFor({ timeout: 15000 });
+    assert.match(await mem.innerText(), /memory/);
+    await treeRow(page, 'Containers', '0 of 50').or(treeRow(page, 'Containers', ' of 50')).first().waitFor();
+    await ui.shot('tree-namespaces-cgroup');
+  });
+
+  it('draws the namespace graph with a matrix naming each container and its shared net inode', async () => {
+    await runCommand(ui.page, 'Container X-Ray: Show Namespace Graph');
+    const frame = await webviewFrame(ui.page, 'graph');
+    const pid = (await inspect<{ State: { Pid: number } }>(ids.web)).State.Pid;
+    const netInode = String(readlinkNamespaces(pid).net);
+    for (const [name, id] of Object.entries(ids)) {
+      const row = frame.locator(`tr[data-container-id="${id}"]`);
+      await row.waitFor({ timeout: 30000 });
+      assert.match(await row.innerText(), new RegExp(`xray-e2e-${name}`));
+      assert.equal((await row.locator('[data-ns-type="net"]').innerText()).trim().split(/\s+/)[0], netInode, `${name} shows the shared net inode`);
+    }
+    const webCell = await frame.locator(`tr[data-container-id="${ids.web}"] [data-ns-type="net"]`).getAttribute('class');
+    const sideCell = await frame.locator(`tr[data-container-id="${ids.side}"] [data-ns-type="net"]`).getAttribute('class');
+    assert.equal(webCell, sideCell, 'both net cells are coloured as one sharing group');
+    await ui.page.waitForTimeout(500);
+    await ui.shot('namespace-graph');
+  });
+
+  it('opens the dashboard with the memory limit as 64 MiB and the pids limit of 50', async () => {
+    await runCommand(ui.page, 'Container X-Ray: Open Container Dashboard');
+    await pickQuickItem(ui.page, 'xray-e2e-web');
+    const frame = await webviewFrame(ui.page, 'dashboard');
+    const memory = frame.locator('[data-limit="memory"]').first();
+    await memory.waitFor({ timeout: 30000 });
+    assert.match(await memory.innerText(), /64\.0 MiB/);
+    const pids = frame.locator('[data-limit="pids"]').first();
+    assert.match(await pids.innerText(), /of 50/);
+    // Live: the sample count grows while the dashboard is visible.
+    await ui.page.waitForTimeout(2500);
+    await ui.shot('dashboard');
+  });
+
+  it('shows the layer of a RUN line on hover: its size and its largest file', async () => {
+    const page = ui.page;
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Control+P');
+    await pickQuickItem(page, 'Dockerfile');
+    const editor = page.locator('.monaco-editor .view-lines').first();
+    await editor.waitFor();
+    const runLine = page.locator('.monaco-editor .view-line', { hasText: 'payload.bin' }).first();
+    await runLine.waitFor({ timeout: 30000 });
+    const box = (await runLine.boundingBox())!;
+    let hoverText = '';
+    for (let attempt = 0; attempt < 10 && !/payload\.bin/.test(hoverText); attempt++) {
+      await page.mouse.move(box.x + 30 + attempt, box.y + box.height / 2);
+      const hover = page.locator('.monaco-hover-content').first();
+      try {
+        await hover.waitFor({ timeout: 5000 });
+        await page.waitForTimeout(1500);
+        hoverText = await hover.innerText();
+      } catch {
+        hoverText = '';
+      }
+    }
+    assert.match(hoverText, /payload\.bin/, `hover names the largest file: ${hoverText}`);
+    assert.match(hoverText, /300\.0 KiB/, 'hover shows the layer size');
+    await ui.shot('dockerfile-hover');
+    const lens = page.locator('.codelens-decoration', { hasText: 'KiB' }).first();
+    await lens.waitFor({ timeout: 15000 });
+    assert.match(await lens.innerText(), /300\.\d KiB/);
+  });
+});
