@@ -42,6 +42,10 @@ describe('the packaged extension in code-server, driven in Chromium', function (
     ui = await openWorkbench(server, SHOTS);
   });
 
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed' && ui) await ui.shot(`failed-${this.currentTest.title.slice(0, 40).replace(/\W+/g, '-')}`).catch(() => undefined);
+  });
+
   after(async () => {
     if (ui) await ui.shot('final').catch(() => undefined);
     await ui?.close();
@@ -63,28 +67,47 @@ describe('the packaged extension in code-server, driven in Chromium', function (
 
   it('lists the running containers and opens one into its namespaces and memory limit', async () => {
     const page = ui.page;
+    // Give the Containers view the whole side bar: collapse Images and Host.
+    for (const other of ['Images', 'Host']) {
+      const header = page.locator(`.pane-header[aria-label^="${other}"]`).first();
+      if ((await header.getAttribute('aria-expanded')) === 'true') await header.click();
+    }
     await treeRow(page, 'Containers', 'xray-').first().waitFor({ timeout: 60000 });
     await focusTreeRow(page, 'Containers', 'xray-e2e-side');
     await focusTreeRow(page, 'Containers', 'xray-e2e-web');
+    const focused = page.locator('.pane:has(.pane-header[aria-label^="Containers"]) .monaco-list-row.focused');
+    const expectFocused = async (re: RegExp) => {
+      for (let i = 0; i < 50 && !re.test(await focused.innerText()); i++) await page.waitForTimeout(100);
+      assert.match(await focused.innerText(), re);
+    };
+    // Keyboard only: expand the container (its children load asynchronously), step down to Namespaces, expand it.
     await page.keyboard.press('ArrowRight');
-    const ns = treeRow(page, 'Containers', 'Namespaces').first();
-    await ns.waitFor();
-    await ns.click();
+    for (let i = 0; i < 50; i++) {
+      await page.keyboard.press('ArrowDown');
+      const text = await focused.innerText();
+      if (/^Namespaces/.test(text)) break;
+      // The children were not there yet: step back onto the container (if the focus moved) and wait.
+      if (!text.startsWith('xray-e2e-web')) await page.keyboard.press('ArrowUp');
+      await page.waitForTimeout(200);
+    }
+    await expectFocused(/^Namespaces/);
     await page.keyboard.press('ArrowRight');
     const pid = (await inspect<{ State: { Pid: number } }>(ids.web)).State.Pid;
     const netInode = readlinkNamespaces(pid).net;
     const netRow = treeRow(page, 'Containers', `${netInode}`).first();
     await netRow.waitFor({ timeout: 15000 });
     assert.match((await netRow.innerText()).replace(/\s+/g, ' '), new RegExp(`net ?${netInode} · shared with xray-e2e-side`));
-    await ns.click();
+    // Collapse Namespaces, then open cgroup below it.
     await page.keyboard.press('ArrowLeft');
-    const cg = treeRow(page, 'Containers', 'cgroup').first();
-    await cg.click();
+    await page.keyboard.press('ArrowDown');
+    await expectFocused(/^cgroup/);
     await page.keyboard.press('ArrowRight');
     const mem = treeRow(page, 'Containers', 'of 64.0 MiB').first();
     await mem.waitFor({ timeout: 15000 });
-    assert.match(await mem.innerText(), /memory/);
-    await treeRow(page, 'Containers', '0 of 50').or(treeRow(page, 'Containers', ' of 50')).first().waitFor();
+    assert.match(await mem.innerText(), /^memory/);
+    const pids = treeRow(page, 'Containers', 'of 50').first();
+    await pids.waitFor();
+    assert.match((await pids.innerText()).replace(/\s+/g, ' '), /^pids ?\d+ of 50$/);
     await ui.shot('tree-namespaces-cgroup');
   });
 

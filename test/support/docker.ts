@@ -19,6 +19,7 @@ export function requireDocker(): void {
     throw new Error(
       `These tests need a running Docker engine and the docker CLI (${(err as Error).message.split('\n')[0]}). ` +
         'Run `bash scripts/setup-env.sh` (installs docker.io and starts dockerd), or start dockerd yourself.',
+      { cause: err },
     );
   }
 }
@@ -37,7 +38,7 @@ export async function docker(args: string[], opts: { input?: string; env?: NodeJ
     return stdout;
   } catch (err) {
     const e = err as { stderr?: string; message: string };
-    throw new Error(`docker ${args.join(' ')}: ${e.stderr || e.message}`);
+    throw new Error(`docker ${args.join(' ')}: ${e.stderr || e.message}`, { cause: err });
   }
 }
 

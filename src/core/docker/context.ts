@@ -66,7 +66,7 @@ export async function resolveDockerEndpoint(opts: ResolveOptions = {}): Promise<
   try {
     meta = JSON.parse(await fsp.readFile(metaFile, 'utf8')) as typeof meta;
   } catch (err) {
-    throw new Error(`docker context "${name}" (from ${from}) cannot be read: ${metaFile}: ${(err as Error).message}`);
+    throw new Error(`docker context "${name}" (from ${from}) cannot be read: ${metaFile}: ${(err as Error).message}`, { cause: err });
   }
   const endpoint = meta.Endpoints?.docker;
   if (!endpoint || typeof endpoint.Host !== 'string') throw new Error(`docker context "${name}" has no docker endpoint in ${metaFile}`);

@@ -325,7 +325,7 @@ export async function enrichHistoryLayerCounts(
       out.push({ ...e });
       continue;
     }
-    let count: number | null = null;
+    let count: number | null;
     try {
       count = await lookup(e.Id);
     } catch {

@@ -23,7 +23,7 @@ function markdownRenderer(): MarkdownIt {
     const ctor = require('markdown-it') as (opts: object) => MarkdownIt;
     return ctor({ html: false, linkify: true, typographer: false });
   } catch (err) {
-    throw new Error(`markdown-it is needed to render hover text in this test; run npm ci (it comes with @vscode/vsce): ${(err as Error).message}`);
+    throw new Error(`markdown-it is needed to render hover text in this test; run npm ci (it comes with @vscode/vsce): ${(err as Error).message}`, { cause: err });
   }
 }
 
@@ -157,7 +157,7 @@ describe('dockerfile/describe', () => {
     it('escapes the same text for Markdown by default', () => {
       const l = layer([change('/a.b', 1536)]);
       const text = describeInstructionLayer(run, l, report([l]));
-      assert.match(text, /^RUN \\\(lines 5–6\\\)\\: layer 5 of 1, 1\\\.5 KiB, digest 0123456789ab\\\.  \n/);
+      assert.match(text, /^RUN \\\(lines 5–6\\\)\\: layer 5 of 1, 1\\\.5 KiB, digest 0123456789ab\\\. {2}\n/);
       for (const line of text.split('  \n')) assertEscaped(line);
     });
 

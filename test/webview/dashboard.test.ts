@@ -1,0 +1,183 @@
+import * as assert from 'node:assert/strict';
+import { Harness, ViewPage, assertClean, injectedElements, openView, startHarness } from './harness';
+import { HOSTILE, IDS, MiB, WEB_PROCS, dashboardState, samples } from './sample';
+import { contains } from './util';
+
+describe('webview: container dashboard', function () {
+  let h: Harness;
+  let vp: ViewPage | null = null;
+
+  before(async () => {
+    h = await startHarness();
+  });
+  after(async () => {
+    await h?.close();
+  });
+  afterEach(async function () {
+    if (vp) {
+      if (this.currentTest?.state === 'failed')
+        await vp.screenshot(`failed-${this.currentTest.title.replace(/\W+/g, '-')}`, true).catch(() => undefined);
+      await vp.close();
+      vp = null;
+    }
+  });
+
+  async function openDashboard(state = dashboardState()): Promise<ViewPage> {
+    vp = await openView(h, 'dashboard');
+    await vp.push('state/dashboard', state);
+    await vp.page.waitForSelector('[data-limit="memory"]');
+    return vp;
+  }
+
+  it('shows the header and limits against usage: 64.0 MiB, 0.5 CPUs, of 50', async () => {
+    const v = await openDashboard();
+    assert.deepEqual((await v.posted())[0], { kind: 'command', method: 'ready', params: { view: 'dashboard' } });
+    const header = await v.page.textContent('.view-header');
+    assert.match(header ?? '', /web/);
+    assert.match(header ?? '', /nginx:1\.27-alpine/);
+    assert.match(header ?? '', /running/);
+    assert.match(header ?? '', /host PID 4242/);
+
+    const memory = await v.page.textContent('[data-limit="memory"]');
+    assert.match(memory ?? '', /3\.1 MiB of 64\.0 MiB/);
+    assert.match((await v.page.textContent('[data-usage="working-set"]')) ?? '', /working set 2\.4 MiB/);
+    assert.match((await v.page.textContent('[data-limit="pids"]')) ?? '', /2 of 50/);
+    const cpu = await v.page.textContent('[data-limit="cpu"]');
+    assert.match(cpu ?? '', /0\.5 CPUs/);
+    // 0.12 s of CPU per 1 s sample → 12.0 % of one CPU.
+    assert.equal((await v.page.textContent('[data-usage="cpu"]'))?.trim(), '12.0 %');
+    assert.match((await v.page.textContent('[data-usage="throttled"]')) ?? '', /throttled in 7 of 1,200 periods/);
+    assert.match((await v.page.textContent('[data-limit="cpuset"]')) ?? '', /CPUs 0-1 \(host: 0-3\)/);
+    assert.match((await v.page.textContent('[data-limit="io"]')) ?? '', /read 12\.0 MiB/);
+    // The gauge is an accessible meter: 3.1 of 64 MiB ≈ 5 %.
+    assert.equal(await v.page.getAttribute('[data-card="memory"] [role="meter"]', 'aria-valuenow'), '5');
+    // The history chart is SVG drawn from the samples.
+    assert.ok((await v.page.$$('[data-card="history"] svg polyline')).length >= 3);
+    await v.screenshot('dashboard');
+    await v.screenshot('dashboard-full', true);
+    await assertClean(v);
+  });
+
+  it('says unlimited where a limit is null', async () => {
+    const s = dashboardState();
+    s.container = {
+      ...s.container,
+      cgroup: {
+        ...s.container.cgroup!,
+        limits: { ...s.container.cgroup!.limits, memoryBytes: null, cpus: null, cpuQuotaUs: null, pidsMax: null, cpusetCpus: null },
+      },
+    };
+    const v = await openDashboard(s);
+    assert.match((await v.page.textContent('[data-limit="memory"]')) ?? '', /unlimited/);
+    assert.match((await v.page.textContent('[data-limit="cpu"]')) ?? '', /unlimited \(all 4 host CPUs\)/);
+    assert.match((await v.page.textContent('[data-limit="pids"]')) ?? '', /2 · unlimited/);
+    assert.match((await v.page.textContent('[data-limit="cpuset"]')) ?? '', /all host CPUs/);
+    await assertClean(v);
+  });
+
+  it('shows the process tree with host → container PIDs, users and commands as text', async () => {
+    const v = await openDashboard();
+    const rows = await v.page.$$eval('table.procs tbody tr', (trs) =>
+      trs.map((t) => [t.getAttribute('data-host-pid'), t.getAttribute('data-container-pid'), t.getAttribute('aria-level')]),
+    );
+    assert.deepEqual(rows, [
+      ['4242', '1', '1'],
+      ['4301', '29', '2'],
+      ['4420', '41', '3'],
+      ['4302', '30', '2'],
+    ]);
+    const first = await v.page.textContent('table.procs tbody tr[data-host-pid="4242"]');
+    assert.match(first ?? '', /4242 → 1/);
+    assert.match(first ?? '', /root/);
+    assert.match(first ?? '', /nginx: master process/);
+    const hostile = await v.page.textContent('table.procs tbody tr[data-host-pid="4420"] td.cmd');
+    assert.ok(contains(hostile, WEB_PROCS[3].command), hostile ?? '');
+    assert.deepEqual(await injectedElements(v), []);
+    await assertClean(v);
+  });
+
+  it('draws the overlay stack: merged, upper, init, then the image layers down to the bottom', async () => {
+    const v = await openDashboard();
+    const roles = await v.page.$$eval('ol.stack > li', (lis) => lis.map((l) => l.getAttribute('data-layer-role')));
+    assert.deepEqual(roles, ['merged', 'upper', 'init', 'image', 'image', 'image']);
+    const upper = await v.page.textContent('ol.stack > li.upper');
+    assert.ok(upper?.includes(`/var/lib/docker/overlay2/${IDS.web}/diff`));
+    assert.match((await v.page.textContent('ol.stack > li:last-child')) ?? '', /image layer 1.*the bottom of the stack/);
+    await v.page.click('ol.stack > li.upper vscode-button:has-text("Reveal")');
+    const reveal = await v.waitForPosted((m) => m.method === 'revealUpperDir');
+    assert.deepEqual(reveal.params, { containerId: IDS.web });
+    await v.page.click('.header-actions vscode-button:has-text("Layers")');
+    const layers = await v.waitForPosted((m) => m.method === 'openLayers');
+    assert.deepEqual(layers.params, { ref: IDS.web, layer: 'upper' });
+    await assertClean(v);
+  });
+
+  it('lists the namespaces with who shares them, by name', async () => {
+    const v = await openDashboard();
+    const net = await v.page.textContent('table.ns-table tr[data-ns-type="net"]');
+    assert.ok(contains(net, HOSTILE.img), `net is shared with the sidecar: ${net}`);
+    assert.match((await v.page.textContent('table.ns-table tr[data-ns-type="user"]')) ?? '', /the host/);
+    assert.match((await v.page.textContent('table.ns-table tr[data-ns-type="mnt"]')) ?? '', /private/);
+    await assertClean(v);
+  });
+
+  it('shows what could not be read, with the reasons', async () => {
+    const s = dashboardState();
+    s.container = {
+      ...s.container,
+      overlay: null,
+      errors: [
+        { field: 'overlay', reason: 'the root filesystem is zfs, not overlay' },
+        { field: 'processes.4420', reason: `permission denied reading /proc/4420/status ${HOSTILE.script}` },
+      ],
+    };
+    const v = await openDashboard(s);
+    const errors = await v.page.textContent('[data-card="errors"]');
+    assert.match(errors ?? '', /Could not read \(2\)/);
+    assert.ok(contains(errors, HOSTILE.script));
+    assert.match((await v.page.textContent('[data-card="overlay"]')) ?? '', /zfs, not overlay/);
+    assert.deepEqual(await injectedElements(v), []);
+    await assertClean(v);
+  });
+
+  it('shows a hostile container name and image as text, cut on screen with the whole in title', async () => {
+    const s = dashboardState();
+    s.container = { ...s.container, name: `${HOSTILE.surrogate}${HOSTILE.long}`, image: `${HOSTILE.img}${HOSTILE.markdown}${HOSTILE.js}` };
+    const v = await openDashboard(s);
+    const h1 = v.page.locator('.view-header h1');
+    const box = await h1.boundingBox();
+    assert.ok(box && box.width < 1280, `the name is cut to the panel (${box?.width}px)`);
+    assert.ok(contains(await h1.getAttribute('title'), HOSTILE.long));
+    assert.ok(contains(await v.page.textContent('[data-field="image"]'), `${HOSTILE.img}${HOSTILE.markdown}${HOSTILE.js}`));
+    assert.deepEqual(await injectedElements(v), []);
+    assert.equal(await v.page.evaluate('document.scrollingElement.scrollWidth <= window.innerWidth'), true, 'nothing overflows sideways');
+    await v.screenshot('dashboard-hostile');
+    await assertClean(v);
+  });
+
+  it('updates in place once a second without losing the scroll position', async () => {
+    const v = await openDashboard();
+    await v.page.evaluate('window.scrollTo(0, 400)');
+    const procsBefore = await v.page.$('table.procs');
+    const topBefore = (await procsBefore!.boundingBox())!.y;
+    for (let i = 31; i <= 34; i++) {
+      const s = dashboardState(i);
+      s.container = {
+        ...s.container,
+        cgroup: { ...s.container.cgroup!, usage: { ...s.container.cgroup!.usage, memoryBytes: Math.round((3 + i / 10) * MiB) } },
+      };
+      s.samples = samples(i, undefined, 0.3);
+      await v.push('state/dashboard', s);
+      await v.page.waitForTimeout(30);
+    }
+    assert.match((await v.page.textContent('[data-limit="memory"]')) ?? '', /6\.4 MiB of 64\.0 MiB/);
+    assert.equal((await v.page.textContent('[data-usage="cpu"]'))?.trim(), '30.0 %');
+    // What the reader was looking at stays where it was (the page is not rebuilt, and scroll anchoring holds it).
+    assert.ok(((await v.page.evaluate('window.scrollY')) as number) > 300);
+    const topAfter = (await procsBefore!.boundingBox())!.y;
+    assert.ok(Math.abs(topAfter - topBefore) <= 2, `the process table moved from ${topBefore} to ${topAfter}`);
+    // The process table did not change, so it is the same element.
+    assert.ok(await procsBefore!.evaluate((el) => el.isConnected));
+    await assertClean(v);
+  });
+});

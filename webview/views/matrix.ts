@@ -1,0 +1,124 @@
+// The namespace matrix: a real table, containers × the eight namespace types, each cell the inode as
+// text, coloured by its sharing group within the column. The accessible twin of the graph.
+import { ContainerSnapshot, HOST_MEMBER, NAMESPACE_TYPES, NamespaceType, Snapshot } from '../../src/shared/model';
+import { send } from '../bus';
+import { h } from '../dom';
+import { GroupIndex, NAMESPACE_INFO, sharedWithText } from '../lib/namespaces';
+import { show, trunc } from '../ui';
+
+/** Tint colours cycle through the chart palette; the group class stays unique per group. */
+const TINTS = 6;
+
+export function unreadableReason(c: ContainerSnapshot): string {
+  const pick =
+    c.errors.find((e) => e.field === 'namespaces' || e.field.startsWith('namespaces.')) ??
+    c.errors.find((e) => e.field === 'container') ??
+    c.errors[0];
+  if (pick) return pick.reason;
+  if (c.pid === null) return `the container is ${c.state}: it has no process whose namespaces could be read`;
+  return 'no reason given';
+}
+
+function cell(type: NamespaceType, inode: number | null, self: string, index: GroupIndex, names: Record<string, string>): HTMLElement {
+  if (inode === null) {
+    return h(
+      'td',
+      { class: 'ns-cell ns-unknown', 'data-ns-type': type, title: `${type}: not readable`, 'aria-label': `${type}: not readable` },
+      '—',
+    );
+  }
+  const info = index[type].get(inode);
+  const who = sharedWithText(info, self, names);
+  let cls = 'ns-cell ns-solo';
+  if (info?.kind === 'host') cls = 'ns-cell ns-host';
+  else if (info?.kind === 'shared') cls = `ns-cell ns-shared grp-${info.index} tint-${info.index % TINTS}`;
+  const label = show(`${type} namespace ${inode}: ${who}`);
+  return h('td', { class: cls, 'data-ns-type': type, 'data-inode': inode, title: label, 'aria-label': label }, String(inode));
+}
+
+export function renderMatrix(snapshot: Snapshot, index: GroupIndex, names: Record<string, string>, focus: Set<string>): HTMLElement {
+  const head = h(
+    'tr',
+    {},
+    h('th', { scope: 'col', class: 'col-name' }, 'Container'),
+    ...NAMESPACE_TYPES.map((t) =>
+      h(
+        'th',
+        { scope: 'col', title: `${t}: ${NAMESPACE_INFO[t]}`, 'data-ns-type': t },
+        h('span', { class: `swatch ns-${t}`, 'aria-hidden': 'true' }),
+        t,
+      ),
+    ),
+  );
+  const body = h('tbody');
+
+  // The host first: every other row is read against it.
+  const hostNs = hostInodes(snapshot);
+  const hostRow = h(
+    'tr',
+    { class: 'host-row', 'data-container-id': HOST_MEMBER },
+    h(
+      'th',
+      { scope: 'row', class: 'col-name' },
+      h('span', { class: 'host-mark' }, 'host'),
+      ' ',
+      trunc(snapshot.host.hostname, { class: 'sub' }),
+    ),
+  );
+  if (hostNs) for (const t of NAMESPACE_TYPES) hostRow.append(cell(t, hostNs[t], HOST_MEMBER, index, names));
+  else
+    hostRow.append(
+      h('td', { colspan: NAMESPACE_TYPES.length, class: 'ns-unreadable' }, `unreadable: ${show(snapshot.hostNamespacesFrom)}`),
+    );
+  body.append(hostRow);
+
+  for (const c of snapshot.containers) {
+    const open = h('button', { class: 'link trunc', type: 'button', title: show(c.name), 'data-action': 'open' }, show(c.name));
+    open.addEventListener('click', () => send('openDashboard', { containerId: c.id }));
+    const row = h(
+      'tr',
+      { 'data-container-id': c.id, class: [focus.has(c.id) ? 'focus' : '', c.state !== 'running' ? 'down' : ''].join(' ').trim() || null },
+      h('th', { scope: 'row', class: 'col-name' }, open, trunc(c.image, { class: 'sub' })),
+    );
+    if (c.namespaces) {
+      for (const t of NAMESPACE_TYPES) row.append(cell(t, c.namespaces[t], c.id, index, names));
+    } else {
+      row.append(h('td', { colspan: NAMESPACE_TYPES.length, class: 'ns-unreadable' }, trunc(`unreadable: ${unreadableReason(c)}`)));
+    }
+    body.append(row);
+  }
+
+  return h(
+    'table',
+    { class: 'matrix', 'data-testid': 'matrix' },
+    h('caption', {}, 'Namespace inodes per container (/proc/PID/ns). Same colour in a column: the same namespace.'),
+    h('thead', {}, head),
+    body,
+  );
+}
+
+/** The host's inodes, recovered from the groups it is a member of. */
+function hostInodes(snapshot: Snapshot): Record<NamespaceType, number | null> | null {
+  const out = Object.fromEntries(NAMESPACE_TYPES.map((t) => [t, null])) as Record<NamespaceType, number | null>;
+  let any = false;
+  for (const g of snapshot.namespaceGroups) {
+    if (g.members.includes(HOST_MEMBER)) {
+      out[g.type] = g.inode;
+      any = true;
+    }
+  }
+  return any ? out : null;
+}
+
+export function matrixLegend(): HTMLElement {
+  return h(
+    'p',
+    { class: 'matrix-legend' },
+    h('span', { class: 'key ns-host' }, 'host'),
+    ' the host’s namespace · ',
+    h('span', { class: 'key ns-shared tint-0' }, 'colour'),
+    ' shared between containers (same colour in a column = same group) · ',
+    h('span', { class: 'key ns-solo' }, 'plain'),
+    ' the container’s own',
+  );
+}
