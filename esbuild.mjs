@@ -3,6 +3,7 @@ import * as esbuild from 'esbuild';
 import { readFileSync } from 'node:fs';
 import { sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 
 const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
@@ -17,19 +18,29 @@ const common = {
   legalComments: 'none',
 };
 
-/** dockerode's BuildKit session pulls in gRPC and protobufjs for image builds we never start. */
-const stubDockerodeSession = {
-  name: 'stub-dockerode-session',
+const stub = (name) => fileURLToPath(new URL(`./src/vendor-stubs/${name}`, import.meta.url));
+
+/**
+ * Keeps start-up cheap: dockerode's BuildKit session (gRPC, protobufjs) serves image builds we never start,
+ * so it is stubbed; docker-modem's ssh transport loads on the first ssh:// connection; ssh2 and
+ * systeminformation live in their own files under dist/vendor/, read only by the runs that need them.
+ */
+const lean = {
+  name: 'lean-start-up',
   setup(build) {
     build.onResolve({ filter: /^\.\/session$/ }, (args) =>
-      args.importer.includes(`${sep}dockerode${sep}lib${sep}`) ? { path: fileURLToPath(new URL('./src/vendor-stubs/dockerode-session.js', import.meta.url)) } : undefined,
+      args.importer.includes(`${sep}dockerode${sep}lib${sep}`) ? { path: stub('dockerode-session.js') } : undefined,
     );
+    build.onResolve({ filter: /^\.\/ssh$/ }, (args) =>
+      args.importer.includes(`${sep}docker-modem${sep}lib${sep}`) ? { path: stub('docker-modem-ssh.js') } : undefined,
+    );
+    build.onResolve({ filter: /^(ssh2|systeminformation)$/ }, (args) => ({ path: `./vendor/${args.path}.js`, external: true }));
   },
 };
 
 const node = {
   ...common,
-  plugins: [stubDockerodeSession],
+  plugins: [lean],
   platform: 'node',
   format: 'cjs',
   target: 'node20',
@@ -37,9 +48,28 @@ const node = {
   external: ['vscode', 'cpu-features', './crypto/build/Release/sshcrypto.node'],
 };
 
+const vendor = (name) => ({
+  ...common,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  entryPoints: [createRequire(import.meta.url).resolve(name)],
+  outfile: `dist/vendor/${name}.js`,
+  external: ['cpu-features', './crypto/build/Release/sshcrypto.node'],
+});
+
 const builds = [
+  vendor('ssh2'),
+  vendor('systeminformation'),
   { ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
-  { ...node, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js' },
+  // Banner and footer stamp when the bundle starts and ends loading, so activation can report load + activate time.
+  {
+    ...node,
+    entryPoints: ['src/extension/extension.ts'],
+    outfile: 'dist/extension.js',
+    banner: { js: 'var __xrayLoadStart = performance.now();' },
+    footer: { js: 'var __xrayLoadEnd = performance.now();' },
+  },
   // The engine is loaded on first use, so activation stays cheap.
   { ...node, entryPoints: ['src/extension/engineHost.ts'], outfile: 'dist/engine.js' },
   {

@@ -1,14 +1,6 @@
 // The webview side of src/shared/protocol.ts: typed sends, request/response by sequence number, and one
 // listener per notification. Nothing else posts or receives messages.
-import {
-  Commands,
-  HostToWebview,
-  Notifications,
-  Requests,
-  WebviewToHost,
-  command,
-  isHostToWebview,
-} from '../src/shared/protocol';
+import { Commands, HostToWebview, Notifications, Requests, WebviewToHost, command, isHostToWebview } from '../src/shared/protocol';
 
 interface VsCodeApi {
   postMessage(message: WebviewToHost): void;

@@ -1,6 +1,8 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { NO_RULES, evaluateRules, parseDiveCi, parseRuleValue } from '../core/ci/rules';
+import { ACCESS_SETTINGS, AccessSetting } from '../core/access/choose';
+import { HelperUnavailableError } from '../core/access/helper';
+import { NO_RULES, evaluateRules, isRule, parseDiveCi, parseRuleValue } from '../core/ci/rules';
 import { DaemonUnreachableError, NotFoundError } from '../core/docker/client';
 import { Engine } from '../core/engine';
 import { formatBytes, formatPercent, shortId } from '../core/util/format';
@@ -8,8 +10,11 @@ import { EfficiencyRules, HOST_MEMBER, LayerChange, LayerReport, Snapshot } from
 import { printable } from '../shared/text';
 import { table } from './table';
 
-/** Exit codes: 0 fine, 1 CI rules failed, 2 daemon unreachable, 3 a name that names nothing, 64 bad usage. */
-export const EXIT = { ok: 0, rulesFailed: 1, daemon: 2, notFound: 3, other: 4, usage: 64 } as const;
+/**
+ * Exit codes: 0 fine, 1 CI rules failed, 2 daemon unreachable, 3 a name that names nothing, 5 the helper
+ * container could not run, 64 bad usage.
+ */
+export const EXIT = { ok: 0, rulesFailed: 1, daemon: 2, notFound: 3, other: 4, helper: 5, usage: 64 } as const;
 
 const USAGE = `container-xray: what a container really is (namespaces, cgroups, overlay layers)
 
@@ -24,12 +29,17 @@ Usage:
 Options:
   --host URL       Docker endpoint (unix://, tcp://, ssh://); default: DOCKER_HOST, then the docker context
   --context NAME   a docker CLI context
+  --access MODE    how host files are read: auto (default: direct when this user can read the
+                   daemon's /proc and /var/lib/docker, else a helper container), direct, helper
+  --helper-image IMAGE
+                   the helper container's image (needs /bin/sh); default: a local busybox,
+                   alpine, debian or ubuntu image
   --json           machine-readable output (see schema/*.schema.json)
   -h, --help       this text
   -v, --version    the version
 
 Exit codes: 0 fine, 1 CI rules failed, 2 daemon unreachable, 3 no such container or image,
-4 another error, 64 bad usage.`;
+4 another error, 5 the helper container could not run (no such image, no shell in it), 64 bad usage.`;
 
 class UsageError extends Error {}
 
@@ -42,6 +52,8 @@ interface Args {
 const VALUE_FLAGS = new Set([
   'host',
   'context',
+  'access',
+  'helper-image',
   'lowest-efficiency',
   'highest-wasted-bytes',
   'highest-user-wasted-percent',
@@ -107,64 +119,85 @@ export async function run(argv: string[], io: Output, version = '0.0.0'): Promis
       throw new UsageError(`${args.command} takes one ${args.command === 'ci' ? 'IMAGE' : 'CONTAINER or IMAGE'}`);
     }
     const rules = args.command === 'ci' ? await readRules(args) : null;
-    const engine = await Engine.create({ override: str(args, 'host'), context: str(args, 'context') });
-    switch (args.command) {
-      case 'snapshot': {
-        const snap = await engine.snapshot({ containers: args.positional });
-        io.out(json ? JSON.stringify(snap, null, 2) : renderSnapshot(snap));
-        const missing = snap.errors.filter((e) => e.field === 'containers');
-        if (missing.length > 0) {
-          for (const e of missing) io.err(`container-xray: ${printable(e.reason)}`);
-          return EXIT.notFound;
+    const access = str(args, 'access');
+    if (access !== undefined && !(ACCESS_SETTINGS as readonly string[]).includes(access))
+      throw new UsageError(`--access takes ${ACCESS_SETTINGS.join(', ')}, not "${access}"`);
+    const engine = await Engine.create({
+      override: str(args, 'host'),
+      context: str(args, 'context'),
+      access: access as AccessSetting | undefined,
+      helperImage: str(args, 'helper-image'),
+      helperIdleMs: 0,
+    });
+    try {
+      switch (args.command) {
+        case 'snapshot': {
+          const snap = await engine.snapshot({ containers: args.positional });
+          io.out(json ? JSON.stringify(snap, null, 2) : renderSnapshot(snap));
+          const missing = snap.errors.filter((e) => e.field === 'containers');
+          if (missing.length > 0) {
+            for (const e of missing) io.err(`container-xray: ${printable(e.reason)}`);
+            return EXIT.notFound;
+          }
+          return EXIT.ok;
         }
-        return EXIT.ok;
-      }
-      case 'layers': {
-        const report = await engine.layers(args.positional[0]);
-        io.out(json ? JSON.stringify(report, null, 2) : renderLayers(report, args.flags.has('all')));
-        return EXIT.ok;
-      }
-      case 'ci': {
-        const report = await engine.layers(args.positional[0]);
-        const verdict = evaluateRules(report, rules!);
-        if (json) io.out(JSON.stringify(verdict, null, 2));
-        else {
-          io.out(`Image: ${printable(verdict.image)}`);
-          io.out(`  efficiency: ${formatPercent(verdict.efficiency)}`);
-          io.out(`  wastedBytes: ${verdict.wastedBytes} bytes (${formatBytes(verdict.wastedBytes)})`);
-          io.out(`  userWastedPercent: ${formatPercent(verdict.userWastedPercent)}`);
-          for (const r of verdict.results) io.out(`  ${r.passed ? 'PASS' : 'FAIL'}: ${r.rule}: ${r.message}`);
-          if (verdict.results.length === 0) io.out('  no rules enabled');
-          io.out(verdict.passed ? 'Result: PASS' : `Result: FAIL (${verdict.results.filter((r) => !r.passed).map((r) => r.rule).join(', ')})`);
+        case 'layers': {
+          const report = await engine.layers(args.positional[0]);
+          io.out(json ? JSON.stringify(report, null, 2) : renderLayers(report, args.flags.has('all')));
+          return EXIT.ok;
         }
-        return verdict.passed ? EXIT.ok : EXIT.rulesFailed;
+        case 'ci': {
+          const report = await engine.layers(args.positional[0]);
+          const verdict = evaluateRules(report, rules!);
+          if (json) io.out(JSON.stringify(verdict, null, 2));
+          else {
+            io.out(`Image: ${printable(verdict.image)}`);
+            io.out(`  efficiency: ${formatPercent(verdict.efficiency)}`);
+            io.out(`  wastedBytes: ${verdict.wastedBytes} bytes (${formatBytes(verdict.wastedBytes)})`);
+            io.out(`  userWastedPercent: ${formatPercent(verdict.userWastedPercent)}`);
+            for (const r of verdict.results) io.out(`  ${r.passed ? 'PASS' : 'FAIL'}: ${r.rule}: ${r.message}`);
+            if (verdict.results.length === 0) io.out('  no rules enabled');
+            io.out(
+              verdict.passed
+                ? 'Result: PASS'
+                : `Result: FAIL (${verdict.results
+                    .filter((r) => !r.passed)
+                    .map((r) => r.rule)
+                    .join(', ')})`,
+            );
+          }
+          return verdict.passed ? EXIT.ok : EXIT.rulesFailed;
+        }
+        case 'images': {
+          const images = await engine.images();
+          if (json) io.out(JSON.stringify(images, null, 2));
+          else
+            io.out(
+              table(
+                ['IMAGE', 'ID', 'SIZE', 'LAYERS', 'SHARED', 'CONTAINERS'],
+                images.map((i) => [
+                  i.tags[0] ?? '<none>',
+                  shortId(i.id),
+                  formatBytes(i.sizeBytes),
+                  String(i.layers.length),
+                  `${i.layers.filter((l) => l.sharedWith.length > 0).length} (${formatBytes(i.sharedBytes)})`,
+                  String(i.containers.length),
+                ]),
+                [60],
+              ),
+            );
+          return EXIT.ok;
+        }
+        default: {
+          const host = await engine.host();
+          if (json) io.out(JSON.stringify(host, null, 2));
+          else io.out(renderHost(host));
+          return EXIT.ok;
+        }
       }
-      case 'images': {
-        const images = await engine.images();
-        if (json) io.out(JSON.stringify(images, null, 2));
-        else
-          io.out(
-            table(
-              ['IMAGE', 'ID', 'SIZE', 'LAYERS', 'SHARED', 'CONTAINERS'],
-              images.map((i) => [
-                i.tags[0] ?? '<none>',
-                shortId(i.id),
-                formatBytes(i.sizeBytes),
-                String(i.layers.length),
-                `${i.layers.filter((l) => l.sharedWith.length > 0).length} (${formatBytes(i.sharedBytes)})`,
-                String(i.containers.length),
-              ]),
-              [60],
-            ),
-          );
-        return EXIT.ok;
-      }
-      default: {
-        const host = await engine.host();
-        if (json) io.out(JSON.stringify(host, null, 2));
-        else io.out(renderHost(host));
-        return EXIT.ok;
-      }
+    } finally {
+      // Stops the helper container (if one runs) before the process exits.
+      await engine.dispose();
     }
   } catch (err) {
     if (err instanceof UsageError) {
@@ -174,6 +207,10 @@ export async function run(argv: string[], io: Output, version = '0.0.0'): Promis
     if (err instanceof DaemonUnreachableError) {
       io.err(`container-xray: ${printable(err.message)}`);
       return EXIT.daemon;
+    }
+    if (err instanceof HelperUnavailableError) {
+      io.err(`container-xray: ${printable(err.message)}`);
+      return EXIT.helper;
     }
     if (err instanceof NotFoundError) {
       io.err(`container-xray: no container or image is named "${printable(err.ref)}" (see docker ps -a, docker images)`);
@@ -196,7 +233,7 @@ async function readRules(args: Args): Promise<EfficiencyRules> {
     // A rule written as "disabled" in the file switches the default off.
     for (const line of text.split('\n')) {
       const m = /^\s+([A-Za-z]+)\s*:\s*["']?disabled["']?\s*$/.exec(line);
-      if (m && m[1] in rules) rules[m[1] as keyof EfficiencyRules] = null;
+      if (m && isRule(m[1])) rules[m[1]] = null;
     }
   } catch (err) {
     if (err instanceof UsageError) throw err;
@@ -249,18 +286,24 @@ export function renderSnapshot(snap: Snapshot): string {
       c.nearLimit.length > 0 ? `near ${c.nearLimit.join(',')}` : '',
     ];
   });
-  const lines = [
-    table(['NAME', 'ID', 'STATE', 'PID', 'NET NS', 'PID NS', 'MEMORY', 'CPUS', 'PIDS', 'PROCS', ''], rows, [40]),
-  ];
-  const shared = snap.namespaceGroups.filter((g) => g.members.length > 1 && !(g.members.length === snap.containers.length + 1 && g.members.includes(HOST_MEMBER)));
+  const lines = [table(['NAME', 'ID', 'STATE', 'PID', 'NET NS', 'PID NS', 'MEMORY', 'CPUS', 'PIDS', 'PROCS', ''], rows, [40])];
+  const shared = snap.namespaceGroups.filter(
+    (g) => g.members.length > 1 && !(g.members.length === snap.containers.length + 1 && g.members.includes(HOST_MEMBER)),
+  );
   if (shared.length > 0) {
     lines.push('', 'Shared namespaces:');
     const name = (m: string) => (m === HOST_MEMBER ? 'host' : (snap.containers.find((c) => c.id === m)?.name ?? shortId(m)));
     for (const g of shared) lines.push(printable(`  ${g.type}:[${g.inode}]  ${g.members.map(name).join(', ')}`));
   }
-  const errs = [...snap.errors.map((e) => `  ${e.field}: ${e.reason}`), ...snap.containers.flatMap((c) => c.errors.map((e) => `  ${c.name} ${e.field}: ${e.reason}`))];
+  const errs = [
+    ...snap.errors.map((e) => `  ${e.field}: ${e.reason}`),
+    ...snap.containers.flatMap((c) => c.errors.map((e) => `  ${c.name} ${e.field}: ${e.reason}`)),
+  ];
   if (errs.length > 0) lines.push('', 'Could not read:', ...errs.map(printable));
-  lines.push('', `Host: ${printable(snap.host.hostname)}  kernel ${printable(snap.host.kernel)}  cgroup v${snap.host.cgroupVersion ?? '?'}  access: ${snap.host.access.mode}`);
+  lines.push(
+    '',
+    `Host: ${printable(snap.host.hostname)}  kernel ${printable(snap.host.kernel)}  cgroup v${snap.host.cgroupVersion ?? '?'}  access: ${snap.host.access.mode}`,
+  );
   return lines.join('\n');
 }
 
@@ -271,26 +314,51 @@ function counts(changes: LayerChange[]): string {
 
 export function renderLayers(report: LayerReport, all: boolean): string {
   const lines: string[] = [];
-  lines.push(`Image: ${printable(report.image.tags[0] ?? report.image.ref)} (${shortId(report.image.id)})${report.container ? `  container ${printable(report.container.name)}` : ''}`);
+  lines.push(
+    `Image: ${printable(report.image.tags[0] ?? report.image.ref)} (${shortId(report.image.id)})${report.container ? `  container ${printable(report.container.name)}` : ''}`,
+  );
   lines.push(
     table(
       ['#', 'SIZE', 'WASTED', 'CHANGES', 'CREATED BY'],
-      report.layers.map((l) => [String(l.index), formatBytes(l.sizeBytes), formatBytes(l.wastedBytes), counts(l.changes), (l.createdBy || l.comment || '').replace(/\s+/g, ' ').trim()]),
+      report.layers.map((l) => [
+        String(l.index),
+        formatBytes(l.sizeBytes),
+        formatBytes(l.wastedBytes),
+        counts(l.changes),
+        (l.createdBy || l.comment || '').replace(/\s+/g, ' ').trim(),
+      ]),
       [0, 0, 0, 0, 100],
     ),
   );
-  if (report.upper) lines.push('', `Writable layer: ${formatBytes(report.upper.sizeBytes)} ${counts(report.upper.changes)}${report.upper.dir ? `  ${printable(report.upper.dir)}` : ''}`);
+  if (report.upper)
+    lines.push(
+      '',
+      `Writable layer: ${formatBytes(report.upper.sizeBytes)} ${counts(report.upper.changes)}${report.upper.dir ? `  ${printable(report.upper.dir)}` : ''}`,
+    );
   const listed: [string, LayerChange[]][] = all ? report.layers.map((l) => [`Layer ${l.index}`, l.changes]) : [];
   if (report.upper) listed.push(['Writable layer', report.upper.changes]);
   for (const [title, changes] of listed) {
     lines.push('', `${title}:`);
     const mark = { added: 'A', modified: 'C', deleted: 'D' } as const;
-    for (const c of changes) lines.push(printable(`  ${mark[c.kind]} ${c.path}${c.type === 'dir' ? '/' : ''}${c.opaque ? ' (opaque)' : ''}${c.sizeBytes > 0 ? `  ${formatBytes(c.sizeBytes)}` : ''}`));
+    for (const c of changes)
+      lines.push(
+        printable(
+          `  ${mark[c.kind]} ${c.path}${c.type === 'dir' ? '/' : ''}${c.opaque ? ' (opaque)' : ''}${c.sizeBytes > 0 ? `  ${formatBytes(c.sizeBytes)}` : ''}`,
+        ),
+      );
   }
-  lines.push('', `Efficiency: ${formatPercent(report.efficiency)}   Wasted: ${formatBytes(report.wastedBytes)}   User wasted: ${formatPercent(report.userWastedPercent)}   Size: ${formatBytes(report.sizeBytes)}`);
+  lines.push(
+    '',
+    `Efficiency: ${formatPercent(report.efficiency)}   Wasted: ${formatBytes(report.wastedBytes)}   User wasted: ${formatPercent(report.userWastedPercent)}   Size: ${formatBytes(report.sizeBytes)}`,
+  );
   if (report.inefficiencies.length > 0) {
     lines.push('', 'Paths held by more than one layer:');
-    lines.push(table(['COUNT', 'TOTAL', 'PATH'], report.inefficiencies.slice(0, 10).map((i) => [String(i.count), formatBytes(i.cumulativeSizeBytes), i.path])));
+    lines.push(
+      table(
+        ['COUNT', 'TOTAL', 'PATH'],
+        report.inefficiencies.slice(0, 10).map((i) => [String(i.count), formatBytes(i.cumulativeSizeBytes), i.path]),
+      ),
+    );
   }
   for (const e of report.errors) lines.push(printable(`Note: ${e.field}: ${e.reason}`));
   return lines.join('\n');
@@ -302,7 +370,10 @@ function renderHost(h: Awaited<ReturnType<Engine['host']>>): string {
     ['Hostname', h.hostname],
     ['Kernel', h.kernel],
     ['OS', `${h.os.distro} ${h.os.release} ${h.os.codename}`.trim()],
-    ['Virtualization', h.virtualization.isVirtual ? `virtual machine (${h.virtualization.hypervisor ?? 'unknown hypervisor'})` : 'bare metal'],
+    [
+      'Virtualization',
+      h.virtualization.isVirtual ? `virtual machine (${h.virtualization.hypervisor ?? 'unknown hypervisor'})` : 'bare metal',
+    ],
     ['cgroup', h.cgroupVersion ? `v${h.cgroupVersion}${h.cgroupHybrid ? ' (hybrid)' : ''}` : 'unknown'],
     ['Docker endpoint', d?.endpoint ?? '—'],
     ['Docker', d ? `${d.serverVersion} (${d.operatingSystem}, kernel ${d.kernel})` : 'unreachable'],
@@ -315,6 +386,8 @@ function renderHost(h: Awaited<ReturnType<Engine['host']>>): string {
 }
 
 if (require.main === module) {
+  // Dependencies' deprecation notices (docker-modem's ssh URL) are not for the CLI's users.
+  process.noDeprecation = true;
   const pkgVersion = process.env.XRAY_VERSION ?? '0.0.0';
   run(process.argv.slice(2), { out: (t) => process.stdout.write(`${t}\n`), err: (t) => process.stderr.write(`${t}\n`) }, pkgVersion).then(
     (code) => {

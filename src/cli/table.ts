@@ -10,5 +10,12 @@ export function table(header: string[], rows: string[][], maxWidths: number[] = 
     }),
   );
   const widths = header.map((_, i) => Math.max(...clean.map((r) => (r[i] ?? '').length)));
-  return clean.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]))).join('  ').trimEnd()).join('\n');
+  return clean
+    .map((r) =>
+      r
+        .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i])))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }

@@ -1,12 +1,18 @@
+import * as os from 'node:os';
 import type Docker from 'dockerode';
+import { AccessPlan, AccessSetting, accessReason, describeUser, planAccess, probeDirectAccess } from './access/choose';
+import { HELPER_IMAGE_HINT, HELPER_LABEL, HelperSession, HelperUnavailableError, localHelperImages } from './access/helper';
+import { HelperHostFiles } from './access/helperFiles';
+import { helperBinds } from './access/paths';
 import { AccessPath, ContainerSnapshot, FieldError, HostFacts, ImageFacts, LayerReport, NamespaceInodes, Snapshot } from '../shared/model';
 import { DaemonInfo, DockerClient } from './docker/client';
+import type { DockerEventWatcher } from './docker/events';
 import { ResolveOptions, isLocalEndpoint } from './docker/context';
 import { buildHostFacts, daemonFacts, hostCgroupVersion, readStaticHostFacts } from './host/hostFacts';
 import { chainIds } from './layers/history';
 import { LayerCache, LayerContext, analyseContainer, analyseImage } from './layers/report';
 import { readHostNamespaces } from './procfs/read';
-import { SnapshotCache, SnapshotContext, containerName, groupNamespaces, readContainer, readHostMounts } from './snapshot';
+import { HostMounts, SnapshotCache, SnapshotContext, containerName, groupNamespaces, readContainer, readHostMounts } from './snapshot';
 import { DirectHostFiles, HostFiles } from './util/hostFiles';
 
 export interface EngineOptions extends ResolveOptions {
@@ -14,7 +20,19 @@ export interface EngineOptions extends ResolveOptions {
   files?: HostFiles;
   /** Cache static host facts on disk per boot (the CLI does; tests may not). */
   diskCache?: boolean;
+  /**
+   * How host files are read: `direct`, through a short-lived `helper` container, or `auto` (the default):
+   * direct where this process can read the daemon's files, else the helper. Ignored when `files` is given.
+   */
+  access?: AccessSetting;
+  /** The helper container's image; else the best local busybox, alpine, debian or ubuntu image. */
+  helperImage?: string;
+  /** How long an idle helper container stays after the last read of a refresh (ms); 0 stops it at once. */
+  helperIdleMs?: number;
 }
+
+/** Long enough that a view's follow-up reads share the refresh's helper, short enough to be gone soon after. */
+const DEFAULT_HELPER_IDLE_MS = 1500;
 
 export interface SnapshotOptions {
   /** Only these containers (ids, id prefixes or names); all running ones when empty. */
@@ -36,17 +54,36 @@ export class Engine {
   readonly cache = new SnapshotCache();
   readonly layerCache = new LayerCache();
   private daemonInfo: Promise<DaemonInfo> | null = null;
+  private hostNs: ReturnType<typeof readHostNamespaces> | null = null;
   private staticHost: ReturnType<typeof readStaticHostFacts> | null = null;
+  /** The way chosen for host files (decided on first use, see ensureAccess). */
+  private plan: AccessPlan | null = null;
+  /** Why the daemon's files are not this machine's, when they are not. */
+  private runsElsewhere: string | null = null;
+  private deciding: Promise<void> | null = null;
+  private helper: HelperHostFiles | null = null;
+  /** Set when an auto-picked helper image could not run and the engine fell back. */
+  private fallback: AccessPath | null = null;
+  /** The local image that ran the helper, when none is configured (tried first next time). */
+  private helperImage: string | null = null;
+  private readFiles: HostFiles;
 
   private constructor(
     readonly docker: DockerClient,
-    readonly files: HostFiles,
+    private readonly directFiles: HostFiles,
     private readonly opts: EngineOptions,
-  ) {}
+  ) {
+    this.readFiles = directFiles;
+  }
 
   static async create(opts: EngineOptions = {}): Promise<Engine> {
     const docker = await DockerClient.connect(opts);
     return new Engine(docker, opts.files ?? new DirectHostFiles(), opts);
+  }
+
+  /** Where host files come from now: direct reads, or the helper container once access chose it. */
+  get files(): HostFiles {
+    return this.readFiles;
   }
 
   /** True when the daemon is on this machine, so /proc and /var/lib/docker here are its. */
@@ -65,6 +102,145 @@ export class Engine {
 
   forgetDaemon(): void {
     this.daemonInfo = null;
+    // A restarted daemon has a new PID, which may have stood in for the host's namespaces.
+    this.hostNs = null;
+  }
+
+  /**
+   * Follows the daemon's events so what only the daemon changes can be kept between snapshots: cgroup
+   * limits are reused until an `update`, a restart or an exit of that container, and nothing is reused
+   * while the event stream is down.
+   */
+  followEvents(watcher: DockerEventWatcher): void {
+    watcher.on('connected', () => {
+      this.cache.followingEvents = true;
+    });
+    watcher.on('disconnected', () => {
+      this.cache.followingEvents = false;
+      this.cache.limits.clear();
+    });
+    watcher.on('event', (ev) => {
+      if (ev.type === 'container' && ['update', 'start', 'restart', 'die', 'destroy', 'unpause'].includes(ev.action))
+        this.cache.limits.delete(ev.id);
+    });
+    this.cache.followingEvents = watcher.connected;
+  }
+
+  /** The host's namespaces do not change while it runs: read once (again after the daemon restarts). */
+  private hostNamespaces(): ReturnType<typeof readHostNamespaces> {
+    if (!this.hostNs) {
+      const read = readHostNamespaces(this.files);
+      this.hostNs = read;
+      read.then(
+        (r) => {
+          if (!r.read.namespaces && this.hostNs === read) this.hostNs = null;
+        },
+        () => {
+          if (this.hostNs === read) this.hostNs = null;
+        },
+      );
+    }
+    return this.hostNs;
+  }
+
+  /** Decides once how host files are read (see planAccess); again later if the daemon did not answer. */
+  private ensureAccess(): Promise<void> {
+    if (this.opts.files) return Promise.resolve();
+    this.deciding ??= this.decideAccess().catch((err: unknown) => {
+      this.deciding = null;
+      throw err;
+    });
+    return this.deciding;
+  }
+
+  private async decideAccess(): Promise<void> {
+    const info = await this.daemon().catch(() => null);
+    if (!info) {
+      // Nothing to decide against: try again on the next use, reading as before meanwhile.
+      this.deciding = null;
+      return;
+    }
+    const runsElsewhere = daemonFacts(info, this.docker.endpoint.host, {
+      kernel: os.release(),
+      hostname: os.hostname(),
+    }).runsElsewhereReason;
+    this.runsElsewhere = runsElsewhere;
+    const probe = runsElsewhere ? null : await probeDirectAccess(this.directFiles, info.DockerRootDir ?? '/var/lib/docker');
+    const plan = planAccess({ setting: this.opts.access ?? 'auto', runsElsewhere, probe, user: await describeUser(), osType: info.OSType });
+    this.plan = plan;
+    if (plan.mode !== 'helper') return;
+    this.helper = new HelperHostFiles(() => this.startHelper(info), this.opts.helperIdleMs ?? DEFAULT_HELPER_IDLE_MS);
+    this.readFiles = this.helper;
+  }
+
+  /** Starts a helper container from the configured image, else from the best local one that runs. */
+  private async startHelper(info: DaemonInfo): Promise<HelperSession> {
+    const spec = (image: string) => ({
+      image,
+      binds: helperBinds(info.DockerRootDir ?? '/var/lib/docker'),
+      securityOptions: info.SecurityOptions ?? [],
+      serverVersion: info.ServerVersion ?? '',
+      dockerRootDir: info.DockerRootDir ?? '/var/lib/docker',
+    });
+    const chosen = this.opts.helperImage || this.helperImage;
+    if (chosen) return HelperSession.start(this.docker, spec(chosen));
+    const candidates = (await localHelperImages(this.docker)).slice(0, 3);
+    if (candidates.length === 0)
+      throw new HelperUnavailableError(null, `no local image with a shell for the helper container: ${HELPER_IMAGE_HINT}`);
+    const failures: string[] = [];
+    for (const image of candidates) {
+      try {
+        const session = await HelperSession.start(this.docker, spec(image));
+        this.helperImage = image;
+        return session;
+      } catch (err) {
+        if (!(err instanceof HelperUnavailableError)) throw err;
+        failures.push(err.message);
+      }
+    }
+    throw new HelperUnavailableError(null, `no local image could run the helper container (${failures.join('; ')}): ${HELPER_IMAGE_HINT}`);
+  }
+
+  /**
+   * Runs one engine operation with the chosen files: through the helper, one container serves the whole
+   * operation (one per refresh). An auto-picked helper that cannot run falls back to what works without it.
+   */
+  private async withFiles<T>(fn: () => Promise<T>): Promise<T> {
+    await this.ensureAccess();
+    const helper = this.helper;
+    if (!helper || this.readFiles !== helper) return fn();
+    try {
+      return await helper.hold(fn);
+    } catch (err) {
+      const explicit = this.opts.access === 'helper' || Boolean(this.opts.helperImage);
+      if (!(err instanceof HelperUnavailableError) || explicit || helper.image !== null) throw err;
+      const why = this.plan?.why ?? 'the helper container was needed';
+      this.fallback = !this.runsElsewhere
+        ? {
+            mode: 'direct',
+            reason: `${why}; no helper container could run (${err.message}): reading directly, so what needs root is missing`,
+          }
+        : {
+            mode: 'daemon-only',
+            reason: `${why}; no helper container could run (${err.message}): only what the Docker API tells is shown`,
+          };
+      this.readFiles = this.directFiles;
+      this.helper = null;
+      await helper.dispose();
+      return fn();
+    }
+  }
+
+  /** Whether host files can be read at all (directly or through the helper). */
+  private readsFiles(): boolean {
+    return this.access().mode !== 'daemon-only';
+  }
+
+  /** Stops the helper container, if one runs; the engine reads directly (or not at all) afterwards. */
+  async dispose(): Promise<void> {
+    const helper = this.helper;
+    this.helper = null;
+    await helper?.dispose();
   }
 
   private snapshotContext(): SnapshotContext {
@@ -72,51 +248,88 @@ export class Engine {
   }
 
   private layerContext(opts: LayerOptions = {}): LayerContext {
-    return { docker: this.docker, files: this.files, daemon: () => this.daemon(), cache: this.layerCache, local: this.local, ...opts };
+    return {
+      docker: this.docker,
+      files: this.files,
+      daemon: () => this.daemon(),
+      cache: this.layerCache,
+      local: this.readsFiles(),
+      ...opts,
+    };
   }
 
+  /** Which way host files are read and why (shown in the Host view and by the CLI). */
   access(): AccessPath {
-    if (!this.local) return { mode: 'daemon-only', reason: `the daemon at ${this.docker.endpoint.host} is not on this machine: only what the Docker API tells is shown` };
+    if (this.fallback) return this.fallback;
+    if (this.plan && !this.opts.files) {
+      const image = this.helper?.image ?? this.opts.helperImage ?? this.helperImage;
+      return accessReason(this.plan, this.plan.mode === 'helper' && image ? { image } : null);
+    }
+    if (!this.local)
+      return {
+        mode: 'daemon-only',
+        reason: `the daemon at ${this.docker.endpoint.host} is not on this machine: only what the Docker API tells is shown`,
+      };
     if (this.files.kind === 'helper') return { mode: 'helper', reason: 'host files are read by a helper container through the daemon' };
-    return { mode: 'direct', reason: process.getuid?.() === 0 ? 'running as root on the daemon’s machine: /proc, cgroupfs and /var/lib/docker are read directly' : 'reading /proc, cgroupfs and /var/lib/docker directly' };
+    return {
+      mode: 'direct',
+      reason:
+        process.getuid?.() === 0
+          ? 'running as root on the daemon’s machine: /proc, cgroupfs and /var/lib/docker are read directly'
+          : 'reading /proc, cgroupfs and /var/lib/docker directly',
+    };
   }
 
-  async host(): Promise<HostFacts> {
+  host(): Promise<HostFacts> {
+    return this.withFiles(() => this.readHost());
+  }
+
+  /** Host facts; `mounts` when the caller has just read the mount table (a snapshot does). */
+  private async readHost(mounts?: Promise<HostMounts>): Promise<HostFacts> {
     const errors: FieldError[] = [];
     this.staticHost ??= readStaticHostFacts(this.opts.diskCache !== false);
-    const [stat, mounts, info] = await Promise.all([
+    const [stat, hostMounts, info] = await Promise.all([
       this.staticHost,
-      readHostMounts(this.files),
+      mounts ?? readHostMounts(this.files),
       this.daemon().catch((err: Error) => {
         errors.push({ field: 'host.daemon', reason: err.message });
         return null;
       }),
     ]);
-    errors.push(...mounts.errors);
+    errors.push(...hostMounts.errors);
     const daemon = info ? daemonFacts(info, this.docker.endpoint.host, { kernel: stat.kernel, hostname: stat.hostname }) : null;
-    return buildHostFacts(stat, hostCgroupVersion(mounts.mounts ?? []), daemon, this.access(), errors);
+    return buildHostFacts(stat, hostCgroupVersion(hostMounts.mounts ?? []), daemon, this.access(), errors);
   }
 
   /** One picture of every running container (or the named ones) and the host: one list call, then files. */
   async snapshot(opts: SnapshotOptions = {}): Promise<Snapshot> {
     const before = { ...this.docker.calls };
+    return this.withFiles(() => this.readSnapshot(opts, before));
+  }
+
+  private async readSnapshot(opts: SnapshotOptions, before: Record<string, number>): Promise<Snapshot> {
     const ctx = this.snapshotContext();
-    const [list, mounts, hostNs, host] = await Promise.all([
+    const reads = this.readsFiles();
+    const mountsRead = readHostMounts(this.files);
+    const [all, mounts, hostNs, host] = await Promise.all([
       this.docker.listContainers(false),
-      readHostMounts(this.files),
-      this.local ? readHostNamespaces(this.files) : Promise.resolve(null),
-      this.host(),
+      mountsRead,
+      reads ? this.hostNamespaces() : Promise.resolve(null),
+      this.readHost(mountsRead),
     ]);
+    const list = all.filter((c) => !isHelperContainer(c));
     const errors: FieldError[] = [...mounts.errors];
-    if (hostNs && hostNs.read.errors.length > 0) errors.push(...hostNs.read.errors.map((e) => ({ field: `host.${e.field}`, reason: e.reason })));
+    if (hostNs && hostNs.read.errors.length > 0)
+      errors.push(...hostNs.read.errors.map((e) => ({ field: `host.${e.field}`, reason: e.reason })));
     const wanted = opts.containers?.filter((c) => c !== '') ?? [];
     const chosen = wanted.length === 0 ? list : list.filter((c) => wanted.some((w) => matchesContainer(c, w)));
     for (const w of wanted) {
-      if (!list.some((c) => matchesContainer(c, w))) errors.push({ field: 'containers', reason: `no running container is named or has the id "${w}"` });
+      if (!list.some((c) => matchesContainer(c, w)))
+        errors.push({ field: 'containers', reason: `no running container is named or has the id "${w}"` });
     }
     const live = new Set(list.map((c) => c.Id));
     for (const id of [...this.cache.pids.keys()]) if (!live.has(id)) this.cache.forget(id);
-    const containers = this.local
+    const containers = reads
       ? await Promise.all(chosen.map((c) => readContainer(ctx, c, mounts.cgroupMounts, mounts.mounts, { processes: opts.processes })))
       : chosen.map((c) => ({
           ...emptyFromList(c),
@@ -140,7 +353,11 @@ export class Engine {
    * Re-reads one container already known from a snapshot, without asking the daemon anything: for live
    * views that refresh every second. A container that exited comes back with state `gone`.
    */
-  async reread(known: ContainerSnapshot): Promise<ContainerSnapshot> {
+  reread(known: ContainerSnapshot): Promise<ContainerSnapshot> {
+    return this.withFiles(() => this.readAgain(known));
+  }
+
+  private async readAgain(known: ContainerSnapshot): Promise<ContainerSnapshot> {
     const mounts = await readHostMounts(this.files);
     const entry = {
       Id: known.id,
@@ -157,15 +374,25 @@ export class Engine {
   }
 
   /** Resolves a container or image reference for `layers`: a running or stopped container wins over an image. */
-  async layers(ref: string, opts: LayerOptions = {}): Promise<LayerReport> {
+  layers(ref: string, opts: LayerOptions = {}): Promise<LayerReport> {
+    return this.withFiles(() => this.readLayers(ref, opts));
+  }
+
+  private async readLayers(ref: string, opts: LayerOptions): Promise<LayerReport> {
     const ctx = this.layerContext(opts);
-    const all = await this.docker.listContainers(true);
+    const all = (await this.docker.listContainers(true)).filter((c) => !isHelperContainer(c));
     const container = all.find((c) => matchesContainer(c, ref));
     if (container) {
       let overlay = null;
       let pid: number | null = null;
-      if (this.local && container.State === 'running') {
-        const snap = await readContainer(this.snapshotContext(), container, { v1: new Map(), v2: null }, (await readHostMounts(this.files)).mounts, { processes: false });
+      if (this.readsFiles() && container.State === 'running') {
+        const snap = await readContainer(
+          this.snapshotContext(),
+          container,
+          { v1: new Map(), v2: null },
+          (await readHostMounts(this.files)).mounts,
+          { processes: false },
+        );
         overlay = snap.overlay;
         pid = snap.pid;
       }
@@ -175,8 +402,13 @@ export class Engine {
   }
 
   /** Local images with their layers and which other images share each layer. */
-  async images(): Promise<ImageFacts[]> {
-    const [list, containers] = await Promise.all([this.docker.listImages(), this.docker.listContainers(true)]);
+  images(): Promise<ImageFacts[]> {
+    return this.withFiles(() => this.readImages());
+  }
+
+  private async readImages(): Promise<ImageFacts[]> {
+    const [list, all] = await Promise.all([this.docker.listImages(), this.docker.listContainers(true)]);
+    const containers = all.filter((c) => !isHelperContainer(c));
     const inspected = await Promise.all(list.map((i) => this.docker.inspectImage(i.Id).catch(() => null)));
     const users = new Map<string, string[]>();
     for (const c of containers) users.set(c.ImageID, [...(users.get(c.ImageID) ?? []), c.Id]);
@@ -213,7 +445,7 @@ export class Engine {
   /** Layer sizes from layerdb/<chain>/size where readable (the daemon keeps them there). */
   private async layerSizes(chains: string[]): Promise<Map<string, number>> {
     const out = new Map<string, number>();
-    if (!this.local) return out;
+    if (!this.readsFiles()) return out;
     const info = await this.daemon().catch(() => null);
     if (!info) return out;
     const dir = `${info.DockerRootDir ?? '/var/lib/docker'}/image/${info.Driver ?? 'overlay2'}/layerdb/sha256`;
@@ -231,13 +463,28 @@ export class Engine {
   }
 }
 
+/** The engine's own helper containers: tooling, not something the user runs. */
+function isHelperContainer(c: { Labels?: Record<string, string> | null }): boolean {
+  return c.Labels?.[HELPER_LABEL] !== undefined;
+}
+
 function matchesContainer(c: { Id: string; Names?: string[] }, ref: string): boolean {
   const r = ref.replace(/^\//, '');
   if (r.length >= 4 && c.Id.startsWith(r)) return true;
   return (c.Names ?? []).some((n) => n.replace(/^\//, '') === r);
 }
 
-function emptyFromList(c: Parameters<typeof containerName>[0] & { Image: string; ImageID: string; State: string; Status: string; Created: number; Labels: Record<string, string>; HostConfig?: { NetworkMode: string } }) {
+function emptyFromList(
+  c: Parameters<typeof containerName>[0] & {
+    Image: string;
+    ImageID: string;
+    State: string;
+    Status: string;
+    Created: number;
+    Labels: Record<string, string>;
+    HostConfig?: { NetworkMode: string };
+  },
+) {
   return {
     id: c.Id,
     name: containerName(c),

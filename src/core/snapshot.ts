@@ -1,5 +1,6 @@
 import type Docker from 'dockerode';
 import {
+  CgroupLimits,
   ContainerSnapshot,
   ContainerState,
   FieldError,
@@ -7,6 +8,7 @@ import {
   NAMESPACE_TYPES,
   NamespaceGroup,
   NamespaceInodes,
+  OverlayMount,
 } from '../shared/model';
 import { findCgroupMounts, CgroupMounts } from './cgroups/parse';
 import { readContainerCgroup } from './cgroups/read';
@@ -28,11 +30,24 @@ export class SnapshotCache {
   readonly pids = new Map<string, number>();
   /** Container id → previous CPU throttling count, to tell "throttled since the last look". */
   readonly throttled = new Map<string, number>();
+  /**
+   * What stays as it is while a container's init runs: its overlay mount and its user names. Keyed by
+   * container id and valid for that init PID only.
+   */
+  readonly statics = new Map<string, { pid: number; overlay: OverlayMount; users: Map<number, string> | undefined }>();
+  /**
+   * cgroup limits by container id, reused only while the engine follows the daemon's events (an `update`
+   * event, a restart or an exit forgets them): limits change only through the daemon.
+   */
+  readonly limits = new Map<string, { pid: number; limits: CgroupLimits }>();
+  followingEvents = false;
   initPidDir: string | null = null;
 
   forget(id: string): void {
     this.pids.delete(id);
     this.throttled.delete(id);
+    this.statics.delete(id);
+    this.limits.delete(id);
   }
 }
 
@@ -68,7 +83,10 @@ async function tryText(files: HostFiles, file: string): Promise<string | null> {
  * Finds the host PID of a container's init process from files where it can (the cached PID still in the
  * container's cgroup, the runtime's init.pid), and asks the daemon only when they cannot tell.
  */
-async function findInitPid(ctx: SnapshotContext, id: string): Promise<{ pid: number | null; cgroupText: string | null; error?: FieldError; gone?: boolean }> {
+async function findInitPid(
+  ctx: SnapshotContext,
+  id: string,
+): Promise<{ pid: number | null; cgroupText: string | null; error?: FieldError; gone?: boolean }> {
   const check = async (pid: number) => {
     const text = await tryText(ctx.files, `/proc/${pid}/cgroup`);
     return text !== null && text.includes(id) ? text : null;
@@ -98,7 +116,14 @@ async function findInitPid(ctx: SnapshotContext, id: string): Promise<{ pid: num
     if (!info.State?.Running || pid <= 0) return { pid: null, cgroupText: null, gone: true };
     const text = await tryText(ctx.files, `/proc/${pid}/cgroup`);
     if (text === null) {
-      return { pid, cgroupText: null, error: { field: 'cgroup', reason: describeReadError(Object.assign(new Error('unreadable'), { code: 'EACCES' }), `/proc/${pid}/cgroup`) } };
+      return {
+        pid,
+        cgroupText: null,
+        error: {
+          field: 'cgroup',
+          reason: describeReadError(Object.assign(new Error('unreadable'), { code: 'EACCES' }), `/proc/${pid}/cgroup`),
+        },
+      };
     }
     ctx.cache.pids.set(id, pid);
     return { pid, cgroupText: text };
@@ -159,19 +184,28 @@ export async function readContainer(
   if (found.pid === null) return snap;
   const pid = found.pid;
   snap.pid = pid;
+  const known = ctx.cache.statics.get(c.Id);
+  const statics = known?.pid === pid ? known : null;
+  const cachedLimits = ctx.cache.followingEvents ? ctx.cache.limits.get(c.Id) : undefined;
+  const knownLimits = cachedLimits?.pid === pid ? cachedLimits.limits : undefined;
   const [ns, cg, ov, users] = await Promise.all([
     readNamespaces(ctx.files, pid),
-    found.cgroupText !== null ? readContainerCgroup(ctx.files, found.cgroupText, cgroupMounts) : Promise.resolve(null),
-    readOverlayMount(ctx.files, pid, hostMounts),
-    opts.processes === false ? Promise.resolve(undefined) : readContainerUsers(ctx.files, pid),
+    found.cgroupText !== null ? readContainerCgroup(ctx.files, found.cgroupText, cgroupMounts, { knownLimits }) : Promise.resolve(null),
+    statics ? { overlay: statics.overlay, errors: [], gone: false } : readOverlayMount(ctx.files, pid, hostMounts),
+    statics || opts.processes === false ? Promise.resolve(statics?.users) : readContainerUsers(ctx.files, pid),
   ]);
   if (ns.gone || ov.gone) return markGone(snap);
   snap.namespaces = ns.namespaces;
   snap.errors.push(...ns.errors, ...ov.errors);
   snap.overlay = ov.overlay;
+  if (!statics && ov.overlay && ov.errors.length === 0 && opts.processes !== false)
+    ctx.cache.statics.set(c.Id, { pid, overlay: ov.overlay, users });
   if (cg) {
     snap.cgroup = cg.cgroup;
     snap.errors.push(...cg.errors);
+    if (ctx.cache.followingEvents && !knownLimits && cg.cgroup && !cg.errors.some((e) => e.field.startsWith('cgroup.limits'))) {
+      ctx.cache.limits.set(c.Id, { pid, limits: cg.cgroup.limits });
+    }
     if (!cg.cgroup && cg.errors.some((e) => /exited/.test(e.reason))) return markGone(snap);
     if (opts.processes !== false) {
       const procs = await readProcesses(ctx.files, cg.pids.length > 0 ? cg.pids : [pid], users);
@@ -201,7 +235,10 @@ function nearLimits(ctx: SnapshotContext, snap: ContainerSnapshot): string[] {
 }
 
 /** Groups equal namespace inodes per type across the host and the containers. */
-export function groupNamespaces(host: NamespaceInodes | null, containers: { id: string; namespaces: NamespaceInodes | null }[]): NamespaceGroup[] {
+export function groupNamespaces(
+  host: NamespaceInodes | null,
+  containers: { id: string; namespaces: NamespaceInodes | null }[],
+): NamespaceGroup[] {
   const groups: NamespaceGroup[] = [];
   for (const type of NAMESPACE_TYPES) {
     const byInode = new Map<number, NamespaceGroup>();
@@ -221,13 +258,29 @@ export function groupNamespaces(host: NamespaceInodes | null, containers: { id: 
   return groups;
 }
 
-/** Reads the mount tables the snapshot needs once: the engine's own (cgroup mounts, merged dirs). */
-export async function readHostMounts(files: HostFiles): Promise<{ mounts: MountinfoEntry[] | null; cgroupMounts: CgroupMounts; errors: FieldError[] }> {
-  try {
-    const { entries } = parseMountinfo(await files.readText('/proc/self/mountinfo'));
-    return { mounts: entries, cgroupMounts: findCgroupMounts(entries), errors: [] };
-  } catch (err) {
-    return { mounts: null, cgroupMounts: { v1: new Map(), v2: null }, errors: [{ field: 'host.mounts', reason: describeReadError(err, '/proc/self/mountinfo') }] };
-  }
+export interface HostMounts {
+  mounts: MountinfoEntry[] | null;
+  cgroupMounts: CgroupMounts;
+  errors: FieldError[];
 }
 
+let lastMounts: { text: string; mounts: HostMounts } | null = null;
+
+/** Reads the mount tables the snapshot needs once: the engine's own (cgroup mounts, merged dirs). */
+export async function readHostMounts(files: HostFiles): Promise<HostMounts> {
+  try {
+    const text = await files.readText('/proc/self/mountinfo');
+    // The table changes only when something mounts; reuse the last parse while its text is the same.
+    if (lastMounts?.text === text) return lastMounts.mounts;
+    const { entries } = parseMountinfo(text);
+    const mounts = { mounts: entries, cgroupMounts: findCgroupMounts(entries), errors: [] };
+    lastMounts = { text, mounts };
+    return mounts;
+  } catch (err) {
+    return {
+      mounts: null,
+      cgroupMounts: { v1: new Map(), v2: null },
+      errors: [{ field: 'host.mounts', reason: describeReadError(err, '/proc/self/mountinfo') }],
+    };
+  }
+}

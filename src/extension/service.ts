@@ -3,7 +3,7 @@ import type { Engine } from '../core/engine';
 import type { DockerEvent, DockerEventWatcher } from '../core/docker/events';
 import { ContainerSnapshot, HostFacts, ImageFacts, LayerReport, Snapshot } from '../shared/model';
 import { EngineModule, loadEngine } from './engineLoader';
-import { readSettings } from './settings';
+import { ACCESS_SETTINGS, readSettings } from './settings';
 
 export type DaemonState = { kind: 'idle' } | { kind: 'loading' } | { kind: 'ready' } | { kind: 'unreachable'; reason: string };
 
@@ -30,7 +30,14 @@ export class XrayService implements vscode.Disposable {
   private readonly visible = new Set<string>();
   private disposed = false;
 
-  constructor(private readonly output: vscode.LogOutputChannel) {}
+  private readonly settingsListener: vscode.Disposable;
+
+  constructor(private readonly output: vscode.LogOutputChannel) {
+    // The access settings make a new engine (dockerHost is handled by the extension's own listener).
+    this.settingsListener = vscode.workspace.onDidChangeConfiguration((e) => {
+      if (ACCESS_SETTINGS.some((s) => e.affectsConfiguration(s))) this.reset();
+    });
+  }
 
   /** The engine, created on first use with the current settings. */
   engine(): Promise<Engine> {
@@ -38,7 +45,11 @@ export class XrayService implements vscode.Disposable {
       const started = Date.now();
       this.module = loadEngine();
       const settings = readSettings();
-      this.engineP = this.module.Engine.create({ override: settings.dockerHost || undefined });
+      this.engineP = this.module.Engine.create({
+        override: settings.dockerHost || undefined,
+        access: settings.access,
+        helperImage: settings.helperImage || undefined,
+      });
       this.engineP.then(
         (e) => this.output.info(`engine ready in ${Date.now() - started} ms: ${e.docker.endpoint.host} (${e.docker.endpoint.from})`),
         (err: Error) => this.output.error(`engine could not start: ${err.message}`),
@@ -57,6 +68,8 @@ export class XrayService implements vscode.Disposable {
   reset(): void {
     this.watcher?.stop();
     this.watcher = null;
+    // The old engine's helper container (if any) goes with it.
+    void this.engineP?.then((e) => e.dispose()).catch(() => undefined);
     this.engineP = null;
     this.layerReports.clear();
     void this.refresh();
@@ -81,12 +94,16 @@ export class XrayService implements vscode.Disposable {
     try {
       const engine = await this.engine();
       this.startWatching(engine);
-      const [snapshot, images] = await Promise.all([engine.snapshot(), engine.images()]);
+      // Containers show as soon as they are read; images follow.
+      const images = engine.images();
+      images.catch(() => undefined);
+      const snapshot = await engine.snapshot();
       this.snapshot = snapshot;
-      this.images = images;
       this.host = snapshot.host;
       this.setState({ kind: 'ready' });
-      this.changed.fire({ snapshot: true, images: true, host: true });
+      this.changed.fire({ snapshot: true, host: true });
+      this.images = await images;
+      this.changed.fire({ images: true });
     } catch (err) {
       this.failed(err);
     }
@@ -103,12 +120,16 @@ export class XrayService implements vscode.Disposable {
     const { DockerEventWatcher } = this.engineModule();
     const w = new DockerEventWatcher(engine.docker);
     this.watcher = w;
+    engine.followEvents(w);
     w.on('event', (ev) => this.onEvent(ev));
     w.on('disconnected', (err) => {
       if (this.disposed) return;
       this.output.warn(`daemon event stream lost: ${err.message}`);
       engine.forgetDaemon();
-      this.setState({ kind: 'unreachable', reason: `the Docker daemon at ${engine.docker.endpoint.host} stopped answering: ${err.message}` });
+      this.setState({
+        kind: 'unreachable',
+        reason: `the Docker daemon at ${engine.docker.endpoint.host} stopped answering: ${err.message}`,
+      });
     });
     w.on('connected', () => {
       if (this.disposed) return;
@@ -154,11 +175,16 @@ export class XrayService implements vscode.Disposable {
       }
       const fresh = new Map(part.containers.map((c) => [c.id, c]));
       const keep = base.containers.filter((c) => !ids.includes(c.id));
-      const merged: ContainerSnapshot[] = [...keep, ...ids.map((id) => fresh.get(id)).filter((c): c is ContainerSnapshot => c !== undefined)];
+      const merged: ContainerSnapshot[] = [
+        ...keep,
+        ...ids.map((id) => fresh.get(id)).filter((c): c is ContainerSnapshot => c !== undefined),
+      ];
       merged.sort((a, b) => a.name.localeCompare(b.name));
       const hostNs = new Map<string, number>();
       for (const g of base.namespaceGroups) if (g.members.includes('host')) hostNs.set(g.type, g.inode);
-      const hostInodes = Object.fromEntries(['mnt', 'pid', 'net', 'ipc', 'uts', 'user', 'cgroup', 'time'].map((t) => [t, hostNs.get(t) ?? null]));
+      const hostInodes = Object.fromEntries(
+        ['mnt', 'pid', 'net', 'ipc', 'uts', 'user', 'cgroup', 'time'].map((t) => [t, hostNs.get(t) ?? null]),
+      );
       this.snapshot = {
         ...part,
         containers: merged,
@@ -185,7 +211,10 @@ export class XrayService implements vscode.Disposable {
   }
 
   /** A container's or image's layer report; container reports are re-read after the container changes. */
-  layers(ref: string, opts: { container?: boolean; fresh?: boolean; signal?: AbortSignal; onProgress?: (m: string) => void } = {}): Promise<LayerReport> {
+  layers(
+    ref: string,
+    opts: { container?: boolean; fresh?: boolean; signal?: AbortSignal; onProgress?: (m: string) => void } = {},
+  ): Promise<LayerReport> {
     const key = `${opts.container ? 'c' : 'i'}:${ref}`;
     if (opts.fresh) this.layerReports.delete(key);
     let p = this.layerReports.get(key);
@@ -219,6 +248,8 @@ export class XrayService implements vscode.Disposable {
 
   dispose(): void {
     this.disposed = true;
+    this.settingsListener.dispose();
+    void this.engineP?.then((e) => e.dispose()).catch(() => undefined);
     this.watcher?.stop();
     if (this.periodic) clearInterval(this.periodic);
     if (this.pendingTimer) clearTimeout(this.pendingTimer);

@@ -7,6 +7,10 @@ export interface XraySettings {
   /** Milliseconds between dashboard samples while it is visible. */
   dashboardInterval: number;
   dockerHost: string;
+  /** How host files are read: auto, direct, or through a helper container. */
+  access: 'auto' | 'direct' | 'helper';
+  /** The helper container's image; empty: a suitable local image. */
+  helperImage: string;
   rules: { lowestEfficiency: string; highestWastedBytes: string; highestUserWastedPercent: string };
 }
 
@@ -16,6 +20,8 @@ export function readSettings(): XraySettings {
     refreshInterval: Math.max(0, c.get<number>('refreshInterval', 5)),
     dashboardInterval: Math.max(250, c.get<number>('dashboardInterval', 1000)),
     dockerHost: c.get<string>('dockerHost', '').trim(),
+    access: accessSetting(c.get<string>('access', 'auto')),
+    helperImage: c.get<string>('helperImage', '').trim(),
     rules: {
       lowestEfficiency: String(c.get<string | number>('efficiency.lowestEfficiency', '0.9')),
       highestWastedBytes: String(c.get<string | number>('efficiency.highestWastedBytes', 'disabled')),
@@ -24,8 +30,17 @@ export function readSettings(): XraySettings {
   };
 }
 
+/** Settings that change how the engine reads host files (a change makes a new engine, as dockerHost does). */
+export const ACCESS_SETTINGS = ['containerXray.access', 'containerXray.helperImage'];
+
+function accessSetting(value: string): XraySettings['access'] {
+  return value === 'direct' || value === 'helper' ? value : 'auto';
+}
+
 /** The efficiency rules from the settings, parsed with the engine's parser (dive's syntax). */
-export function rulesFromSettings(parse: (rule: keyof EfficiencyRules, text: string) => { ok: true; value: number | null } | { ok: false; error: string }): {
+export function rulesFromSettings(
+  parse: (rule: keyof EfficiencyRules, text: string) => { ok: true; value: number | null } | { ok: false; error: string },
+): {
   rules: EfficiencyRules;
   errors: string[];
 } {

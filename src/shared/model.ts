@@ -3,16 +3,7 @@
 
 /** The eight kernel namespace types a process lives in. */
 export type NamespaceType = 'mnt' | 'pid' | 'net' | 'ipc' | 'uts' | 'user' | 'cgroup' | 'time';
-export const NAMESPACE_TYPES: readonly NamespaceType[] = [
-  'mnt',
-  'pid',
-  'net',
-  'ipc',
-  'uts',
-  'user',
-  'cgroup',
-  'time',
-];
+export const NAMESPACE_TYPES: readonly NamespaceType[] = ['mnt', 'pid', 'net', 'ipc', 'uts', 'user', 'cgroup', 'time'];
 
 /** A field the engine could not read, and why (what is missing and how to get it). */
 export interface FieldError {

@@ -99,9 +99,13 @@ export interface Requests {
   };
 }
 
-export type NotificationMessage = { [M in keyof Notifications]: { kind: 'notification'; method: M; params: Notifications[M] } }[keyof Notifications];
+export type NotificationMessage = {
+  [M in keyof Notifications]: { kind: 'notification'; method: M; params: Notifications[M] };
+}[keyof Notifications];
 export type CommandMessage = { [M in keyof Commands]: { kind: 'command'; method: M; params: Commands[M] } }[keyof Commands];
-export type RequestMessage = { [M in keyof Requests]: { kind: 'request'; seq: number; method: M; params: Requests[M]['params'] } }[keyof Requests];
+export type RequestMessage = {
+  [M in keyof Requests]: { kind: 'request'; seq: number; method: M; params: Requests[M]['params'] };
+}[keyof Requests];
 export type ResponseMessage = { kind: 'response'; seq: number; result?: unknown; error?: string };
 
 export type HostToWebview = NotificationMessage | ResponseMessage;

@@ -1,7 +1,8 @@
 // Text from containers, images and files is data. These helpers make it safe to show in a terminal,
 // in HTML and in Markdown. Shared by the extension host, the CLI and the webview.
 
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+// C0, DEL, C1 and the Unicode bidi controls (Bidi_Control: U+061C, U+200E/F, U+202A–E, U+2066–9).
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
 /** Makes control characters (including ESC and bidi overrides) visible as escapes: `\n`, `\x1b`, `\u202e`. */
 export function printable(text: string): string {

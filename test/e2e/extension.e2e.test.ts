@@ -2,7 +2,21 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ARTIFACTS, CodeServer, Ui, focusTreeRow, openWorkbench, pickQuickItem, requireChromium, requireCodeServer, requireVsix, runCommand, startCodeServer, treeRow, webviewFrame } from '../support/codeServer';
+import {
+  ARTIFACTS,
+  CodeServer,
+  Ui,
+  focusTreeRow,
+  openWorkbench,
+  pickQuickItem,
+  requireChromium,
+  requireCodeServer,
+  requireVsix,
+  runCommand,
+  startCodeServer,
+  treeRow,
+  webviewFrame,
+} from '../support/codeServer';
 import { docker, ensureBaseImage, inspect, readlinkNamespaces, removeContainers, requireDocker, runContainer } from '../support/docker';
 
 const SHOTS = path.join(ARTIFACTS, 'e2e');
@@ -36,14 +50,29 @@ describe('the packaged extension in code-server, driven in Chromium', function (
     fs.writeFileSync(path.join(workspace, 'Dockerfile'), dockerfile(base));
     fs.writeFileSync(path.join(workspace, 'hello.txt'), 'hello\n');
     await docker(['build', '-q', '--network', 'none', '-t', IMAGE, workspace]);
-    ids.web = await runContainer(['--name', 'xray-e2e-web', '--network', 'none', '--ipc', 'shareable', '--memory', '64m', '--cpus', '0.5', '--pids-limit', '50', IMAGE]);
+    ids.web = await runContainer([
+      '--name',
+      'xray-e2e-web',
+      '--network',
+      'none',
+      '--ipc',
+      'shareable',
+      '--memory',
+      '64m',
+      '--cpus',
+      '0.5',
+      '--pids-limit',
+      '50',
+      IMAGE,
+    ]);
     ids.side = await runContainer(['--name', 'xray-e2e-side', '--network', 'container:xray-e2e-web', IMAGE, 'sleep', '3601']);
     server = await startCodeServer(workspace);
     ui = await openWorkbench(server, SHOTS);
   });
 
   afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && ui) await ui.shot(`failed-${this.currentTest.title.slice(0, 40).replace(/\W+/g, '-')}`).catch(() => undefined);
+    if (this.currentTest?.state === 'failed' && ui)
+      await ui.shot(`failed-${this.currentTest.title.slice(0, 40).replace(/\W+/g, '-')}`).catch(() => undefined);
   });
 
   after(async () => {
@@ -56,7 +85,9 @@ describe('the packaged extension in code-server, driven in Chromium', function (
   });
 
   it('adds a "Container X-Ray" entry to the activity bar that opens its three views', async () => {
-    const entry = ui.page.locator('.activitybar .action-item a[aria-label^="Container X-Ray"], .activitybar .action-item[aria-label^="Container X-Ray"]').first();
+    const entry = ui.page
+      .locator('.activitybar .action-item a[aria-label^="Container X-Ray"], .activitybar .action-item[aria-label^="Container X-Ray"]')
+      .first();
     await entry.waitFor({ timeout: 60000 });
     await entry.click();
     for (const view of ['Containers', 'Images', 'Host']) {
@@ -120,7 +151,11 @@ describe('the packaged extension in code-server, driven in Chromium', function (
       const row = frame.locator(`tr[data-container-id="${id}"]`);
       await row.waitFor({ timeout: 30000 });
       assert.match(await row.innerText(), new RegExp(`xray-e2e-${name}`));
-      assert.equal((await row.locator('[data-ns-type="net"]').innerText()).trim().split(/\s+/)[0], netInode, `${name} shows the shared net inode`);
+      assert.equal(
+        (await row.locator('[data-ns-type="net"]').innerText()).trim().split(/\s+/)[0],
+        netInode,
+        `${name} shows the shared net inode`,
+      );
     }
     const webCell = await frame.locator(`tr[data-container-id="${ids.web}"] [data-ns-type="net"]`).getAttribute('class');
     const sideCell = await frame.locator(`tr[data-container-id="${ids.side}"] [data-ns-type="net"]`).getAttribute('class');
@@ -171,5 +206,42 @@ describe('the packaged extension in code-server, driven in Chromium', function (
     const lens = page.locator('.codelens-decoration', { hasText: 'KiB' }).first();
     await lens.waitFor({ timeout: 15000 });
     assert.match(await lens.innerText(), /300\.\d KiB/);
+  });
+
+  it("opens the container's layers in the layer diff explorer: image layers, the writable layer, the file tree", async () => {
+    await docker(['exec', ids.web, 'sh', '-c', 'echo changed > /opt/app/runtime.txt']);
+    await runCommand(ui.page, 'Container X-Ray: Show Layer Diff');
+    await pickQuickItem(ui.page, 'xray-e2e-web');
+    const frame = await webviewFrame(ui.page, 'layers');
+    await frame.locator('tr[data-layer]').first().waitFor({ timeout: 60000 });
+    const layerRows = await frame.locator('tr[data-layer]').allInnerTexts();
+    assert.equal(layerRows.length, 4, `three image layers and the writable layer: ${layerRows.join(' | ')}`);
+    assert.ok(
+      layerRows.some((r) => /payload\.bin|dd if=\/dev\/zero/.test(r)),
+      'the RUN layer is listed with its created-by',
+    );
+    await frame.locator('tr[data-layer="upper"]').click();
+    const file = frame.locator('[data-path="/opt/app/runtime.txt"]');
+    await file.waitFor({ timeout: 30000 });
+    assert.equal(await file.getAttribute('data-kind'), 'added');
+    await ui.shot('layer-diff');
+  });
+
+  it('draws where the kernel is: this machine, its hypervisor, the one kernel the containers share', async () => {
+    await runCommand(ui.page, 'Container X-Ray: Show Container vs VM');
+    const frame = await webviewFrame(ui.page, 'vm');
+    const kernel = frame.locator('[data-field="host-kernel"]').first();
+    await kernel.waitFor({ timeout: 30000 });
+    assert.equal((await kernel.innerText()).trim(), os.release());
+    for (const name of ['xray-e2e-web', 'xray-e2e-side']) assert.ok((await frame.locator('body').innerText()).includes(name), name);
+    await ui.shot('container-vs-vm');
+  });
+
+  it('shows no error notifications from the extension', async () => {
+    const toasts = await ui.page.locator('.notifications-toasts .notification-list-item-message').allInnerTexts();
+    assert.deepEqual(
+      toasts.filter((t) => /Container X-Ray/.test(t)),
+      [],
+    );
   });
 });

@@ -12,7 +12,9 @@ async function main(): Promise<void> {
       launchArgs: [path.join(root, 'examples', 'demo'), '--disable-extensions', '--disable-workspace-trust'],
     });
   } catch (err) {
-    process.stderr.write(`@vscode/test-electron could not run VS Code: ${(err as Error).message}\n(it downloads VS Code; where that is not possible, \`npm test\` runs the same extension in code-server)\n`);
+    process.stderr.write(
+      `@vscode/test-electron could not run VS Code: ${(err as Error).message}\n(it downloads VS Code; where that is not possible, \`npm test\` runs the same extension in code-server)\n`,
+    );
     process.exitCode = 1;
   }
 }

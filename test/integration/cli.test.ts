@@ -12,7 +12,13 @@ const CLI = path.join(ROOT, 'dist', 'cli.js');
 
 function cli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}) {
   if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` (npm test does it first)`);
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: opts.env ?? process.env, cwd: opts.cwd ?? ROOT, maxBuffer: 256 * 1024 * 1024, timeout: 120000 });
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    encoding: 'utf8',
+    env: opts.env ?? process.env,
+    cwd: opts.cwd ?? ROOT,
+    maxBuffer: 256 * 1024 * 1024,
+    timeout: 120000,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -35,7 +41,9 @@ describe('the container-xray CLI on the real engine', function () {
       `FROM ${base}\nRUN dd if=/dev/zero of=/big.bin bs=1k count=400 2>/dev/null\nRUN rm /big.bin && echo done > /done.txt\n`,
     );
     tidy = await buildImage('xray-it-cli-tidy:1', `FROM ${base}\nRUN echo tidy > /tidy.txt\n`);
-    ids.push(await runContainer(['--name', 'xray-it-cli-a', '--network', 'none', '--memory', '32m', '--pids-limit', '20', base, 'sleep', '2001']));
+    ids.push(
+      await runContainer(['--name', 'xray-it-cli-a', '--network', 'none', '--memory', '32m', '--pids-limit', '20', base, 'sleep', '2001']),
+    );
     ids.push(await runContainer(['--name', 'xray-it-cli-b', '--network', 'container:xray-it-cli-a', base, 'sleep', '2002']));
   });
 
@@ -65,7 +73,10 @@ describe('the container-xray CLI on the real engine', function () {
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.split('\n');
     assert.match(lines[0], /^NAME\s+ID\s+STATE\s+PID\s+NET NS/);
-    assert.ok(lines.some((l) => /^xray-it-cli-a\s/.test(l) && /32\.0 MiB/.test(l) && / \/ 20\b/.test(l)), r.stdout);
+    assert.ok(
+      lines.some((l) => /^xray-it-cli-a\s/.test(l) && /32\.0 MiB/.test(l) && / \/ 20\b/.test(l)),
+      r.stdout,
+    );
     assert.ok(lines.some((l) => /^xray-it-cli-b\s/.test(l)));
     assert.equal(lines.filter((l) => /^\S+\s+[0-9a-f]{12}\s+running/.test(l)).length, 2, 'only the two named containers');
     assert.match(r.stdout, /net:\[\d+\]\s+xray-it-cli-a, xray-it-cli-b|net:\[\d+\]\s+xray-it-cli-b, xray-it-cli-a/);
@@ -98,7 +109,10 @@ describe('the container-xray CLI on the real engine', function () {
     const validate = schema('layers.schema.json');
     assert.ok(validate(report), JSON.stringify(validate.errors, null, 2));
     assert.equal(report.layers.length, 3);
-    assert.deepEqual(report.layers.map((l) => l.index), [0, 1, 2]);
+    assert.deepEqual(
+      report.layers.map((l) => l.index),
+      [0, 1, 2],
+    );
     assert.ok(report.layers[1].changes.some((c) => c.path === '/big.bin' && c.kind === 'added' && c.sizeBytes === 400 * 1024));
     assert.ok(report.layers[2].changes.some((c) => c.path === '/big.bin' && c.kind === 'deleted'));
     assert.equal(report.wastedBytes, 400 * 1024);
@@ -127,14 +141,26 @@ describe('the container-xray CLI on the real engine', function () {
     assert.equal(pass.code, 0, pass.stdout + pass.stderr);
     assert.match(pass.stdout, /PASS: lowestEfficiency/);
     assert.match(pass.stdout, /Result: PASS/);
-    const lenient = cli(['ci', wasteful, '--lowest-efficiency', '0.1', '--highest-wasted-bytes', '1MB', '--highest-user-wasted-percent', 'disabled']);
+    const lenient = cli([
+      'ci',
+      wasteful,
+      '--lowest-efficiency',
+      '0.1',
+      '--highest-wasted-bytes',
+      '1MB',
+      '--highest-user-wasted-percent',
+      'disabled',
+    ]);
     assert.equal(lenient.code, 0, lenient.stdout);
   });
 
   it('ci reads the rules from a .dive-ci file, with flags taking precedence', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xray-diveci-'));
     try {
-      fs.writeFileSync(path.join(dir, '.dive-ci'), 'rules:\n  lowestEfficiency: 0.1\n  highestWastedBytes: 1MB\n  highestUserWastedPercent: disabled\n');
+      fs.writeFileSync(
+        path.join(dir, '.dive-ci'),
+        'rules:\n  lowestEfficiency: 0.1\n  highestWastedBytes: 1MB\n  highestUserWastedPercent: disabled\n',
+      );
       const ok = cli(['ci', wasteful], { cwd: dir });
       assert.equal(ok.code, 0, ok.stdout);
       assert.doesNotMatch(ok.stdout, /highestUserWastedPercent/);
@@ -143,10 +169,16 @@ describe('the container-xray CLI on the real engine', function () {
       assert.equal(failing.code, 1);
       const verdict = JSON.parse(failing.stdout) as EfficiencyVerdict;
       assert.deepEqual(
-        verdict.results.filter((x) => !x.passed).map((x) => x.rule).sort(),
+        verdict.results
+          .filter((x) => !x.passed)
+          .map((x) => x.rule)
+          .sort(),
         ['highestUserWastedPercent', 'highestWastedBytes', 'lowestEfficiency'],
       );
-      const overridden = cli(['ci', wasteful, '--highest-wasted-bytes', '1MB', '--lowest-efficiency', '0', '--highest-user-wasted-percent', '10'], { cwd: dir });
+      const overridden = cli(
+        ['ci', wasteful, '--highest-wasted-bytes', '1MB', '--lowest-efficiency', '0', '--highest-user-wasted-percent', '10'],
+        { cwd: dir },
+      );
       assert.equal(overridden.code, 0, overridden.stdout);
       fs.writeFileSync(path.join(dir, '.dive-ci'), 'rules:\n  lowestEfficiency: lots\n');
       const bad = cli(['ci', wasteful], { cwd: dir });

@@ -11,7 +11,13 @@ import { promisify } from 'node:util';
 import Docker from 'dockerode';
 import { extract } from 'tar-stream';
 import { HistoryEntry, assignLayers, enrichHistoryLayerCounts } from '../../src/core/dockerfile/history';
-import { ImageCandidate, findImageForDockerfile, layerForInstruction, matchAtLine, matchDockerfileToHistory } from '../../src/core/dockerfile/match';
+import {
+  ImageCandidate,
+  findImageForDockerfile,
+  layerForInstruction,
+  matchAtLine,
+  matchDockerfileToHistory,
+} from '../../src/core/dockerfile/match';
 import { codeLensTitle, describeInstructionLayer } from '../../src/core/dockerfile/describe';
 import { finalStage, parseDockerfile } from '../../src/core/dockerfile/parse';
 import type { ImageLayer, LayerChange, LayerReport } from '../../src/shared/model';
@@ -152,7 +158,8 @@ function layerFromTar(b: Built, index: number, createdBy: string): ImageLayer {
     const name = `/${e.name.replace(/^\.?\//, '').replace(/\/$/, '')}`;
     const base = name.slice(name.lastIndexOf('/') + 1);
     if (base.startsWith('.wh.')) changes.push({ path: name.replace(/\.wh\.([^/]*)$/, '$1'), kind: 'deleted', type: 'other', sizeBytes: 0 });
-    else changes.push({ path: name, kind: 'added', type: e.type === 'directory' ? 'dir' : 'file', sizeBytes: e.type === 'file' ? e.size : 0 });
+    else
+      changes.push({ path: name, kind: 'added', type: e.type === 'directory' ? 'dir' : 'file', sizeBytes: e.type === 'file' ? e.size : 0 });
   }
   return {
     index,
@@ -191,7 +198,11 @@ describe('Dockerfile ↔ image layers on the real engine', function () {
     // Legacy builder (the default here; said explicitly), then BuildKit through the 20.10 client.
     await docker(['build', '--no-cache', '--network', 'none', '-t', TAGS.legacy, ctx], { ...process.env, DOCKER_BUILDKIT: '0' });
     await new Promise((r) => setTimeout(r, 1100)); // the BuildKit image is the newer one
-    await docker(['build', '--no-cache', '--network', 'none', '-t', TAGS.buildkit, ctx], { ...process.env, DOCKER_BUILDKIT: '1' }, '/usr/bin/docker');
+    await docker(
+      ['build', '--no-cache', '--network', 'none', '-t', TAGS.buildkit, ctx],
+      { ...process.env, DOCKER_BUILDKIT: '1' },
+      '/usr/bin/docker',
+    );
     built.legacy = await inspectBuilt(client, TAGS.legacy, work);
     built.buildkit = await inspectBuilt(client, TAGS.buildkit, work);
   });
@@ -215,8 +226,14 @@ describe('Dockerfile ↔ image layers on the real engine', function () {
         if (builder === 'legacy') {
           assert.ok(top.includes('/bin/sh -c #(nop)  CMD ["sh"]'), top.join('\n'));
           assert.ok(top.includes('/bin/sh -c #(nop) WORKDIR /srv/app'), top.join('\n'));
-          assert.ok(top.some((c) => /^\/bin\/sh -c #\(nop\) COPY file:[0-9a-f]{64} in \.\/payload\.txt $/.test(c)), top.join('\n'));
-          assert.ok(top.some((c) => /^\/bin\/sh -c #\(nop\) COPY dir:[0-9a-f]{64} in \/etc\/xray\/ $/.test(c)), top.join('\n'));
+          assert.ok(
+            top.some((c) => /^\/bin\/sh -c #\(nop\) COPY file:[0-9a-f]{64} in \.\/payload\.txt $/.test(c)),
+            top.join('\n'),
+          );
+          assert.ok(
+            top.some((c) => /^\/bin\/sh -c #\(nop\) COPY dir:[0-9a-f]{64} in \/etc\/xray\/ $/.test(c)),
+            top.join('\n'),
+          );
           assert.ok(top.includes('|1 SIZE_KB=48 /bin/sh -c rm data/blob'), top.join('\n'));
           assert.ok(top.includes('|1 SIZE_KB=48 /bin/sh -c dd if=/dev/zero of=/srv/app/second bs=1k count=16'), top.join('\n'));
         } else {
@@ -290,7 +307,10 @@ describe('Dockerfile ↔ image layers on the real engine', function () {
           assert.ok(p.layerIndex !== null, `line ${p.instruction.startLine + 1}`);
           const tar: TarEntry[] = b.layerTars[p.layerIndex];
           const hit: TarEntry | undefined = tar.find((e) => e.name === want.path || e.name === `./${want.path}`);
-          assert.ok(hit, `line ${p.instruction.startLine + 1}: layer ${p.layerIndex} holds ${want.path}: ${tar.map((e) => e.name).join(', ')}`);
+          assert.ok(
+            hit,
+            `line ${p.instruction.startLine + 1}: layer ${p.layerIndex} holds ${want.path}: ${tar.map((e) => e.name).join(', ')}`,
+          );
           if (want.size !== undefined) assert.equal(hit.size, want.size);
           // The history Size of the entry is the layer's content bytes.
           const content: number = tar.filter((e) => e.type === 'file').reduce((a, e) => a + e.size, 0);
@@ -339,14 +359,22 @@ describe('Dockerfile ↔ image layers on the real engine', function () {
         const layer = layerForInstruction(dd, report);
         assert.ok(layer);
         const text = describeInstructionLayer(dd.instruction, layer, report, dd, { markdown: false });
-        assert.match(text, new RegExp(`^RUN \\(lines 8–10\\): layer ${dd.layerIndex + 1} of ${b.layerCount}, 48\\.0 KiB, digest ${b.diffIds[dd.layerIndex].slice(7, 19)}( \\(matched by counting layers; may be off by one\\))?\\.`));
+        assert.match(
+          text,
+          new RegExp(
+            `^RUN \\(lines 8–10\\): layer ${dd.layerIndex + 1} of ${b.layerCount}, 48\\.0 KiB, digest ${b.diffIds[dd.layerIndex].slice(7, 19)}( \\(matched by counting layers; may be off by one\\))?\\.`,
+          ),
+        );
         // BuildKit: every index is certain; legacy: the RUN sits between Size-0 guesses, so it says so.
         assert.equal(text.includes('may be off by one'), builder === 'legacy');
         assert.match(text, /• \/srv\/app\/data\/blob \(48\.0 KiB, added\)/);
         assert.equal(codeLensTitle(layer, dd), '$(layers) 48.0 KiB · +2 ~0 -0 files');
         const env = matchAtLine(m, 3);
         assert.ok(env);
-        assert.match(describeInstructionLayer(env.instruction, null, report, env, { markdown: false }), /only sets image metadata; it produced no layer/);
+        assert.match(
+          describeInstructionLayer(env.instruction, null, report, env, { markdown: false }),
+          /only sets image metadata; it produced no layer/,
+        );
       });
     });
   }

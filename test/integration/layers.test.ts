@@ -2,7 +2,16 @@ import * as assert from 'node:assert/strict';
 import { Engine } from '../../src/core/engine';
 import { DirectHostFiles, HostFiles } from '../../src/core/util/hostFiles';
 import { LayerChange, LayerReport } from '../../src/shared/model';
-import { buildImage, docker, ensureBaseImage, inspect, removeContainers, requireDocker, runContainer, savedLayerListings } from '../support/docker';
+import {
+  buildImage,
+  docker,
+  ensureBaseImage,
+  inspect,
+  removeContainers,
+  requireDocker,
+  runContainer,
+  savedLayerListings,
+} from '../support/docker';
 
 const PASSWD_LINE = 'extra:x:1000:1000::/home/extra:/bin/sh';
 
@@ -39,7 +48,11 @@ function fromTar(listing: { type: string; name: string; size: number; link: stri
 
 const TYPE_LETTER: Record<string, string> = { file: '-', dir: 'd', symlink: 'l', hardlink: 'h', char: 'c', block: 'b', fifo: 'p' };
 
-function assertLayerMatchesTar(changes: LayerChange[], listing: { type: string; name: string; size: number; link: string }[], what: string): void {
+function assertLayerMatchesTar(
+  changes: LayerChange[],
+  listing: { type: string; name: string; size: number; link: string }[],
+  what: string,
+): void {
   const tar = fromTar(listing);
   const notDeleted = changes.filter((c) => c.kind !== 'deleted');
   assert.deepEqual(notDeleted.map((c) => c.path).sort(), [...tar.held.keys()].sort(), `${what}: held paths equal the layer tar`);
@@ -49,8 +62,22 @@ function assertLayerMatchesTar(changes: LayerChange[], listing: { type: string; 
     if (c.type === 'file') assert.equal(c.sizeBytes, t.size, `${what}: size of ${c.path}`);
     if (c.type === 'symlink' || c.type === 'hardlink') assert.equal(c.linkTarget, t.link, `${what}: link of ${c.path}`);
   }
-  assert.deepEqual(changes.filter((c) => c.kind === 'deleted').map((c) => c.path).sort(), [...tar.deleted].sort(), `${what}: deletions equal the whiteouts`);
-  assert.deepEqual(changes.filter((c) => c.opaque).map((c) => c.path).sort(), [...tar.opaque].sort(), `${what}: opaque dirs equal the opaque markers`);
+  assert.deepEqual(
+    changes
+      .filter((c) => c.kind === 'deleted')
+      .map((c) => c.path)
+      .sort(),
+    [...tar.deleted].sort(),
+    `${what}: deletions equal the whiteouts`,
+  );
+  assert.deepEqual(
+    changes
+      .filter((c) => c.opaque)
+      .map((c) => c.path)
+      .sort(),
+    [...tar.opaque].sort(),
+    `${what}: opaque dirs equal the opaque markers`,
+  );
 }
 
 describe('layer reports on the real engine', function () {
@@ -81,7 +108,10 @@ describe('layer reports on the real engine', function () {
         const report = reports[builder];
         const saved = await savedLayerListings(`xray-it-layers:${builder}`);
         assert.equal(report.layers.length, saved.layers.length);
-        assert.deepEqual(report.layers.map((l) => l.diffId), saved.diffIds);
+        assert.deepEqual(
+          report.layers.map((l) => l.diffId),
+          saved.diffIds,
+        );
         report.layers.forEach((l, i) => assertLayerMatchesTar(l.changes, saved.layers[i], `layer ${i}`));
         report.layers.forEach((l, i) => {
           const tarBytes = saved.layers[i].filter((e) => e.type === '-').reduce((s, e) => s + e.size, 0);
@@ -111,7 +141,9 @@ describe('layer reports on the real engine', function () {
 
       it('matches each layer to the history entry that made it', async () => {
         const report = reports[builder];
-        const history = (await docker(['history', '--no-trunc', '--format', '{{.CreatedBy}}', `xray-it-layers:${builder}`])).split('\n').filter((l, i, a) => i < a.length - 1 || l !== '');
+        const history = (await docker(['history', '--no-trunc', '--format', '{{.CreatedBy}}', `xray-it-layers:${builder}`]))
+          .split('\n')
+          .filter((l, i, a) => i < a.length - 1 || l !== '');
         const layerMakers = report.layers.map((l) => l.createdBy);
         assert.match(layerMakers[1], /dd if=\/dev\/zero/);
         assert.match(layerMakers[2], /COPY/);
@@ -119,14 +151,21 @@ describe('layer reports on the real engine', function () {
         assert.match(layerMakers[4], /extra:x:1000/);
         assert.match(layerMakers[5], /rm -rf \/data\/sub/);
         for (const by of layerMakers.slice(1)) assert.ok(history.includes(by), `"${by}" is a docker history entry`);
-        assert.deepEqual(report.layers[3].metadataAbove.map((m) => m.createdBy.replace(/^\/bin\/sh -c #\(nop\)\s+/, '')), ['ENV GREETING=hi']);
+        assert.deepEqual(
+          report.layers[3].metadataAbove.map((m) => m.createdBy.replace(/^\/bin\/sh -c #\(nop\)\s+/, '')),
+          ['ENV GREETING=hi'],
+        );
         assert.match(report.layers[5].metadataAbove[0].createdBy, /CMD/);
       });
 
       it("computes dive's efficiency figures from what the layers hold", () => {
         const r = reports[builder];
         const ineff = new Map(r.inefficiencies.map((i) => [i.path, i]));
-        assert.deepEqual(ineff.get('/data/big.bin'), { path: '/data/big.bin', count: 2, cumulativeSizeBytes: 512 * 1024 }, 'written then deleted');
+        assert.deepEqual(
+          ineff.get('/data/big.bin'),
+          { path: '/data/big.bin', count: 2, cumulativeSizeBytes: 512 * 1024 },
+          'written then deleted',
+        );
         assert.equal(ineff.get('/etc/passwd')?.cumulativeSizeBytes, basePasswdBytes + basePasswdBytes + PASSWD_LINE.length + 1);
         assert.equal(ineff.get('/data/sub/a.txt')?.cumulativeSizeBytes, 'hello\n'.length, 'hidden by the opaque directory');
         const wasted = r.inefficiencies.reduce((s, i) => s + i.cumulativeSizeBytes, 0);
@@ -167,7 +206,10 @@ describe('layer reports on the real engine', function () {
     const id = await runContainer(['--network', 'none', 'xray-it-layers:legacy']);
     containers.push(id);
     await docker([
-      'exec', id, 'sh', '-c',
+      'exec',
+      id,
+      'sh',
+      '-c',
       'rm -rf /data/sub && mkdir /data/sub && echo x > /data/sub/c && rm /app/note.txt && echo more >> /etc/passwd && ' +
         'mkdir -p /new/deep && dd if=/dev/zero of=/new/deep/z bs=1k count=3 2>/dev/null && rm /bin/vi && ln -s /nowhere /new/dangling',
     ]);
@@ -176,7 +218,10 @@ describe('layer reports on the real engine', function () {
     const upper = report.upper!;
     const info = await inspect<{ GraphDriver: { Data: { UpperDir: string } } }>(id);
     assert.equal(upper.dir, info.GraphDriver.Data.UpperDir);
-    const diff = (await docker(['diff', id])).split('\n').filter(Boolean).map((l) => ({ kind: l[0], path: l.slice(2) }));
+    const diff = (await docker(['diff', id]))
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => ({ kind: l[0], path: l.slice(2) }));
     const kindLetter = { added: 'A', modified: 'C', deleted: 'D' } as const;
     const mine = new Map(upper.changes.map((c) => [c.path, c]));
     const opaqueDirs = upper.changes.filter((c) => c.opaque).map((c) => c.path);
@@ -185,13 +230,17 @@ describe('layer reports on the real engine', function () {
       if (!c) {
         // docker diff lists what an opaque directory hides as deleted; the engine marks the directory opaque.
         assert.equal(d.kind, 'D', `${d.path} is missing from the writable layer`);
-        assert.ok(opaqueDirs.some((o) => d.path.startsWith(`${o}/`)), `${d.path} lies under an opaque directory`);
+        assert.ok(
+          opaqueDirs.some((o) => d.path.startsWith(`${o}/`)),
+          `${d.path} lies under an opaque directory`,
+        );
         continue;
       }
       assert.equal(kindLetter[c.kind], d.kind, `kind of ${d.path}`);
     }
     for (const c of upper.changes) {
-      if (!diff.some((d) => d.path === c.path)) assert.equal(c.type, 'dir', `${c.path} is only extra when it is a directory docker diff saw unchanged`);
+      if (!diff.some((d) => d.path === c.path))
+        assert.equal(c.type, 'dir', `${c.path} is only extra when it is a directory docker diff saw unchanged`);
     }
     assert.deepEqual(opaqueDirs, ['/data/sub']);
     assert.equal(mine.get('/new/deep/z')?.sizeBytes, 3 * 1024);

@@ -3,7 +3,16 @@ import { execFileSync } from 'node:child_process';
 import { Engine } from '../../src/core/engine';
 import { DirectHostFiles, HostFiles } from '../../src/core/util/hostFiles';
 import { ContainerSnapshot, HOST_MEMBER, NAMESPACE_TYPES, Snapshot } from '../../src/shared/model';
-import { docker, ensureBaseImage, inspect, lsnsOfPid, readlinkNamespaces, removeContainers, requireDocker, runContainer } from '../support/docker';
+import {
+  docker,
+  ensureBaseImage,
+  inspect,
+  lsnsOfPid,
+  readlinkNamespaces,
+  removeContainers,
+  requireDocker,
+  runContainer,
+} from '../support/docker';
 
 interface InspectInfo {
   Id: string;
@@ -28,13 +37,37 @@ describe('snapshot on the real engine', function () {
     requireDocker();
     const image = await ensureBaseImage();
     ids.limited = await runContainer([
-      '--name', 'xray-it-limited', '--network', 'none', '--ipc', 'shareable',
-      '--memory', '64m', '--cpus', '0.5', '--pids-limit', '50', '--cpuset-cpus', '0',
-      image, 'sh', '-c', 'sleep 1001 & sleep 1002 & exec sleep 1003',
+      '--name',
+      'xray-it-limited',
+      '--network',
+      'none',
+      '--ipc',
+      'shareable',
+      '--memory',
+      '64m',
+      '--cpus',
+      '0.5',
+      '--pids-limit',
+      '50',
+      '--cpuset-cpus',
+      '0',
+      image,
+      'sh',
+      '-c',
+      'sleep 1001 & sleep 1002 & exec sleep 1003',
     ]);
     ids.joined = await runContainer([
-      '--name', 'xray-it-joined', '--network', 'container:xray-it-limited', '--pid', 'container:xray-it-limited', '--ipc', 'container:xray-it-limited',
-      image, 'sleep', '1004',
+      '--name',
+      'xray-it-joined',
+      '--network',
+      'container:xray-it-limited',
+      '--pid',
+      'container:xray-it-limited',
+      '--ipc',
+      'container:xray-it-limited',
+      image,
+      'sleep',
+      '1004',
     ]);
     ids.hostnet = await runContainer(['--name', 'xray-it-hostnet', '--network', 'host', image, 'sleep', '1005']);
     ids.hostpid = await runContainer(['--name', 'xray-it-hostpid', '--network', 'none', '--pid', 'host', image, 'sleep', '1006']);
@@ -97,7 +130,11 @@ describe('snapshot on the real engine', function () {
       const c = byName(snap, name);
       const top = (await docker(['top', ids[name], '-o', 'pid,args'])).split('\n').slice(1).filter(Boolean);
       const topPids = top.map((l) => Number(l.trim().split(/\s+/)[0])).sort((a, b) => a - b);
-      assert.deepEqual(c.processes.map((p) => p.hostPid).sort((a, b) => a - b), topPids, `${name}: host PIDs vs docker top`);
+      assert.deepEqual(
+        c.processes.map((p) => p.hostPid).sort((a, b) => a - b),
+        topPids,
+        `${name}: host PIDs vs docker top`,
+      );
       for (const line of top) {
         const [pid, ...args] = line.trim().split(/\s+/);
         const p = c.processes.find((x) => x.hostPid === Number(pid))!;

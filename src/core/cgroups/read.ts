@@ -43,6 +43,8 @@ export interface ContainerCgroupRead {
 export interface ReadCgroupOptions {
   /** The host's CPUs (`0-3`) when the caller knows them; else read from the cpuset root. */
   hostCpus?: string;
+  /** Limits known to be current (nothing changed them since they were read): usage is read, limits are not. */
+  knownLimits?: CgroupLimits;
 }
 
 /** v1 controllers the reader uses. */
@@ -62,6 +64,7 @@ type Got<T> = { state: 'ok'; value: T } | { state: 'missing' } | { state: 'error
 /** Reads each file once, however many fields need it, and collects field errors. */
 class FieldReader {
   private readonly cache = new Map<string, Promise<Outcome>>();
+  private readonly parsed = new Map<string, Map<unknown, Parsed<unknown>>>();
   readonly errors: FieldError[] = [];
   /** A file vanished: the container may have exited mid-read. */
   sawMissing = false;
@@ -99,7 +102,14 @@ class FieldReader {
       this.addError(field, o.reason);
       return { state: 'error' };
     }
-    const r = parse(o.text);
+    // Several fields come from one file (memory.stat, cpu.stat): parse it once per parser.
+    let byParser = this.parsed.get(file);
+    if (!byParser) this.parsed.set(file, (byParser = new Map()));
+    let r = byParser.get(parse) as Parsed<T> | undefined;
+    if (!r) {
+      r = parse(o.text);
+      byParser.set(parse, r);
+    }
     if (!r.ok) {
       this.addError(field, `${file}: ${r.error}`);
       return { state: 'error' };
@@ -200,47 +210,48 @@ async function readV1(
   const cpusetRoot = mounts.v1.get('cpuset')?.mountPoint ?? null;
 
   const [limits, usage, pids] = await Promise.all([
-    (async (): Promise<CgroupLimits> => {
-      const [
-        memoryBytes,
-        memorySwapBytes,
-        memoryReservationBytes,
-        quota,
-        period,
-        cpuShares,
-        cpusets,
-        pidsMax,
-        blkioWeight,
-        blkioThrottles,
-      ] = await Promise.all([
-        r.value(L('memoryBytes'), at(mem, 'memory.limit_in_bytes'), parseLimit),
-        r.value(L('memorySwapBytes'), at(mem, 'memory.memsw.limit_in_bytes'), parseLimit),
-        r.value(L('memoryReservationBytes'), at(mem, 'memory.soft_limit_in_bytes'), parseLimit),
-        r.value(L('cpuQuotaUs'), at(cpu, 'cpu.cfs_quota_us'), parseCfsQuota),
-        r.value(L('cpuPeriodUs'), at(cpu, 'cpu.cfs_period_us'), parseUint),
-        r.value(L('cpuShares'), at(cpu, 'cpu.shares'), parseCpuShares),
-        readV1Cpusets(r, cpuset, cpusetRoot, opts),
-        r.value(L('pidsMax'), at(pidsDir, 'pids.max'), parseLimit),
-        readV1BlkioWeight(r, blkio),
-        readV1Throttles(r, blkio),
-      ]);
-      if (quota !== null && period === null) r.addError(L('cpus'), 'the CPU quota is set but cpu.cfs_period_us could not be read');
-      return {
-        memoryBytes,
-        memorySwapBytes,
-        memorySwapMeaning: 'memory+swap',
-        memoryReservationBytes,
-        cpus: quota !== null && period ? quota / period : null,
-        cpuQuotaUs: quota,
-        cpuPeriodUs: period,
-        cpuShares,
-        cpuWeight: null,
-        ...cpusets,
-        pidsMax,
-        blkioWeight,
-        blkioThrottles,
-      };
-    })(),
+    opts.knownLimits ??
+      (async (): Promise<CgroupLimits> => {
+        const [
+          memoryBytes,
+          memorySwapBytes,
+          memoryReservationBytes,
+          quota,
+          period,
+          cpuShares,
+          cpusets,
+          pidsMax,
+          blkioWeight,
+          blkioThrottles,
+        ] = await Promise.all([
+          r.value(L('memoryBytes'), at(mem, 'memory.limit_in_bytes'), parseLimit),
+          r.value(L('memorySwapBytes'), at(mem, 'memory.memsw.limit_in_bytes'), parseLimit),
+          r.value(L('memoryReservationBytes'), at(mem, 'memory.soft_limit_in_bytes'), parseLimit),
+          r.value(L('cpuQuotaUs'), at(cpu, 'cpu.cfs_quota_us'), parseCfsQuota),
+          r.value(L('cpuPeriodUs'), at(cpu, 'cpu.cfs_period_us'), parseUint),
+          r.value(L('cpuShares'), at(cpu, 'cpu.shares'), parseCpuShares),
+          readV1Cpusets(r, cpuset, cpusetRoot, opts),
+          r.value(L('pidsMax'), at(pidsDir, 'pids.max'), parseLimit),
+          readV1BlkioWeight(r, blkio),
+          readV1Throttles(r, blkio),
+        ]);
+        if (quota !== null && period === null) r.addError(L('cpus'), 'the CPU quota is set but cpu.cfs_period_us could not be read');
+        return {
+          memoryBytes,
+          memorySwapBytes,
+          memorySwapMeaning: 'memory+swap',
+          memoryReservationBytes,
+          cpus: quota !== null && period ? quota / period : null,
+          cpuQuotaUs: quota,
+          cpuPeriodUs: period,
+          cpuShares,
+          cpuWeight: null,
+          ...cpusets,
+          pidsMax,
+          blkioWeight,
+          blkioThrottles,
+        };
+      })(),
     (async (): Promise<CgroupUsage> => {
       const stat = (field: string, key: string): Promise<number | null> =>
         r.value(field, at(mem, 'memory.stat'), parseFlatKeyed).then((m) => m?.get(`total_${key}`) ?? m?.get(key) ?? null);
@@ -322,51 +333,52 @@ async function readV2(
   const rootDir = mount.mountPoint.replace(/\/+$/, '') || '';
 
   const [limits, usage, pids] = await Promise.all([
-    (async (): Promise<CgroupLimits> => {
-      const [memoryBytes, memorySwapBytes, low, cpuMax, cpuWeight, cpusets, pidsMax, blkioWeight, ioMax] = await Promise.all([
-        r.value(L('memoryBytes'), f('memory.max'), parseLimit),
-        r.value(L('memorySwapBytes'), f('memory.swap.max'), parseLimit),
-        r.value(L('memoryReservationBytes'), f('memory.low'), parseLimit),
-        r.value(L('cpuQuotaUs'), f('cpu.max'), parseCpuMax),
-        r.value(L('cpuWeight'), f('cpu.weight'), parseCpuWeight),
-        readV2Cpusets(r, dir, rootDir, opts),
-        r.value(L('pidsMax'), f('pids.max'), parseLimit),
-        readV2IoWeight(r, dir),
-        r.value(L('blkioThrottles'), f('io.max'), parseNestedKeyed),
-      ]);
-      // cpu.max carries quota and period together: an error there concerns all three fields.
-      for (const e of r.errors.filter((x) => x.field === L('cpuQuotaUs'))) {
-        r.addError(L('cpuPeriodUs'), e.reason);
-        r.addError(L('cpus'), e.reason);
-      }
-      const blkioThrottles: BlkioThrottle[] = [];
-      for (const [device, v] of ioMax ?? []) {
-        blkioThrottles.push({
-          device,
-          readBps: v.get('rbps') ?? null,
-          writeBps: v.get('wbps') ?? null,
-          readIops: v.get('riops') ?? null,
-          writeIops: v.get('wiops') ?? null,
-        });
-      }
-      blkioThrottles.sort((a, b) => compareDevices(a.device, b.device));
-      return {
-        memoryBytes,
-        memorySwapBytes,
-        memorySwapMeaning: 'swap',
-        // memory.low 0 protects nothing: no reservation.
-        memoryReservationBytes: low === 0 ? null : low,
-        cpus: cpuMax && cpuMax.quotaUs !== null ? cpuMax.quotaUs / cpuMax.periodUs : null,
-        cpuQuotaUs: cpuMax?.quotaUs ?? null,
-        cpuPeriodUs: cpuMax?.periodUs ?? null,
-        cpuShares: null,
-        cpuWeight,
-        ...cpusets,
-        pidsMax,
-        blkioWeight,
-        blkioThrottles,
-      };
-    })(),
+    opts.knownLimits ??
+      (async (): Promise<CgroupLimits> => {
+        const [memoryBytes, memorySwapBytes, low, cpuMax, cpuWeight, cpusets, pidsMax, blkioWeight, ioMax] = await Promise.all([
+          r.value(L('memoryBytes'), f('memory.max'), parseLimit),
+          r.value(L('memorySwapBytes'), f('memory.swap.max'), parseLimit),
+          r.value(L('memoryReservationBytes'), f('memory.low'), parseLimit),
+          r.value(L('cpuQuotaUs'), f('cpu.max'), parseCpuMax),
+          r.value(L('cpuWeight'), f('cpu.weight'), parseCpuWeight),
+          readV2Cpusets(r, dir, rootDir, opts),
+          r.value(L('pidsMax'), f('pids.max'), parseLimit),
+          readV2IoWeight(r, dir),
+          r.value(L('blkioThrottles'), f('io.max'), parseNestedKeyed),
+        ]);
+        // cpu.max carries quota and period together: an error there concerns all three fields.
+        for (const e of r.errors.filter((x) => x.field === L('cpuQuotaUs'))) {
+          r.addError(L('cpuPeriodUs'), e.reason);
+          r.addError(L('cpus'), e.reason);
+        }
+        const blkioThrottles: BlkioThrottle[] = [];
+        for (const [device, v] of ioMax ?? []) {
+          blkioThrottles.push({
+            device,
+            readBps: v.get('rbps') ?? null,
+            writeBps: v.get('wbps') ?? null,
+            readIops: v.get('riops') ?? null,
+            writeIops: v.get('wiops') ?? null,
+          });
+        }
+        blkioThrottles.sort((a, b) => compareDevices(a.device, b.device));
+        return {
+          memoryBytes,
+          memorySwapBytes,
+          memorySwapMeaning: 'swap',
+          // memory.low 0 protects nothing: no reservation.
+          memoryReservationBytes: low === 0 ? null : low,
+          cpus: cpuMax && cpuMax.quotaUs !== null ? cpuMax.quotaUs / cpuMax.periodUs : null,
+          cpuQuotaUs: cpuMax?.quotaUs ?? null,
+          cpuPeriodUs: cpuMax?.periodUs ?? null,
+          cpuShares: null,
+          cpuWeight,
+          ...cpusets,
+          pidsMax,
+          blkioWeight,
+          blkioThrottles,
+        };
+      })(),
     (async (): Promise<CgroupUsage> => {
       const usec = (field: string, key: string): Promise<number | null> =>
         r.key(field, f('cpu.stat'), key).then((v) => (v === null ? null : v * 1000));

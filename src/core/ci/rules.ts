@@ -4,6 +4,11 @@ import { Parsed, fail, ok } from '../util/result';
 
 export const NO_RULES: EfficiencyRules = { lowestEfficiency: null, highestWastedBytes: null, highestUserWastedPercent: null };
 
+/** One of dive's three rule names (own keys only: `constructor` or `toString` are not rules). */
+export function isRule(key: string): key is keyof EfficiencyRules {
+  return Object.prototype.hasOwnProperty.call(NO_RULES, key);
+}
+
 /** Parses a rule value: a ratio (0–1), a size (`20MB`, `1.5GiB`, bytes), or `disabled`. */
 export function parseRuleValue(rule: keyof EfficiencyRules, text: string): Parsed<number | null> {
   const t = text.trim().replace(/^["']|["']$/g, '');
@@ -40,7 +45,7 @@ export function parseDiveCi(text: string): Parsed<EfficiencyRules> {
     }
     if (!inRules) continue;
     const key = m[2] as keyof EfficiencyRules;
-    if (!(key in rules)) return fail(`.dive-ci line ${i + 1}: unknown rule "${m[2]}"`);
+    if (!isRule(key)) return fail(`.dive-ci line ${i + 1}: unknown rule "${m[2]}"`);
     const v = parseRuleValue(key, m[3]);
     if (!v.ok) return fail(`.dive-ci line ${i + 1}: ${v.error}`);
     rules[key] = v.value;

@@ -150,11 +150,10 @@ export class DockerClient {
   }
 
   containerChanges(id: string): Promise<{ Path: string; Kind: number }[] | null> {
-    return this.call(
-      'changes',
-      () => this.docker.getContainer(id).changes() as Promise<{ Path: string; Kind: number }[] | null>,
-      { what: 'container', ref: id },
-    );
+    return this.call('changes', () => this.docker.getContainer(id).changes() as Promise<{ Path: string; Kind: number }[] | null>, {
+      what: 'container',
+      ref: id,
+    });
   }
 
   /** `docker save` of one image as a stream (read it, never hold it whole). */

@@ -71,7 +71,9 @@ export async function resolveDockerEndpoint(opts: ResolveOptions = {}): Promise<
   const endpoint = meta.Endpoints?.docker;
   if (!endpoint || typeof endpoint.Host !== 'string') throw new Error(`docker context "${name}" has no docker endpoint in ${metaFile}`);
   const tlsDir = path.join(configDir, 'contexts', 'tls', digest, 'docker');
-  const [ca, cert, key] = await Promise.all(['ca.pem', 'cert.pem', 'key.pem'].map((f) => fsp.readFile(path.join(tlsDir, f)).catch(() => undefined)));
+  const [ca, cert, key] = await Promise.all(
+    ['ca.pem', 'cert.pem', 'key.pem'].map((f) => fsp.readFile(path.join(tlsDir, f)).catch(() => undefined)),
+  );
   const tls = ca || cert || key ? { ca, cert, key, verify: endpoint.SkipTLSVerify !== true } : null;
   return { host: endpoint.Host, from, context: name, tls };
 }
@@ -81,7 +83,9 @@ async function envTls(env: NodeJS.ProcessEnv, host: string): Promise<DockerEndpo
   const verify = env.DOCKER_TLS_VERIFY !== undefined && env.DOCKER_TLS_VERIFY !== '' && env.DOCKER_TLS_VERIFY !== '0';
   const dir = env.DOCKER_CERT_PATH || (verify ? dockerConfigDir(env) : '');
   if (!dir) return null;
-  const [ca, cert, key] = await Promise.all(['ca.pem', 'cert.pem', 'key.pem'].map((f) => fsp.readFile(path.join(dir, f)).catch(() => undefined)));
+  const [ca, cert, key] = await Promise.all(
+    ['ca.pem', 'cert.pem', 'key.pem'].map((f) => fsp.readFile(path.join(dir, f)).catch(() => undefined)),
+  );
   if (!ca && !cert && !key) return verify ? { verify } : null;
   return { ca, cert, key, verify };
 }

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
-import type { DockerClient } from './client';
+import { DaemonUnreachableError, type DockerClient } from './client';
 
 /** One daemon event, reduced to what refreshing needs. */
 export interface DockerEvent {
@@ -13,31 +13,47 @@ export interface DockerEvent {
 }
 
 interface RawEvent {
-  Type?: string;
-  Action?: string;
-  status?: string;
-  id?: string;
-  Actor?: { ID?: string; Attributes?: Record<string, string> };
-  time?: number;
-  timeNano?: number;
+  Type?: unknown;
+  Action?: unknown;
+  status?: unknown;
+  id?: unknown;
+  Actor?: { ID?: unknown; Attributes?: Record<string, unknown> | null } | null;
+  time?: unknown;
+  timeNano?: unknown;
 }
 
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+function finite(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+
+/** One line of the event stream; null for anything that is not an event object. Never throws. */
 export function parseEventLine(line: string): DockerEvent | null {
-  let raw: RawEvent;
+  let parsed: unknown;
   try {
-    raw = JSON.parse(line) as RawEvent;
+    parsed = JSON.parse(line);
   } catch {
     return null;
   }
-  const id = raw.Actor?.ID ?? raw.id ?? '';
-  if (!raw.Type && !raw.status) return null;
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return null;
+  const raw = parsed as RawEvent;
+  const actor = raw.Actor !== null && typeof raw.Actor === 'object' ? raw.Actor : undefined;
+  const attributes = actor?.Attributes !== null && typeof actor?.Attributes === 'object' ? actor.Attributes : undefined;
+  const type = str(raw.Type);
+  const status = str(raw.status);
+  if (!type && !status) return null;
+  // The engine's own helper containers come and go with every refresh: refreshing on them would loop.
+  if (attributes?.['container-xray.helper'] !== undefined) return null;
   return {
-    type: raw.Type ?? 'container',
+    type: type ?? 'container',
     // exec_start: sh -c … carries its command after a colon; only the verb matters here.
-    action: (raw.Action ?? raw.status ?? '').split(':')[0],
-    id,
-    name: raw.Actor?.Attributes?.name ?? '',
-    timeNano: raw.timeNano ?? (raw.time ?? 0) * 1e9,
+    action: (str(raw.Action) ?? status ?? '').split(':')[0],
+    id: str(actor?.ID) ?? str(raw.id) ?? '',
+    name: str(attributes?.name) ?? '',
+    timeNano: finite(raw.timeNano) ?? finite((finite(raw.time) ?? 0) * 1e9) ?? 0,
   };
 }
 
@@ -50,7 +66,9 @@ export interface EventWatcherEvents {
 /**
  * Follows the daemon's event stream (containers and images) and reconnects by itself when the daemon
  * restarts, resuming from the last event seen so nothing is missed. Emits `disconnected` at once when the
- * stream breaks and `connected` when it is back.
+ * stream breaks and `connected` when it is back. While connected it pings the daemon every `retryMs`: a
+ * daemon that is shutting down refuses new connections at once but keeps the event stream open until it
+ * has stopped its containers (10 s or more), and views must say it is going away before that.
  */
 export class DockerEventWatcher extends EventEmitter<EventWatcherEvents> {
   private stream: Readable | null = null;
@@ -58,6 +76,7 @@ export class DockerEventWatcher extends EventEmitter<EventWatcherEvents> {
   private timer: NodeJS.Timeout | null = null;
   private lastTimeSec = 0;
   private reportedDown = false;
+  private probe: NodeJS.Timeout | null = null;
   connected = false;
 
   constructor(
@@ -77,8 +96,39 @@ export class DockerEventWatcher extends EventEmitter<EventWatcherEvents> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    this.stopProbe();
     this.stream?.destroy();
     this.stream = null;
+  }
+
+  private stopProbe(): void {
+    if (this.probe) clearInterval(this.probe);
+    this.probe = null;
+  }
+
+  /** Pings the daemon (uncounted: not one of the engine's calls) while `stream` is the live one. */
+  private startProbe(stream: Readable): void {
+    this.stopProbe();
+    let inFlight = false;
+    this.probe = setInterval(() => {
+      if (this.stream !== stream) return this.stopProbe();
+      if (inFlight) return;
+      inFlight = true;
+      Promise.resolve()
+        .then(() => this.client.docker.ping())
+        .then(
+          () => undefined,
+          (err: unknown) => {
+            if (this.stream !== stream) return;
+            this.stream = null;
+            this.stopProbe();
+            stream.destroy();
+            this.lost(new DaemonUnreachableError(this.client.endpoint.host, err));
+          },
+        )
+        .finally(() => (inFlight = false));
+    }, this.retryMs);
+    this.probe.unref();
   }
 
   private async connect(): Promise<void> {
@@ -94,6 +144,7 @@ export class DockerEventWatcher extends EventEmitter<EventWatcherEvents> {
       this.connected = true;
       this.reportedDown = false;
       this.emit('connected');
+      this.startProbe(stream);
       let buffered = '';
       stream.on('data', (chunk: Buffer | string) => {
         buffered += chunk.toString();
@@ -115,6 +166,7 @@ export class DockerEventWatcher extends EventEmitter<EventWatcherEvents> {
       const onEnd = (err?: Error) => {
         if (this.stream !== stream) return;
         this.stream = null;
+        this.stopProbe();
         this.lost(err ?? new Error('the daemon closed the event stream'));
       };
       stream.on('end', () => onEnd());

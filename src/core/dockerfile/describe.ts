@@ -173,7 +173,14 @@ export function describeInstructionLayer(
     const opaque = changes.filter((c) => c && c.opaque === true).map((c) => c.path);
     if (opaque.length > 0) {
       const more = opaque.length > 5 ? t(` and ${opaque.length - 5} more`) : '';
-      lines.push(t('Opaque directories (hide lower contents): ') + opaque.slice(0, 5).map((p) => u(p)).join(t(', ')) + more);
+      lines.push(
+        t('Opaque directories (hide lower contents): ') +
+          opaque
+            .slice(0, 5)
+            .map((p) => u(p))
+            .join(t(', ')) +
+          more,
+      );
     }
     return lines.join(HARD_BREAK);
   } catch {

@@ -175,9 +175,11 @@ const COMMON_DIRS = new Set(
 );
 
 /** Commands that write nothing to the filesystem (a legacy RUN of only these makes no layer). */
-const NO_WRITE = /^(true|false|:|echo|printf|ls|cat|pwd|id|whoami|env|printenv|uname|date|test|\[|which|command|type|sleep|exit|set|head|tail|wc|grep|stat|df|du|hostname|nproc)$/;
+const NO_WRITE =
+  /^(true|false|:|echo|printf|ls|cat|pwd|id|whoami|env|printenv|uname|date|test|\[|which|command|type|sleep|exit|set|head|tail|wc|grep|stat|df|du|hostname|nproc)$/;
 /** Commands that usually write something. */
-const WRITES = /(^|[\s;&|(])(mkdir|touch|cp|mv|ln|rm|rmdir|chmod|chown|chgrp|dd|tar|unzip|gzip|gunzip|install|apt|apt-get|dpkg|apk|yum|dnf|microdnf|zypper|pip|pip3|npm|yarn|pnpm|go|cargo|make|cmake|curl|wget|git|useradd|adduser|groupadd|addgroup|sed|patch|truncate|mkfifo|mknod)(\s|$)/;
+const WRITES =
+  /(^|[\s;&|(])(mkdir|touch|cp|mv|ln|rm|rmdir|chmod|chown|chgrp|dd|tar|unzip|gzip|gunzip|install|apt|apt-get|dpkg|apk|yum|dnf|microdnf|zypper|pip|pip3|npm|yarn|pnpm|go|cargo|make|cmake|curl|wget|git|useradd|adduser|groupadd|addgroup|sed|patch|truncate|mkfifo|mknod)(\s|$)/;
 
 function normalizeDir(p: string): string {
   const parts = p.split('/').filter((x) => x !== '' && x !== '.');

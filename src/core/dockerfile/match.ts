@@ -6,15 +6,7 @@
 // base image). An entry corresponds to an instruction when the keyword agrees and the arguments do,
 // after undoing each builder's way of writing them.
 
-import {
-  DockerfileInstruction,
-  ParsedDockerfile,
-  ParseOptions,
-  collapse,
-  finalStage,
-  parseDockerfile,
-  stageChain,
-} from './parse';
+import { DockerfileInstruction, ParsedDockerfile, ParseOptions, collapse, finalStage, parseDockerfile, stageChain } from './parse';
 import { Builder, HistoryEntry, ParsedCreatedBy, assignLayers, parseCreatedBy } from './history';
 import type { ImageLayer, LayerReport } from '../../shared/model';
 

@@ -116,12 +116,7 @@ const METADATA_KEYWORDS = new Set([
 const FORM_KEYWORDS = new Set(['RUN', 'CMD', 'ENTRYPOINT', 'COPY', 'ADD', 'SHELL', 'VOLUME']);
 
 /** All Dockerfile keywords. */
-export const DOCKERFILE_KEYWORDS: ReadonlySet<string> = new Set([
-  'FROM',
-  'WORKDIR',
-  ...LAYER_KEYWORDS,
-  ...METADATA_KEYWORDS,
-]);
+export const DOCKERFILE_KEYWORDS: ReadonlySet<string> = new Set(['FROM', 'WORKDIR', ...LAYER_KEYWORDS, ...METADATA_KEYWORDS]);
 
 /** What a keyword does to the image. Unknown keywords count as metadata. */
 export function instructionEffect(keyword: string): InstructionEffect {
@@ -296,12 +291,7 @@ function buildInstruction(ins: Instruction, lines: string[], esc: string, stageI
  * the next line, whose text is appended as-is; comment lines and blank lines inside a continuation are
  * skipped.
  */
-export function joinLogicalLine(
-  lines: readonly string[],
-  start: number,
-  end: number,
-  esc = '\\',
-): { text: string; nextLine: number } {
+export function joinLogicalLine(lines: readonly string[], start: number, end: number, esc = '\\'): { text: string; nextLine: number } {
   const contRe = new RegExp(`${esc === '`' ? '`' : '\\\\'}[ \\t]*$`);
   const first = (lines[start] ?? '').replace(/^\s+/, '');
   let cont = contRe.test(first);
@@ -372,10 +362,7 @@ function readPairs(ins: Instruction, keyword: string): KeyValue[] | null {
   return withProps.getProperties().map((p) => ({ key: p.getName(), value: p.getValue() }));
 }
 
-function fromParts(
-  ins: Instruction,
-  built: DockerfileInstruction,
-): { image: string; name: string | null; platform: string | null } {
+function fromParts(ins: Instruction, built: DockerfileInstruction): { image: string; name: string | null; platform: string | null } {
   const platform = built.flags.find((f) => f.name.toLowerCase() === 'platform')?.value ?? null;
   const words = built.args.split(' ').filter((w) => w !== '');
   const image = words[0] ?? '';

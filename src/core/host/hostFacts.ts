@@ -1,7 +1,6 @@
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import si from 'systeminformation';
 import { AccessPath, CgroupVersion, DaemonFacts, FieldError, HostFacts } from '../../shared/model';
 import type { DaemonInfo } from '../docker/client';
 import { findCgroupMounts } from '../cgroups/parse';
@@ -44,6 +43,8 @@ export async function readStaticHostFacts(useDiskCache = true): Promise<StaticHo
       // No cache yet.
     }
   }
+  // systeminformation is loaded only here, on a cache miss: most runs never pay for it.
+  const { default: si } = await import('systeminformation');
   const [osInfo, system, cpuFlags] = await Promise.all([
     si.osInfo().catch(() => null),
     si.system().catch(() => null),
@@ -67,7 +68,11 @@ export async function readStaticHostFacts(useDiskCache = true): Promise<StaticHo
     },
     cpus: os.cpus().length,
     memoryBytes: os.totalmem(),
-    virtualization: { isVirtual, hypervisor: isVirtual ? system?.virtualHost || (hypervisorFlag ? 'unknown hypervisor' : null) : null, evidence },
+    virtualization: {
+      isVirtual,
+      hypervisor: isVirtual ? system?.virtualHost || (hypervisorFlag ? 'unknown hypervisor' : null) : null,
+      evidence,
+    },
   };
   if (useDiskCache && bootId) {
     try {
@@ -88,10 +93,14 @@ export function daemonFacts(info: DaemonInfo, endpoint: string, local: { kernel:
   const rootless = (info.SecurityOptions ?? []).some((o) => o.includes('rootless'));
   const containerdSnapshotter = driverStatus.some(([k, v]) => k === 'driver-type' && String(v).includes('containerd.snapshotter'));
   let runsElsewhereReason: string | null = null;
-  if (!endpoint.startsWith('unix://') && !endpoint.startsWith('/')) runsElsewhereReason = `the daemon is reached over ${endpoint.split(':')[0]}`;
-  else if (kernel && kernel !== local.kernel) runsElsewhereReason = `the daemon's kernel (${kernel}) is not this machine's (${local.kernel})`;
+  if (!endpoint.startsWith('unix://') && !endpoint.startsWith('/'))
+    runsElsewhereReason = `the daemon is reached over ${endpoint.split(':')[0]}`;
+  else if (kernel && kernel !== local.kernel)
+    runsElsewhereReason = `the daemon's kernel (${kernel}) is not this machine's (${local.kernel})`;
   else if (/Docker Desktop/i.test(os_)) runsElsewhereReason = `the daemon reports "${os_}"`;
-  const runsInVm = /Docker Desktop|boot2docker|Rancher Desktop|colima|lima|OrbStack|WSL/i.test(os_) || (kernel !== '' && kernel !== local.kernel && endpoint.startsWith('unix://'));
+  const runsInVm =
+    /Docker Desktop|boot2docker|Rancher Desktop|colima|lima|OrbStack|WSL/i.test(os_) ||
+    (kernel !== '' && kernel !== local.kernel && endpoint.startsWith('unix://'));
   return {
     endpoint,
     serverVersion: info.ServerVersion ?? '',

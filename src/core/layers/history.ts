@@ -75,7 +75,10 @@ export function layerLikelihood(item: HistoryItem): number {
  * Pairs layers with the history entries that made them. With empty_layer known (config) this is exact;
  * otherwise the entries most likely to have made a layer are chosen, exactly as many as there are layers.
  */
-export function assignHistory(items: HistoryItem[], layerCount: number): { perLayer: LayerHistory[]; metadataBelow: LayerHistory['metadataAbove'] } {
+export function assignHistory(
+  items: HistoryItem[],
+  layerCount: number,
+): { perLayer: LayerHistory[]; metadataBelow: LayerHistory['metadataAbove'] } {
   let makesLayer: boolean[];
   if (items.every((i) => i.emptyLayer !== null) && items.filter((i) => !i.emptyLayer).length === layerCount) {
     makesLayer = items.map((i) => !i.emptyLayer);

@@ -72,8 +72,17 @@ function listLayerTar(stream: ByteStream): Promise<RawEntry[]> {
  * Reads a `docker save` stream (legacy `<id>/layer.tar` layout or OCI `blobs/sha256/<hex>`), listing every
  * layer's headers while streaming: only headers and the small JSON members are kept.
  */
-export function readSavedImage(stream: Readable): Promise<SavedImage> {
-  return new Promise((resolve, reject) => {
+export function readSavedImage(stream: Readable, opts: { signal?: AbortSignal } = {}): Promise<SavedImage> {
+  return new Promise((resolveAll, rejectAll) => {
+    const onAbort = () => {
+      const err = Object.assign(new Error('cancelled'), { name: 'AbortError' });
+      stream.destroy();
+      extract.destroy(err);
+      reject(err);
+    };
+    const settle = () => opts.signal?.removeEventListener('abort', onAbort);
+    const resolve = (v: SavedImage) => (settle(), resolveAll(v));
+    const reject = (err: unknown) => (settle(), rejectAll(err));
     const layersByMember = new Map<string, RawEntry[]>();
     const links = new Map<string, string>();
     const jsonMembers = new Map<string, Buffer>();
@@ -83,7 +92,10 @@ export function readSavedImage(stream: Readable): Promise<SavedImage> {
       const name = normaliseTarName(header.name);
       const done = (p: Promise<void>) => {
         pending.push(p);
-        p.then(() => next(), (err: unknown) => extract.destroy(err as Error));
+        p.then(
+          () => next(),
+          (err: unknown) => extract.destroy(err as Error),
+        );
       };
       if (header.type === 'symlink' && header.linkname) {
         links.set(name, normaliseTarName(joinRelative(name, header.linkname)));
@@ -109,9 +121,7 @@ export function readSavedImage(stream: Readable): Promise<SavedImage> {
         return;
       }
       if (header.type === 'file' && (name.endsWith('/layer.tar') || name.startsWith('blobs/'))) {
-        done(
-          listLayerTar(body).then((entries) => void layersByMember.set(name, entries)),
-        );
+        done(listLayerTar(body).then((entries) => void layersByMember.set(name, entries)));
         return;
       }
       body.on('end', () => next());
@@ -146,6 +156,8 @@ export function readSavedImage(stream: Readable): Promise<SavedImage> {
     });
     extract.on('error', reject);
     stream.on('error', reject);
+    if (opts.signal?.aborted) return onAbort();
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
     stream.pipe(extract);
   });
 }

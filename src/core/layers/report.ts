@@ -1,6 +1,5 @@
-import * as fs from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import { FieldError, ImageLayer, LayerChange, LayerReport, OverlayMount } from '../../shared/model';
 import type { DaemonInfo, DockerClient } from '../docker/client';
@@ -8,9 +7,9 @@ import { HostFiles, describeReadError, isGone, isPermission } from '../util/host
 import { HistoryItem, assignHistory, chainIds, historyFromApi, historyFromConfig } from './history';
 import { ImageConfig, readSavedImage } from './imageTar';
 import { AppliedLayer, LayerStack, computeEfficiency } from './stack';
-import { readTarSplitStream } from './tarSplit';
+import { readTarSplit } from './tarSplit';
 import { RawEntry } from './tarHeader';
-import { walkLayerDir } from './walk';
+import { WalkOptions, layerEntriesFromTree, walkTree } from './walk';
 
 /** Image layers are content-addressed: a chain ID's listing never changes, so it is cached by it. */
 export class LayerCache {
@@ -54,7 +53,7 @@ export interface LayerContext {
   files: HostFiles;
   daemon: () => Promise<DaemonInfo>;
   cache: LayerCache;
-  /** Whether the engine's machine is the daemon's (its /var/lib/docker and /proc are ours to read). */
+  /** Whether `files` reaches the daemon's /var/lib/docker and /proc (directly or through a helper container). */
   local: boolean;
   signal?: AbortSignal;
   onProgress?: (message: string) => void;
@@ -95,10 +94,16 @@ async function listImageLayers(ctx: LayerContext, image: Docker.ImageInspectInfo
         if (layers[i]) return;
         const file = `${imageDir}/layerdb/sha256/${hex(chain)}/tar-split.json.gz`;
         try {
-          const entries = await readTarSplitStream(Readable.from([await ctx.files.readBytes(file)]));
+          const entries = await readTarSplit(await ctx.files.readBytes(file), {
+            signal: ctx.signal,
+            onProgress: (n) => ctx.onProgress?.(`layer ${i + 1} of ${chains.length}: ${n} entries`),
+          });
           layers[i] = entries;
           ctx.cache.set(chain, entries, 'tar-split');
+          ctx.onProgress?.(`read layer ${i + 1} of ${chains.length} (${entries.length} entries)`);
         } catch (err) {
+          // Cancelled: stop, rather than fall back to docker save.
+          if (ctx.signal?.aborted) throw err;
           if (isPermission(err)) denied = describeReadError(err, file);
         }
       }),
@@ -116,8 +121,9 @@ async function listImageLayers(ctx: LayerContext, image: Docker.ImageInspectInfo
   if (layers.some((l) => l === null)) {
     // The daemon's own export holds the same headers (it rebuilds layer tars from tar-split).
     ctx.onProgress?.('reading layers through docker save');
-    const saved = await readSavedImage(await ctx.docker.saveImage(image.Id));
-    if (saved.layers.length !== chains.length) throw new Error(`docker save of ${image.Id} holds ${saved.layers.length} layers, inspect lists ${chains.length}`);
+    const saved = await readSavedImage(await ctx.docker.saveImage(image.Id), { signal: ctx.signal });
+    if (saved.layers.length !== chains.length)
+      throw new Error(`docker save of ${image.Id} holds ${saved.layers.length} layers, inspect lists ${chains.length}`);
     saved.layers.forEach((entries, i) => {
       if (layers[i]) return;
       layers[i] = entries;
@@ -155,9 +161,12 @@ export async function analyseImage(ctx: LayerContext, ref: string): Promise<Imag
   const { perLayer, metadataBelow } = assignHistory(history, diffIds.length);
   const stack = new LayerStack();
   const applied: AppliedLayer[] = [];
-  for (const entries of listed.layers) {
+  for (const [i, entries] of listed.layers.entries()) {
+    if (ctx.signal?.aborted) throw Object.assign(new Error('cancelled'), { name: 'AbortError' });
     applied.push(stack.apply(entries));
-    if (ctx.signal?.aborted) throw new Error('cancelled');
+    ctx.onProgress?.(`stacked layer ${i + 1} of ${listed.layers.length}`);
+    // A big layer stacks for a while: let cancellation and other work in between.
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
   const eff = computeEfficiency(applied);
   const layers: ImageLayer[] = applied.map((a, i) => ({
@@ -199,7 +208,9 @@ export function overlayFromInspect(info: Docker.ContainerInspectInfo): OverlayMo
   const lowerDirs = (data.LowerDir ?? '').split(':').filter((d) => d !== '');
   return {
     lowerDirs,
-    stack: lowerDirs.map((dir) => ({ dir, resolved: dir, role: /-init\/diff$/.test(dir) ? ('init' as const) : ('image' as const) })).reverse(),
+    stack: lowerDirs
+      .map((dir) => ({ dir, resolved: dir, role: /-init\/diff$/.test(dir) ? ('init' as const) : ('image' as const) }))
+      .reverse(),
     upperDir: data.UpperDir ?? null,
     workDir: data.WorkDir ?? null,
     mergedDir: data.MergedDir ?? null,
@@ -216,7 +227,12 @@ const DIFF_KINDS: LayerChange['kind'][] = ['modified', 'added', 'deleted'];
  * A container's layer report: its image's layers, then its writable (upper) layer, read from the upper
  * directory where readable (with sizes and opaque directories), else from the daemon's change list.
  */
-export async function analyseContainer(ctx: LayerContext, ref: string, overlay: OverlayMount | null, pid: number | null): Promise<LayerReport> {
+export async function analyseContainer(
+  ctx: LayerContext,
+  ref: string,
+  overlay: OverlayMount | null,
+  pid: number | null,
+): Promise<LayerReport> {
   const info = await ctx.docker.inspectContainer(ref);
   const { report, stack } = await analyseImage(ctx, info.Image);
   report.container = { id: info.Id, name: info.Name.replace(/^\//, '') };
@@ -229,19 +245,22 @@ export async function analyseContainer(ctx: LayerContext, ref: string, overlay: 
   if (ctx.local && upperDir) {
     try {
       const init = mount?.stack.find((l) => l.role === 'init');
-      if (init?.resolved) stack.apply(await walkLayerDir(init.resolved, { signal: ctx.signal }));
-      const merged = pid !== null ? `/proc/${pid}/root` : mount?.mergedDir ?? null;
-      const entries = await walkLayerDir(upperDir, {
+      if (init?.resolved) stack.apply(await walkLayer(ctx.files, init.resolved, { signal: ctx.signal }));
+      const merged = pid !== null ? `/proc/${pid}/root` : (mount?.mergedDir ?? null);
+      const entries = await walkLayer(ctx.files, upperDir, {
         signal: ctx.signal,
         onProgress: (n) => ctx.onProgress?.(`${n} entries of the writable layer`),
-        isOpaque: merged ? (rel, present, whiteouts) => isOpaqueByMergedView(stack, merged, rel, present, whiteouts) : undefined,
+        isOpaque: merged ? (rel, present, whiteouts) => isOpaqueByMergedView(ctx.files, stack, merged, rel, present, whiteouts) : undefined,
       });
       const applied = stack.apply(entries);
       report.upper = { dir: upperDir, changes: sortChanges(applied.changes), sizeBytes: applied.sizeBytes };
       return report;
     } catch (err) {
       if (!isPermission(err) && !isGone(err)) throw err;
-      report.errors.push({ field: 'upper', reason: `${describeReadError(err, upperDir)}; the change list comes from the daemon, without sizes` });
+      report.errors.push({
+        field: 'upper',
+        reason: `${describeReadError(err, upperDir)}; the change list comes from the daemon, without sizes`,
+      });
     }
   }
   const changes = (await ctx.docker.containerChanges(info.Id)) ?? [];
@@ -258,18 +277,33 @@ export async function analyseContainer(ctx: LayerContext, ref: string, overlay: 
   return report;
 }
 
+/** A layer dir's entries as tar lists them, walked through HostFiles where it can walk (the helper container). */
+async function walkLayer(files: HostFiles, dir: string, opts: WalkOptions): Promise<RawEntry[]> {
+  const tree = files.walkTree ? await files.walkTree(dir, opts) : await walkTree(dir, opts);
+  return layerEntriesFromTree(tree, opts);
+}
+
 /**
  * Overlay marks an opaque directory with an xattr Node cannot read. The merged view tells the same: a name
  * the lower layers hold, that the upper directory neither holds nor whites out, is hidden only when the
  * upper directory is opaque.
  */
-function isOpaqueByMergedView(stack: LayerStack, merged: string, rel: string, present: Set<string>, whiteouts: Set<string>): boolean {
+async function isOpaqueByMergedView(
+  files: HostFiles,
+  stack: LayerStack,
+  merged: string,
+  rel: string,
+  present: Set<string>,
+  whiteouts: Set<string>,
+): Promise<boolean> {
   const lower = stack.childrenOf(rel);
   if (!lower) return false;
   const candidate = lower.find((n) => !present.has(n) && !whiteouts.has(n));
   if (candidate === undefined) return false;
+  const file = path.posix.join(merged, rel, candidate);
   try {
-    fs.lstatSync(path.join(merged, rel, candidate));
+    if (files.exists) return !(await files.exists(file));
+    await fsp.lstat(file);
     return false;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'ENOENT';

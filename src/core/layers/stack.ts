@@ -162,7 +162,13 @@ export class LayerStack {
       const existing = changeAt.get(dir);
       if (existing) existing.opaque = true;
       else {
-        const change: LayerChange = { path: `/${dir}`, kind: this.has(dir) ? 'modified' : 'added', type: 'dir', sizeBytes: 0, opaque: true };
+        const change: LayerChange = {
+          path: `/${dir}`,
+          kind: this.has(dir) ? 'modified' : 'added',
+          type: 'dir',
+          sizeBytes: 0,
+          opaque: true,
+        };
         changes.push(change);
         changeAt.set(dir, change);
       }

@@ -74,16 +74,21 @@ function cString(buf: Buffer, start: number, len: number): string {
   return slice.subarray(0, nul < 0 ? slice.length : nul).toString('utf8');
 }
 
-/** Reads a numeric header field: octal text, or GNU base-256 when the top bit of the first byte is set. */
+/**
+ * Reads a numeric header field: octal text, or GNU base-256 when the top bit of the first byte is set.
+ * Never negative: a sign or other non-octal text reads as the octal digits before it (none: 0), and a
+ * negative base-256 value (used for times before 1970, never for sizes) reads as 0.
+ */
 export function readTarNumber(buf: Buffer, start: number, len: number): number {
   const field = buf.subarray(start, start + len);
   if (field.length > 0 && (field[0] & 0x80) !== 0) {
-    let value = field[0] & 0x7f;
+    if ((field[0] & 0x40) !== 0) return 0;
+    let value = field[0] & 0x3f;
     for (let i = 1; i < field.length; i++) value = value * 256 + field[i];
     return value;
   }
-  const text = cString(buf, start, len).trim();
-  return text === '' ? 0 : parseInt(text, 8) || 0;
+  const digits = /^[0-7]*/.exec(cString(buf, start, len).trim())![0];
+  return digits === '' ? 0 : parseInt(digits, 8);
 }
 
 export interface TarHeader {

@@ -64,12 +64,24 @@ export function findRootMount(entries: MountinfoEntry[]): MountinfoEntry | null 
 
 /** Where the overlay with this upper dir is mounted in the given (host-side) mount table. */
 export function findMergedDir(hostEntries: MountinfoEntry[], upperDir: string): string | null {
-  for (const e of hostEntries) {
-    if (e.fsType !== 'overlay') continue;
-    const opts = parseOverlayOptions(e.superOptions);
-    if (opts.ok && opts.value.upperDir === upperDir) return e.mountPoint;
+  return mergedDirsOf(hostEntries).get(upperDir) ?? null;
+}
+
+/** Upper dir → mount point of every overlay in a mount table, built once per table (one per snapshot). */
+const mergedIndex = new WeakMap<MountinfoEntry[], Map<string, string>>();
+
+function mergedDirsOf(hostEntries: MountinfoEntry[]): Map<string, string> {
+  let index = mergedIndex.get(hostEntries);
+  if (!index) {
+    index = new Map();
+    for (const e of hostEntries) {
+      if (e.fsType !== 'overlay') continue;
+      const opts = parseOverlayOptions(e.superOptions);
+      if (opts.ok && opts.value.upperDir && !index.has(opts.value.upperDir)) index.set(opts.value.upperDir, e.mountPoint);
+    }
+    mergedIndex.set(hostEntries, index);
   }
-  return null;
+  return index;
 }
 
 /** The role of a lower dir: Docker's `<id>-init` layer or an image layer. */
@@ -98,7 +110,11 @@ export async function readOverlayMount(
   const root = findRootMount(entries);
   if (!root) return { overlay: null, errors: [...errors, { field: 'overlay', reason: `${file} has no root mount` }], gone: false };
   if (root.fsType !== 'overlay') {
-    return { overlay: null, errors: [...errors, { field: 'overlay', reason: `the root filesystem is ${root.fsType}, not overlay` }], gone: false };
+    return {
+      overlay: null,
+      errors: [...errors, { field: 'overlay', reason: `the root filesystem is ${root.fsType}, not overlay` }],
+      gone: false,
+    };
   }
   const opts = parseOverlayOptions(root.superOptions);
   if (!opts.ok) return { overlay: null, errors: [...errors, { field: 'overlay', reason: opts.error }], gone: false };

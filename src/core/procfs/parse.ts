@@ -34,7 +34,9 @@ export function parseProcStatus(text: string): Parsed<ProcStatus> {
   for (const line of text.split('\n')) {
     const colon = line.indexOf(':');
     if (colon <= 0) continue;
-    fields.set(line.slice(0, colon), line.slice(colon + 1).replace(/^\s+/, ''));
+    const key = line.slice(0, colon);
+    // The kernel writes "Name:\t" then the name, which may itself begin with blanks: strip only the tab.
+    fields.set(key, key === 'Name' ? line.slice(colon + 1).replace(/^\t/, '') : line.slice(colon + 1).replace(/^\s+/, ''));
   }
   const pid = intField(fields.get('Pid'));
   const ppid = intField(fields.get('PPid'));
@@ -70,7 +72,8 @@ function numberList(v: string | undefined): number[] {
 }
 
 function unescapeStatusName(name: string): string {
-  return name.replace(/\\n/g, '\n').replace(/\\\\/g, '\\');
+  // One pass: `\\n` is a backslash then "n", not a backslash then a newline.
+  return name.replace(/\\([n\\])/g, (_m, c: string) => (c === 'n' ? '\n' : '\\'));
 }
 
 /** Parses /proc/PID/cmdline (NUL-separated arguments). Empty for kernel threads and zombies. */

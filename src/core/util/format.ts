@@ -27,7 +27,8 @@ export function parseSize(text: string): number | null {
   const binary = m[3].toLowerCase().startsWith('i');
   const base = binary ? 1024 : 1000;
   const pow = { '': 0, k: 1, m: 2, g: 3, t: 4, p: 5 }[unit] ?? 0;
-  return Math.round(n * base ** pow);
+  const bytes = Math.round(n * base ** pow);
+  return Number.isFinite(bytes) ? bytes : null;
 }
 
 /** The first 12 hex digits of a digest or id, as docker prints them. */

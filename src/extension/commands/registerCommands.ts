@@ -24,7 +24,9 @@ async function pickContainer(service: XrayService, title: string): Promise<Conta
   if (!service.snapshot) await service.refresh();
   const list = service.snapshot?.containers ?? [];
   if (list.length === 0) {
-    void vscode.window.showInformationMessage(service.state.kind === 'unreachable' ? `Container X-Ray: ${service.state.reason}` : 'Container X-Ray: no running containers.');
+    void vscode.window.showInformationMessage(
+      service.state.kind === 'unreachable' ? `Container X-Ray: ${service.state.reason}` : 'Container X-Ray: no running containers.',
+    );
     return undefined;
   }
   const picked = await vscode.window.showQuickPick(
@@ -38,7 +40,12 @@ function container(service: XrayService, id: string | undefined): ContainerSnaps
   return id ? service.snapshot?.containers.find((c) => c.id === id || c.name === id) : undefined;
 }
 
-export function registerCommands(context: vscode.ExtensionContext, service: XrayService, panels: Panels, output: vscode.LogOutputChannel): void {
+export function registerCommands(
+  context: vscode.ExtensionContext,
+  service: XrayService,
+  panels: Panels,
+  output: vscode.LogOutputChannel,
+): void {
   const reg = (id: string, fn: (arg?: CommandArg, ...rest: unknown[]) => unknown) =>
     context.subscriptions.push(
       vscode.commands.registerCommand(id, async (arg?: CommandArg, ...rest: unknown[]) => {
@@ -70,8 +77,16 @@ export function registerCommands(context: vscode.ExtensionContext, service: Xray
     if (!ref) {
       if (!service.snapshot) await service.refresh();
       const items = [
-        ...(service.snapshot?.containers ?? []).map((c) => ({ label: printable(c.name), description: `container · ${printable(c.image)}`, ref: c.id })),
-        ...(service.images ?? []).map((i) => ({ label: printable(i.tags[0] ?? shortId(i.id)), description: `image · ${formatBytes(i.sizeBytes)}`, ref: i.id })),
+        ...(service.snapshot?.containers ?? []).map((c) => ({
+          label: printable(c.name),
+          description: `container · ${printable(c.image)}`,
+          ref: c.id,
+        })),
+        ...(service.images ?? []).map((i) => ({
+          label: printable(i.tags[0] ?? shortId(i.id)),
+          description: `image · ${formatBytes(i.sizeBytes)}`,
+          ref: i.id,
+        })),
       ];
       ref = (await vscode.window.showQuickPick(items, { title: 'Show Layer Diff', placeHolder: 'Container or image' }))?.ref;
     }
@@ -117,7 +132,11 @@ export function registerCommands(context: vscode.ExtensionContext, service: Xray
     if (!ref) {
       ref = (
         await vscode.window.showQuickPick(
-          (service.images ?? []).map((i) => ({ label: printable(i.tags[0] ?? shortId(i.id)), description: formatBytes(i.sizeBytes), ref: i.id })),
+          (service.images ?? []).map((i) => ({
+            label: printable(i.tags[0] ?? shortId(i.id)),
+            description: formatBytes(i.sizeBytes),
+            ref: i.id,
+          })),
           { title: 'Check Image Efficiency', placeHolder: 'Image' },
         )
       )?.ref;
@@ -126,17 +145,26 @@ export function registerCommands(context: vscode.ExtensionContext, service: Xray
     const mod = service.engineModule();
     const { rules, errors } = rulesFromSettings(mod.parseRuleValue);
     if (errors.length > 0) throw new Error(errors.join('; '));
-    const report = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Container X-Ray: reading layers…', cancellable: false }, () =>
-      service.layers(ref),
+    const report = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: 'Container X-Ray: reading layers…', cancellable: false },
+      () => service.layers(ref),
     );
     const verdict = mod.evaluateRules(report, rules);
-    output.info(`efficiency of ${verdict.image}: ${formatPercent(verdict.efficiency)}, wasted ${formatBytes(verdict.wastedBytes)}, user wasted ${formatPercent(verdict.userWastedPercent)}`);
+    output.info(
+      `efficiency of ${verdict.image}: ${formatPercent(verdict.efficiency)}, wasted ${formatBytes(verdict.wastedBytes)}, user wasted ${formatPercent(verdict.userWastedPercent)}`,
+    );
     for (const r of verdict.results) output.info(`  ${r.passed ? 'PASS' : 'FAIL'} ${r.rule}: ${r.message}`);
     const summary = `${printable(verdict.image)}: efficiency ${formatPercent(verdict.efficiency)}, wasted ${formatBytes(verdict.wastedBytes)}, user wasted ${formatPercent(verdict.userWastedPercent)}`;
     const open = 'Show Layer Diff';
     const choice = verdict.passed
       ? await vscode.window.showInformationMessage(`PASS ${summary}`, open)
-      : await vscode.window.showWarningMessage(`FAIL ${summary} — ${verdict.results.filter((r) => !r.passed).map((r) => r.message).join('; ')}`, open);
+      : await vscode.window.showWarningMessage(
+          `FAIL ${summary} — ${verdict.results
+            .filter((r) => !r.passed)
+            .map((r) => r.message)
+            .join('; ')}`,
+          open,
+        );
     if (choice === open) await panels.showLayers(ref, {});
   });
 
@@ -176,9 +204,17 @@ export function registerCommands(context: vscode.ExtensionContext, service: Xray
       { label: '$(copy) Copy path', description: printable(upper), action: 'copy' },
       ...(report?.upper?.changes ?? [])
         .filter((ch) => ch.type === 'file' && ch.kind !== 'deleted')
-        .map((ch) => ({ label: printable(ch.path), description: `${ch.kind} · ${formatBytes(ch.sizeBytes)}`, action: 'open' as const, file: path.join(upper, ch.path) })),
+        .map((ch) => ({
+          label: printable(ch.path),
+          description: `${ch.kind} · ${formatBytes(ch.sizeBytes)}`,
+          action: 'open' as const,
+          file: path.join(upper, ch.path),
+        })),
     ];
-    const picked = await vscode.window.showQuickPick(items, { title: `Upper dir of ${printable(c?.name ?? upper)}`, placeHolder: readable ? 'Open a changed file' : 'The directory is not readable here (needs root)' });
+    const picked = await vscode.window.showQuickPick(items, {
+      title: `Upper dir of ${printable(c?.name ?? upper)}`,
+      placeHolder: readable ? 'Open a changed file' : 'The directory is not readable here (needs root)',
+    });
     if (!picked) return;
     if (picked.action === 'copy') await vscode.env.clipboard.writeText(upper);
     else if (picked.file) await vscode.window.showTextDocument(vscode.Uri.file(picked.file), { preview: true });

@@ -93,7 +93,10 @@ export class DockerfileHoverProvider implements vscode.HoverProvider {
     if (!im) return null;
     const layer = dockerfile.layerForInstruction(im, resolved.report);
     const head = dockerfile.escapeMarkdown(`Image ${resolved.match.candidate.tags[0] ?? resolved.match.candidate.id.slice(7, 19)}`);
-    return new vscode.Hover(plainMarkdown(`${head}  \n${dockerfile.describeInstructionLayer(im.instruction, layer, resolved.report, im)}`), range);
+    return new vscode.Hover(
+      plainMarkdown(`${head}  \n${dockerfile.describeInstructionLayer(im.instruction, layer, resolved.report, im)}`),
+      range,
+    );
   }
 }
 

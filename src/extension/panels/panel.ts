@@ -1,6 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
-import { Commands, HostToWebview, Notifications, Requests, ViewKind, WebviewToHost, isWebviewToHost, notification } from '../../shared/protocol';
+import {
+  Commands,
+  HostToWebview,
+  Notifications,
+  Requests,
+  ViewKind,
+  WebviewToHost,
+  isWebviewToHost,
+  notification,
+} from '../../shared/protocol';
 import { escapeHtml } from '../../shared/text';
 
 /** The page every panel loads: the bundled app under a strict CSP with a fresh nonce. */
@@ -110,7 +119,11 @@ export class XrayPanel implements vscode.Disposable {
       const result = await handler(msg.params);
       void this.panel.webview.postMessage({ kind: 'response', seq: msg.seq, result } satisfies HostToWebview);
     } catch (err) {
-      void this.panel.webview.postMessage({ kind: 'response', seq: msg.seq, error: err instanceof Error ? err.message : String(err) } satisfies HostToWebview);
+      void this.panel.webview.postMessage({
+        kind: 'response',
+        seq: msg.seq,
+        error: err instanceof Error ? err.message : String(err),
+      } satisfies HostToWebview);
     }
   }
 

@@ -31,8 +31,14 @@ export class Panels implements vscode.Disposable {
   private graph: XrayPanel | null = null;
   private graphFocus: string[] = [];
   private vm: XrayPanel | null = null;
-  private readonly dashboards = new Map<string, { panel: XrayPanel; samples: UsageSample[]; timer: NodeJS.Timeout | null; last: ContainerSnapshot }>();
-  private readonly layers = new Map<string, { panel: XrayPanel; report: LayerReport | null; abort: AbortController | null; selected: number | 'upper' | null }>();
+  private readonly dashboards = new Map<
+    string,
+    { panel: XrayPanel; samples: UsageSample[]; timer: NodeJS.Timeout | null; last: ContainerSnapshot }
+  >();
+  private readonly layers = new Map<
+    string,
+    { panel: XrayPanel; report: LayerReport | null; abort: AbortController | null; selected: number | 'upper' | null }
+  >();
   private readonly sub: vscode.Disposable;
 
   constructor(
@@ -52,9 +58,12 @@ export class Panels implements vscode.Disposable {
   }
 
   private openPanels(): XrayPanel[] {
-    return [this.graph, this.vm, ...[...this.dashboards.values()].map((d) => d.panel), ...[...this.layers.values()].map((l) => l.panel)].filter(
-      (p): p is XrayPanel => p !== null,
-    );
+    return [
+      this.graph,
+      this.vm,
+      ...[...this.dashboards.values()].map((d) => d.panel),
+      ...[...this.layers.values()].map((l) => l.panel),
+    ].filter((p): p is XrayPanel => p !== null);
   }
 
   private async current(): Promise<Snapshot> {
@@ -89,7 +98,11 @@ export class Panels implements vscode.Disposable {
 
   private pushGraph(): void {
     const s = this.service.snapshot;
-    if (this.graph && s) this.graph.notify('state/graph', { snapshot: graphSnapshot(s), focus: this.graphFocus.filter((id) => s.containers.some((c) => c.id === id)) });
+    if (this.graph && s)
+      this.graph.notify('state/graph', {
+        snapshot: graphSnapshot(s),
+        focus: this.graphFocus.filter((id) => s.containers.some((c) => c.id === id)),
+      });
   }
 
   // ---- Container vs VM ----
@@ -112,7 +125,10 @@ export class Panels implements vscode.Disposable {
   private pushVm(): void {
     const s = this.service.snapshot;
     if (this.vm && s) {
-      this.vm.notify('state/vm', { host: s.host, containers: s.containers.map((c) => ({ id: c.id, name: c.name, image: c.image, pid: c.pid })) });
+      this.vm.notify('state/vm', {
+        host: s.host,
+        containers: s.containers.map((c) => ({ id: c.id, name: c.name, image: c.image, pid: c.pid })),
+      });
     }
   }
 
@@ -131,7 +147,8 @@ export class Panels implements vscode.Disposable {
       ready: () => this.pushDashboard(container.id),
       openLayers: ({ ref, layer }) => this.showLayers(ref, { container: true, layer }),
       openDashboard: ({ containerId: other }) => this.showDashboard(other),
-      revealUpperDir: ({ containerId: id }) => vscode.commands.executeCommand('containerXray.revealUpperDir', { target: { containerId: id } }),
+      revealUpperDir: ({ containerId: id }) =>
+        vscode.commands.executeCommand('containerXray.revealUpperDir', { target: { containerId: id } }),
       copyText: ({ text }) => vscode.env.clipboard.writeText(text),
       retry: async () => {
         await this.service.refresh();
@@ -190,7 +207,13 @@ export class Panels implements vscode.Disposable {
     const groups = snap.namespaceGroups.filter((g) => g.members.includes(id));
     const names: Record<string, string> = { host: 'host' };
     for (const c of snap.containers) names[c.id] = c.name;
-    d.panel.notify('state/dashboard', { container: d.last, samples: d.samples, groups, names, intervalMs: readSettings().dashboardInterval });
+    d.panel.notify('state/dashboard', {
+      container: d.last,
+      samples: d.samples,
+      groups,
+      names,
+      intervalMs: readSettings().dashboardInterval,
+    });
   }
 
   // ---- Layer diff explorer ----
@@ -204,7 +227,11 @@ export class Panels implements vscode.Disposable {
       this.pushLayers(key);
       return;
     }
-    const title = opts.title ?? (opts.container ? (this.service.snapshot?.containers.find((c) => c.id === ref)?.name ?? ref.slice(0, 12)) : ref.replace(/^sha256:/, '').slice(0, 24));
+    const title =
+      opts.title ??
+      (opts.container
+        ? (this.service.snapshot?.containers.find((c) => c.id === ref)?.name ?? ref.slice(0, 12))
+        : ref.replace(/^sha256:/, '').slice(0, 24));
     const state: { report: LayerReport | null; abort: AbortController | null; selected: number | 'upper' | null } = {
       report: null,
       abort: null,
@@ -261,7 +288,10 @@ export class Panels implements vscode.Disposable {
       this.pushLayers(key);
     } catch (err) {
       entry.panel.notify('state/progress', { message: null });
-      entry.panel.notify('state/error', { message: abort.signal.aborted ? 'Cancelled.' : err instanceof Error ? err.message : String(err), retryable: true });
+      entry.panel.notify('state/error', {
+        message: abort.signal.aborted ? 'Cancelled.' : err instanceof Error ? err.message : String(err),
+        retryable: true,
+      });
     } finally {
       if (entry.abort === abort) entry.abort = null;
     }

@@ -75,7 +75,13 @@ export function containerNode(snapshot: Snapshot, c: ContainerSnapshot, layers: 
     id: `c:${c.id}`,
     label: text(c.name, 80),
     description,
-    tooltip: [`${text(c.name)} (${shortId(c.id)})`, `image ${text(c.image)}`, `state ${c.state} — ${text(c.status)}`, c.pid !== null ? `host PID ${c.pid}` : null, near]
+    tooltip: [
+      `${text(c.name)} (${shortId(c.id)})`,
+      `image ${text(c.image)}`,
+      `state ${c.state} — ${text(c.status)}`,
+      c.pid !== null ? `host PID ${c.pid}` : null,
+      near,
+    ]
       .filter(Boolean)
       .join('\n'),
     icon: near ? 'warning' : c.state === 'running' ? 'vm-running' : c.state === 'paused' ? 'debug-pause' : 'vm-outline',
@@ -99,7 +105,11 @@ function errorNodes(idPrefix: string, errors: FieldError[]): XrayNode[] {
   }));
 }
 
-export function containerChildren(snapshot: Snapshot, c: ContainerSnapshot, layers: (containerId: string) => Promise<LayerReport>): XrayNode[] {
+export function containerChildren(
+  snapshot: Snapshot,
+  c: ContainerSnapshot,
+  layers: (containerId: string) => Promise<LayerReport>,
+): XrayNode[] {
   const id = `c:${c.id}`;
   const nodes: XrayNode[] = [];
   nodes.push({
@@ -209,9 +219,19 @@ export function cgroupNodes(c: ContainerSnapshot): XrayNode[] {
   });
   const count = (n: number | null) => (n === null ? '?' : String(n));
   const nodes = [
-    leaf('mem', 'memory', ofLimit(u.memoryBytes, l.memoryBytes), `usage ${formatBytes(u.memoryBytes)}, working set ${formatBytes(u.workingSetBytes)}, peak ${formatBytes(u.memoryPeakBytes)}`, c.nearLimit.includes('memory')),
+    leaf(
+      'mem',
+      'memory',
+      ofLimit(u.memoryBytes, l.memoryBytes),
+      `usage ${formatBytes(u.memoryBytes)}, working set ${formatBytes(u.workingSetBytes)}, peak ${formatBytes(u.memoryPeakBytes)}`,
+      c.nearLimit.includes('memory'),
+    ),
     leaf('ws', 'working set', formatBytes(u.workingSetBytes), 'memory usage minus inactive file cache, as docker stats counts it'),
-    leaf('swap', l.memorySwapMeaning === 'memory+swap' ? 'memory+swap limit' : 'swap limit', l.memorySwapBytes === null ? 'unlimited' : formatBytes(l.memorySwapBytes)),
+    leaf(
+      'swap',
+      l.memorySwapMeaning === 'memory+swap' ? 'memory+swap limit' : 'swap limit',
+      l.memorySwapBytes === null ? 'unlimited' : formatBytes(l.memorySwapBytes),
+    ),
     leaf('res', 'memory reservation', l.memoryReservationBytes === null ? 'none' : formatBytes(l.memoryReservationBytes)),
     leaf(
       'cpu',
@@ -226,8 +246,20 @@ export function cgroupNodes(c: ContainerSnapshot): XrayNode[] {
       'CPU time',
       `${u.cpuUsageNs === null ? '?' : (u.cpuUsageNs / 1e9).toFixed(2)} s · throttled ${count(u.cpuThrottledPeriods)} of ${count(u.cpuPeriods)} periods`,
     ),
-    leaf('pids', 'pids', l.pidsMax === null ? `${count(u.pidsCurrent)}, unlimited` : `${count(u.pidsCurrent)} of ${l.pidsMax}`, undefined, c.nearLimit.includes('pids')),
-    leaf('cpuset', 'cpuset', l.cpusetCpus === null ? `all CPUs${l.hostCpus ? ` (${l.hostCpus})` : ''}` : `CPUs ${l.cpusetCpus}${l.cpusetMems ? `, mems ${l.cpusetMems}` : ''}`),
+    leaf(
+      'pids',
+      'pids',
+      l.pidsMax === null ? `${count(u.pidsCurrent)}, unlimited` : `${count(u.pidsCurrent)} of ${l.pidsMax}`,
+      undefined,
+      c.nearLimit.includes('pids'),
+    ),
+    leaf(
+      'cpuset',
+      'cpuset',
+      l.cpusetCpus === null
+        ? `all CPUs${l.hostCpus ? ` (${l.hostCpus})` : ''}`
+        : `CPUs ${l.cpusetCpus}${l.cpusetMems ? `, mems ${l.cpusetMems}` : ''}`,
+    ),
     leaf('io', 'block IO', `read ${formatBytes(u.ioReadBytes)}, written ${formatBytes(u.ioWriteBytes)}`),
   ];
   if (l.blkioWeight !== null) nodes.push(leaf('iow', 'block IO weight', String(l.blkioWeight)));
@@ -281,8 +313,20 @@ export function overlayNodes(idPrefix: string, c: ContainerSnapshot): XrayNode[]
     collapsible: 'none',
   });
   return [
-    leaf('lower', 'lowerdir', `${image} image layer${image === 1 ? '' : 's'}${init ? ' + init layer' : ''}`, ov.stack.map((l, i) => `${i}: ${l.role} ${l.resolved ?? l.dir}`).reverse().join('\n')),
-    { ...leaf('upper', 'upperdir', ov.upperDir), contextValue: ov.upperDir ? 'xray.upperdir' : undefined, target: { containerId: c.id, upperDir: ov.upperDir ?? undefined } },
+    leaf(
+      'lower',
+      'lowerdir',
+      `${image} image layer${image === 1 ? '' : 's'}${init ? ' + init layer' : ''}`,
+      ov.stack
+        .map((l, i) => `${i}: ${l.role} ${l.resolved ?? l.dir}`)
+        .reverse()
+        .join('\n'),
+    ),
+    {
+      ...leaf('upper', 'upperdir', ov.upperDir),
+      contextValue: ov.upperDir ? 'xray.upperdir' : undefined,
+      target: { containerId: c.id, upperDir: ov.upperDir ?? undefined },
+    },
     leaf('work', 'workdir', ov.workDir),
     leaf('merged', 'merged', ov.mergedDir),
     leaf('src', 'found in', ov.source === 'mountinfo' ? '/proc/PID/mountinfo' : 'docker inspect'),
@@ -294,7 +338,11 @@ const MAX_FILES_SHOWN = 200;
 function changeNodes(idPrefix: string, changes: LayerChange[]): XrayNode[] {
   const mark = { added: 'A', modified: 'M', deleted: 'D' } as const;
   const icon = { added: 'diff-added', modified: 'diff-modified', deleted: 'diff-removed' } as const;
-  const color = { added: 'gitDecoration.addedResourceForeground', modified: 'gitDecoration.modifiedResourceForeground', deleted: 'gitDecoration.deletedResourceForeground' } as const;
+  const color = {
+    added: 'gitDecoration.addedResourceForeground',
+    modified: 'gitDecoration.modifiedResourceForeground',
+    deleted: 'gitDecoration.deletedResourceForeground',
+  } as const;
   const files = changes.filter((c) => c.type !== 'dir' || c.opaque || c.kind === 'deleted');
   const sorted = [...files].sort((a, b) => b.sizeBytes - a.sizeBytes || (a.path < b.path ? -1 : 1));
   const shown: XrayNode[] = sorted.slice(0, MAX_FILES_SHOWN).map((c, i) => ({
@@ -418,19 +466,35 @@ export function hostNodes(host: HostFacts): XrayNode[] {
       host.virtualization.evidence,
       'vm',
     ),
-    leaf('cgroup', 'cgroup', host.cgroupVersion ? `v${host.cgroupVersion}${host.cgroupHybrid ? ' (hybrid: v1 controllers, v2 tree mounted)' : ''}` : 'unknown', undefined, 'dashboard'),
+    leaf(
+      'cgroup',
+      'cgroup',
+      host.cgroupVersion ? `v${host.cgroupVersion}${host.cgroupHybrid ? ' (hybrid: v1 controllers, v2 tree mounted)' : ''}` : 'unknown',
+      undefined,
+      'dashboard',
+    ),
     leaf('cpus', 'CPUs · memory', `${host.cpus} · ${formatBytes(host.memoryBytes)}`),
   ];
   if (d) {
     nodes.push(
       leaf('docker', 'Docker', `${d.serverVersion} · ${d.operatingSystem}`, `endpoint ${d.endpoint}\nroot ${d.rootDir}`, 'package'),
-      leaf('storage', 'Storage driver', `${d.storageDriver}${d.containerdSnapshotter ? ' (containerd snapshotter)' : ''}`, undefined, 'database'),
+      leaf(
+        'storage',
+        'Storage driver',
+        `${d.storageDriver}${d.containerdSnapshotter ? ' (containerd snapshotter)' : ''}`,
+        undefined,
+        'database',
+      ),
       leaf('cgdriver', 'cgroup driver', `${d.cgroupDriver} · cgroup v${d.cgroupVersion}`),
       leaf(
         'where',
         'Daemon runs',
-        d.runsElsewhere || d.runsInVm ? `in a VM or elsewhere: ${d.runsElsewhereReason ?? d.operatingSystem}` : 'on this machine, on its kernel',
-        d.runsElsewhere ? `The daemon's kernel is ${d.kernel}; containers share that kernel, not this machine's.` : `Containers share this kernel (${host.kernel}).`,
+        d.runsElsewhere || d.runsInVm
+          ? `in a VM or elsewhere: ${d.runsElsewhereReason ?? d.operatingSystem}`
+          : 'on this machine, on its kernel',
+        d.runsElsewhere
+          ? `The daemon's kernel is ${d.kernel}; containers share that kernel, not this machine's.`
+          : `Containers share this kernel (${host.kernel}).`,
         'globe',
       ),
     );

@@ -89,7 +89,8 @@ export function registerTrees(context: vscode.ExtensionContext, service: XraySer
     const view = vscode.window.createTreeView(id, { treeDataProvider: provider, showCollapseAll: id !== 'containerXray.host' });
     const updateMessage = () => {
       const s = service.state;
-      view.message = s.kind === 'unreachable' ? `Docker is not reachable: ${s.reason}` : s.kind === 'loading' ? 'Reading containers…' : undefined;
+      view.message =
+        s.kind === 'unreachable' ? `Docker is not reachable: ${s.reason}` : s.kind === 'loading' ? 'Reading containers…' : undefined;
       if (id === 'containerXray.containers' && s.kind === 'ready' && service.snapshot) {
         const near = service.snapshot.containers.filter((c) => c.nearLimit.length > 0).length;
         view.badge = near > 0 ? { value: near, tooltip: `${near} container${near === 1 ? '' : 's'} near a limit` } : undefined;

@@ -12,7 +12,18 @@ export function run(): Promise<void> {
       assert.ok(ext, 'the extension is installed');
       await ext.activate();
       const commands = await vscode.commands.getCommands(true);
-      for (const id of ['refresh', 'showNamespaceGraph', 'openDashboard', 'showLayerDiff', 'compareNamespaces', 'checkImageEfficiency', 'exportSnapshot', 'copyHostPid', 'revealUpperDir', 'showContainerVsVm']) {
+      for (const id of [
+        'refresh',
+        'showNamespaceGraph',
+        'openDashboard',
+        'showLayerDiff',
+        'compareNamespaces',
+        'checkImageEfficiency',
+        'exportSnapshot',
+        'copyHostPid',
+        'revealUpperDir',
+        'showContainerVsVm',
+      ]) {
         assert.ok(commands.includes(`containerXray.${id}`), `containerXray.${id}`);
       }
     });
@@ -26,5 +37,7 @@ export function run(): Promise<void> {
       assert.ok(snap.host.kernel.length > 0);
     });
   });
-  return new Promise((resolve, reject) => mocha.run((failures) => (failures > 0 ? reject(new Error(`${failures} tests failed`)) : resolve())));
+  return new Promise((resolve, reject) =>
+    mocha.run((failures) => (failures > 0 ? reject(new Error(`${failures} tests failed`)) : resolve())),
+  );
 }

@@ -23,7 +23,10 @@ function markdownRenderer(): MarkdownIt {
     const ctor = require('markdown-it') as (opts: object) => MarkdownIt;
     return ctor({ html: false, linkify: true, typographer: false });
   } catch (err) {
-    throw new Error(`markdown-it is needed to render hover text in this test; run npm ci (it comes with @vscode/vsce): ${(err as Error).message}`, { cause: err });
+    throw new Error(
+      `markdown-it is needed to render hover text in this test; run npm ci (it comes with @vscode/vsce): ${(err as Error).message}`,
+      { cause: err },
+    );
   }
 }
 
@@ -175,7 +178,10 @@ describe('dockerfile/describe', () => {
       assert.match(text, /It only created 1 directory\./);
       const rm = instr('RUN rm /x');
       const whiteout = layer([change('/x', 0, 'deleted', 'other')]);
-      assert.match(describeInstructionLayer(rm, whiteout, report([whiteout]), null, { markdown: false }), /Files: 0 added, 0 modified, 1 deleted/);
+      assert.match(
+        describeInstructionLayer(rm, whiteout, report([whiteout]), null, { markdown: false }),
+        /Files: 0 added, 0 modified, 1 deleted/,
+      );
     });
 
     it('tells apart no layer (nothing changed), no history entry and an unknown layer', () => {
@@ -194,7 +200,10 @@ describe('dockerfile/describe', () => {
       );
       const workdir = matchAtLine(m, 11); // the second WORKDIR /app
       assert.ok(workdir);
-      assert.match(describeInstructionLayer(workdir.instruction, null, report([]), workdir, { markdown: false }), /the directory already existed/);
+      assert.match(
+        describeInstructionLayer(workdir.instruction, null, report([]), workdir, { markdown: false }),
+        /the directory already existed/,
+      );
       const missing: InstructionMatch = { ...noop, historyIndex: null, createdBy: null, quality: null, makesLayer: null, layerIndex: null };
       assert.match(
         describeInstructionLayer(noop.instruction, null, report([], ['my-image:dev']), missing, { markdown: false }),
@@ -222,7 +231,11 @@ describe('dockerfile/describe', () => {
         describeInstructionLayer(run, l, report([l], ['[tag](command:x)<b>'])),
         describeInstructionLayer(run, l, report([l]), null, { largest: 20 }),
         describeInstructionLayer(evilCommand.instruction, null, report([], ['<img src=x>']), evilCommand),
-        describeInstructionLayer(run, null, report([], ['[tag](command:x)`<b>`']), { ...evilCommand, instruction: run, historyIndex: null }),
+        describeInstructionLayer(run, null, report([], ['[tag](command:x)`<b>`']), {
+          ...evilCommand,
+          instruction: run,
+          historyIndex: null,
+        }),
         describeNoImage('/work/[x](command:foo)/<script>/Docker`file`\nnext line'),
       ];
       const md = markdownRenderer();
@@ -252,7 +265,10 @@ describe('dockerfile/describe', () => {
     it('never throws on broken input', () => {
       const broken = { index: NaN, changes: [null, { kind: 'added' }], sizeBytes: 'x' } as unknown as ImageLayer;
       assert.equal(typeof describeInstructionLayer(run, broken, {} as LayerReport), 'string');
-      assert.equal(typeof describeInstructionLayer(null as unknown as DockerfileInstruction, null, null as unknown as LayerReport), 'string');
+      assert.equal(
+        typeof describeInstructionLayer(null as unknown as DockerfileInstruction, null, null as unknown as LayerReport),
+        'string',
+      );
       assert.equal(typeof codeLensTitle(broken), 'string');
     });
   });
@@ -261,7 +277,7 @@ describe('dockerfile/describe', () => {
     assert.equal(
       describeNoImage('/work/app/Dockerfile', { markdown: false }),
       [
-        'No local image matches /work/app/Dockerfile: no image\'s newest history entries correspond to its final stage.',
+        "No local image matches /work/app/Dockerfile: no image's newest history entries correspond to its final stage.",
         'Build one, then the layer of each line shows here:',
         'docker build -t NAME -f /work/app/Dockerfile /work/app',
       ].join('  \n'),

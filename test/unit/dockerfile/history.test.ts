@@ -21,18 +21,18 @@ describe('dockerfile/history', () => {
         buildArgs: null,
         command: null,
       });
-      const copy = parseCreatedBy('/bin/sh -c #(nop) COPY file:00ec16333078d287782d462baefc8bb9eb0231dc3aefba3ca3e2f7e5cf0cadda in /app/a.txt ');
+      const copy = parseCreatedBy(
+        '/bin/sh -c #(nop) COPY file:00ec16333078d287782d462baefc8bb9eb0231dc3aefba3ca3e2f7e5cf0cadda in /app/a.txt ',
+      );
       assert.equal(copy.keyword, 'COPY');
       assert.equal(copy.body, 'file:00ec16333078d287782d462baefc8bb9eb0231dc3aefba3ca3e2f7e5cf0cadda in /app/a.txt');
       assert.equal(parseCreatedBy('/bin/sh -e -c #(nop)  CMD ["/bin/sh" "-e" "-c" "echo shell form"]').shell, '/bin/sh -e -c');
       assert.equal(parseCreatedBy('/bin/sh -c #(nop) WORKDIR /app').keyword, 'WORKDIR');
       const run = parseCreatedBy('|2 A=1 B=two /bin/sh -c echo "$A $B" > /app/args');
-      assert.deepEqual([run.keyword, run.builder, run.buildArgs, run.command], [
-        'RUN',
-        'legacy',
-        '|2 A=1 B=two',
-        '/bin/sh -c echo "$A $B" > /app/args',
-      ]);
+      assert.deepEqual(
+        [run.keyword, run.builder, run.buildArgs, run.command],
+        ['RUN', 'legacy', '|2 A=1 B=two', '/bin/sh -c echo "$A $B" > /app/args'],
+      );
       const exec = parseCreatedBy('|2 A=1 B=two echo hi');
       assert.deepEqual([exec.keyword, exec.command], ['RUN', 'echo hi']);
       assert.deepEqual(parseCreatedBy('/bin/sh -c apt-get update').command, '/bin/sh -c apt-get update');

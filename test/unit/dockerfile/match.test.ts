@@ -264,7 +264,13 @@ describe('dockerfile/match', () => {
     it('prefers a full match to a newer partial one, and takes a partial one when nothing else matches', () => {
       const full: ImageCandidate = { id: 'sha256:full', tags: [], created: 1_000, history: fx.history, layerCount: fx.layerCount };
       const partialHistory = [entry('/bin/sh -c #(nop)  CMD ["changed"]'), ...fx.history.slice(1)];
-      const partial: ImageCandidate = { id: 'sha256:partial', tags: [], created: 5_000, history: partialHistory, layerCount: fx.layerCount };
+      const partial: ImageCandidate = {
+        id: 'sha256:partial',
+        tags: [],
+        created: 5_000,
+        history: partialHistory,
+        layerCount: fx.layerCount,
+      };
       assert.equal(findImageForDockerfile(text, [partial, full])?.candidate.id, 'sha256:full');
       const onlyPartial = findImageForDockerfile(text, [partial, unrelated]);
       assert.equal(onlyPartial?.candidate.id, 'sha256:partial');

@@ -54,7 +54,10 @@ describe('dockerfile/parse', () => {
       const runs = final.instructions.filter((i) => i.keyword === 'RUN' && i.form === 'exec');
       assert.deepEqual(
         runs.map((r) => r.argv),
-        [['/bin/sh', '-c', 'echo exec > /app/e'], ['echo', 'hi']],
+        [
+          ['/bin/sh', '-c', 'echo exec > /app/e'],
+          ['echo', 'hi'],
+        ],
       );
       const cmd = final.instructions.find((i) => i.keyword === 'CMD');
       assert.deepEqual(cmd?.argv, ['-c', 'echo hi']);
@@ -106,15 +109,7 @@ describe('dockerfile/parse', () => {
   });
 
   it('drops comment and blank lines inside continuations, as Docker does', () => {
-    const text = [
-      'FROM x',
-      'RUN echo   a \\',
-      '  # a comment',
-      '',
-      '  && echo b \\   ',
-      '    && echo c',
-      'RUN echo d',
-    ].join('\n');
+    const text = ['FROM x', 'RUN echo   a \\', '  # a comment', '', '  && echo b \\   ', '    && echo c', 'RUN echo d'].join('\n');
     const parsed = parseDockerfile(text);
     const [run1, run2] = finalStage(parsed)?.instructions ?? [];
     assert.equal(run1.text, 'echo   a   && echo b     && echo c');

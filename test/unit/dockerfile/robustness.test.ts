@@ -39,17 +39,25 @@ const historyEntry: fc.Arbitrary<HistoryEntry> = fc.record({
 describe('dockerfile: never throws (property tests)', () => {
   it('parseDockerfile, matchDockerfileToHistory and findImageForDockerfile accept anything', () => {
     fc.assert(
-      fc.property(dockerfileText, fc.array(historyEntry, { maxLength: 12 }), fc.option(fc.integer({ min: -2, max: 20 })), (text, history, count) => {
-        const parsed = parseDockerfile(text);
-        assert.ok(Array.isArray(parsed.stages));
-        const m = matchDockerfileToHistory(parsed, history, count);
-        if (m) {
-          assert.ok(m.score >= 0 && m.score <= 1);
-          assert.ok(finalStage(parsed));
-          assert.equal(m.instructions.length, stageChain(parsed).reduce((a, st) => a + st.instructions.length, 0));
-        }
-        findImageForDockerfile(text, [{ id: 'x', tags: [], created: 0, history, layerCount: count }]);
-      }),
+      fc.property(
+        dockerfileText,
+        fc.array(historyEntry, { maxLength: 12 }),
+        fc.option(fc.integer({ min: -2, max: 20 })),
+        (text, history, count) => {
+          const parsed = parseDockerfile(text);
+          assert.ok(Array.isArray(parsed.stages));
+          const m = matchDockerfileToHistory(parsed, history, count);
+          if (m) {
+            assert.ok(m.score >= 0 && m.score <= 1);
+            assert.ok(finalStage(parsed));
+            assert.equal(
+              m.instructions.length,
+              stageChain(parsed).reduce((a, st) => a + st.instructions.length, 0),
+            );
+          }
+          findImageForDockerfile(text, [{ id: 'x', tags: [], created: 0, history, layerCount: count }]);
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -60,7 +68,10 @@ describe('dockerfile: never throws (property tests)', () => {
         const a = assignLayers(history, count);
         const idx = a.layerIndex.filter((x): x is number => x !== null);
         // Newest first: indexes fall from the top entry down to 0.
-        assert.deepEqual(idx, [...idx].sort((x, y) => y - x));
+        assert.deepEqual(
+          idx,
+          [...idx].sort((x, y) => y - x),
+        );
         assert.equal(new Set(idx).size, idx.length);
         if (a.consistent) assert.equal(idx.length, count);
         parseCreatedBy(history[0]?.CreatedBy);
@@ -73,31 +84,35 @@ describe('dockerfile: never throws (property tests)', () => {
     const ins = finalStage(parseDockerfile(readDockerfile('kitchen-sink.Dockerfile')))?.instructions.find((i) => i.keyword === 'RUN');
     assert.ok(ins);
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.string({ unit: 'binary' }), fc.nat()), { maxLength: 8 }), fc.string({ unit: 'binary' }), (files, tag) => {
-        const layer: ImageLayer = {
-          index: 0,
-          diffId: 'sha256:0123456789abcdef',
-          chainId: '',
-          createdBy: tag,
-          createdAt: null,
-          comment: null,
-          sizeBytes: files.reduce((a, [, n]) => a + n, 0),
-          metadataAbove: [],
-          changes: files.map(([path, sizeBytes]) => ({ path, kind: 'added', type: 'file', sizeBytes })),
-          wastedBytes: 0,
-          source: 'tar-split',
-        };
-        const report = { image: { id: tag, tags: [tag], ref: tag }, layers: [layer] } as unknown as LayerReport;
-        for (const text of [describeInstructionLayer(ins, layer, report), describeNoImage(tag)]) {
-          for (const line of text.split('  \n')) {
-            assert.ok(!/[\n\r]/.test(line));
-            // Removing escaped pairs leaves no special character behind.
-            assert.ok(!/[\\`*_{}[\]()#+\-.!|<>&:@~$]/.test(line.replace(/\\[!-/:-@[-`{-~]/g, '')), line);
+      fc.property(
+        fc.array(fc.tuple(fc.string({ unit: 'binary' }), fc.nat()), { maxLength: 8 }),
+        fc.string({ unit: 'binary' }),
+        (files, tag) => {
+          const layer: ImageLayer = {
+            index: 0,
+            diffId: 'sha256:0123456789abcdef',
+            chainId: '',
+            createdBy: tag,
+            createdAt: null,
+            comment: null,
+            sizeBytes: files.reduce((a, [, n]) => a + n, 0),
+            metadataAbove: [],
+            changes: files.map(([path, sizeBytes]) => ({ path, kind: 'added', type: 'file', sizeBytes })),
+            wastedBytes: 0,
+            source: 'tar-split',
+          };
+          const report = { image: { id: tag, tags: [tag], ref: tag }, layers: [layer] } as unknown as LayerReport;
+          for (const text of [describeInstructionLayer(ins, layer, report), describeNoImage(tag)]) {
+            for (const line of text.split('  \n')) {
+              assert.ok(!/[\n\r]/.test(line));
+              // Removing escaped pairs leaves no special character behind.
+              assert.ok(!/[\\`*_{}[\]()#+\-.!|<>&:@~$]/.test(line.replace(/\\[!-/:-@[-`{-~]/g, '')), line);
+            }
           }
-        }
-        assert.ok(!codeLensTitle(layer).slice(9).includes('$('));
-        assert.equal(escapeMarkdown(''), '');
-      }),
+          assert.ok(!codeLensTitle(layer).slice(9).includes('$('));
+          assert.equal(escapeMarkdown(''), '');
+        },
+      ),
       { numRuns: 200 },
     );
   });

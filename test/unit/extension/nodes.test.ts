@@ -1,5 +1,16 @@
 import * as assert from 'node:assert/strict';
-import { cgroupNodes, containerChildren, containerNodes, hostNodes, imageNodes, layerNodes, namespaceNodes, ofLimit, processNodes, sharingText } from '../../../src/extension/tree/nodes';
+import {
+  cgroupNodes,
+  containerChildren,
+  containerNodes,
+  hostNodes,
+  imageNodes,
+  layerNodes,
+  namespaceNodes,
+  ofLimit,
+  processNodes,
+  sharingText,
+} from '../../../src/extension/tree/nodes';
 import { ContainerSnapshot, HostFacts, LayerReport, Snapshot } from '../../../src/shared/model';
 
 const MiB = 1024 * 1024;
@@ -44,12 +55,17 @@ function snapshotOf(containers: ContainerSnapshot[]): Snapshot {
   const groups = new Map<string, string[]>();
   const hostNs: Record<string, number> = { user: 6, cgroup: 7, time: 8 };
   for (const [t, i] of Object.entries(hostNs)) groups.set(`${t}:${i}`, ['host']);
-  for (const c of containers) for (const [t, i] of Object.entries(c.namespaces ?? {})) groups.set(`${t}:${i}`, [...(groups.get(`${t}:${i}`) ?? []), c.id]);
+  for (const c of containers)
+    for (const [t, i] of Object.entries(c.namespaces ?? {})) groups.set(`${t}:${i}`, [...(groups.get(`${t}:${i}`) ?? []), c.id]);
   return {
     takenAt: '',
     host,
     containers,
-    namespaceGroups: [...groups.entries()].map(([k, members]) => ({ type: k.split(':')[0] as 'net', inode: Number(k.split(':')[1]), members })),
+    namespaceGroups: [...groups.entries()].map(([k, members]) => ({
+      type: k.split(':')[0] as 'net',
+      inode: Number(k.split(':')[1]),
+      members,
+    })),
     hostNamespacesFrom: 'PID 1',
     daemonCalls: { list: 1 },
     errors: [],
@@ -156,9 +172,22 @@ describe('tree nodes', () => {
   });
 
   it('arranges processes as a tree by parent, host PID → container PID', () => {
-    const p = (hostPid: number, ppid: number, containerPid: number, command: string) => ({ hostPid, ppid, containerPid, command, uid: 0, user: 'root', name: command, threads: 1, rssBytes: null });
+    const p = (hostPid: number, ppid: number, containerPid: number, command: string) => ({
+      hostPid,
+      ppid,
+      containerPid,
+      command,
+      uid: 0,
+      user: 'root',
+      name: command,
+      threads: 1,
+      rssBytes: null,
+    });
     const nodes = processNodes('c:x', [p(10, 1, 1, 'init'), p(11, 10, 7, 'worker'), p(12, 11, 8, 'child'), p(20, 1, 9, 'orphan')]);
-    assert.deepEqual(nodes.map((n) => n.label), ['10 → 1', '20 → 9']);
+    assert.deepEqual(
+      nodes.map((n) => n.label),
+      ['10 → 1', '20 → 9'],
+    );
     const kids = nodes[0].children!() as ReturnType<typeof processNodes>;
     assert.equal(kids[0].label, '11 → 7');
     assert.equal((kids[0].children!() as ReturnType<typeof processNodes>)[0].description, 'root · child');
@@ -199,7 +228,10 @@ describe('tree nodes', () => {
       errors: [],
     };
     const nodes = layerNodes('c:x', report, 'x');
-    assert.deepEqual(nodes.map((n) => n.label), ['writable 3 B', '#1 2.0 MiB', '#0 1.0 MiB', 'efficiency']);
+    assert.deepEqual(
+      nodes.map((n) => n.label),
+      ['writable 3 B', '#1 2.0 MiB', '#0 1.0 MiB', 'efficiency'],
+    );
     assert.equal(nodes[2].description, 'Imported from -');
     assert.equal(nodes[3].description, '50.0 % · wasted 1.0 MiB · user wasted 50.0 %');
     assert.deepEqual(nodes[1].command?.arguments, [{ ref: 'x', layer: 1 }]);
@@ -208,8 +240,26 @@ describe('tree nodes', () => {
   it('shows which images share a layer', () => {
     const nodes = imageNodes(
       [
-        { id: 'sha256:a', tags: ['base:1'], repoDigests: [], created: '', sizeBytes: MiB, layers: [{ diffId: 'sha256:l0', chainId: 'sha256:l0', sizeBytes: MiB, sharedWith: ['sha256:b'] }], sharedBytes: MiB, containers: [] },
-        { id: 'sha256:b', tags: ['app:1'], repoDigests: [], created: '', sizeBytes: 2 * MiB, layers: [{ diffId: 'sha256:l0', chainId: 'sha256:l0', sizeBytes: MiB, sharedWith: ['sha256:a'] }], sharedBytes: MiB, containers: ['c1'] },
+        {
+          id: 'sha256:a',
+          tags: ['base:1'],
+          repoDigests: [],
+          created: '',
+          sizeBytes: MiB,
+          layers: [{ diffId: 'sha256:l0', chainId: 'sha256:l0', sizeBytes: MiB, sharedWith: ['sha256:b'] }],
+          sharedBytes: MiB,
+          containers: [],
+        },
+        {
+          id: 'sha256:b',
+          tags: ['app:1'],
+          repoDigests: [],
+          created: '',
+          sizeBytes: 2 * MiB,
+          layers: [{ diffId: 'sha256:l0', chainId: 'sha256:l0', sizeBytes: MiB, sharedWith: ['sha256:a'] }],
+          sharedBytes: MiB,
+          containers: ['c1'],
+        },
       ],
       new Map([['c1', 'web']]),
     );

@@ -1,0 +1,48 @@
+// The machine a run happened on, printed with the results (a number means little without it).
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import { docker } from '../../test/support/docker';
+
+export interface MachineInfo {
+  cpuModel: string;
+  cores: number;
+  memoryBytes: number;
+  kernel: string;
+  dockerServer: string;
+  dockerClient: string;
+  storageDriver: string;
+  cgroupVersion: string;
+  node: string;
+  date: string;
+  virtual: boolean;
+  /** 1-minute load average when the run started and ended: other work on the machine skews the numbers. */
+  loadAverage?: { start: number; end?: number };
+}
+
+export async function machineInfo(): Promise<MachineInfo> {
+  let cpuModel = os.cpus()[0]?.model?.trim() ?? 'unknown CPU';
+  let virtual = false;
+  try {
+    const cpuinfo = fs.readFileSync('/proc/cpuinfo', 'utf8');
+    cpuModel = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? cpuModel;
+    virtual = /^flags\s*:.*\bhypervisor\b/m.test(cpuinfo);
+  } catch {
+    // os.cpus() serves.
+  }
+  const fmt = async (f: string) => (await docker(['version', '--format', f]).catch(() => 'unknown')).trim();
+  const info = async (f: string) => (await docker(['info', '--format', f]).catch(() => '?')).trim();
+  return {
+    cpuModel: virtual ? `${cpuModel} (virtual machine)` : cpuModel,
+    cores: os.cpus().length,
+    memoryBytes: os.totalmem(),
+    kernel: os.release(),
+    dockerServer: await fmt('{{.Server.Version}}'),
+    dockerClient: await fmt('{{.Client.Version}}'),
+    storageDriver: await info('{{.Driver}}'),
+    cgroupVersion: await info('{{.CgroupVersion}}'),
+    node: process.version,
+    date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
+    virtual,
+    loadAverage: { start: os.loadavg()[0] },
+  };
+}

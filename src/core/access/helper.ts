@@ -1,0 +1,411 @@
+// The helper container: started through the daemon when the engine cannot read the daemon's /proc,
+// cgroupfs and /var/lib/docker itself (a docker-group user, Docker Desktop, a remote daemon). It runs
+// HELPER_SCRIPT and answers read requests over its attached stdin/stdout; see protocol.ts.
+import { randomBytes } from 'node:crypto';
+import type Docker from 'dockerode';
+import type { DockerClient } from '../docker/client';
+import { HelperBind, PathTranslator } from './paths';
+import { AttachDemuxer, HelperOp, HelperReply, ReplyParser, encodeRequest } from './protocol';
+import { HELPER_SCRIPT } from './script';
+
+/** Every helper container carries this label (and is left out of snapshots and image users). */
+export const HELPER_LABEL = 'container-xray.helper';
+
+/** What to do when no helper image is set and none suitable is local. */
+export const HELPER_IMAGE_HINT =
+  'set containerXray.helperImage (CLI: --helper-image) to a local image with a POSIX shell, e.g. after `docker pull busybox`';
+
+/** The helper could not run: no such image, no shell in it, or the daemon refused the container. */
+export class HelperUnavailableError extends Error {
+  constructor(
+    readonly image: string | null,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'HelperUnavailableError';
+  }
+}
+
+export interface HelperSpec {
+  image: string;
+  binds: HelperBind[];
+  /** The daemon's SecurityOptions from GET /info: AppArmor and SELinux confinement need lifting. */
+  securityOptions: string[];
+  /** The daemon's version: from 25.0 (API 1.44) read-only binds can be made read-only recursively. */
+  serverVersion: string;
+  /** The daemon's root dir (DockerRootDir): binds inside it need slave propagation. */
+  dockerRootDir: string;
+  /** How long the container may take to start and answer `ready`. */
+  startTimeoutMs?: number;
+}
+
+/** HostConfig fields dockerode's types do not list yet. */
+type HelperHostConfig = Docker.HostConfig & { CgroupnsMode?: 'host' | 'private' };
+type HelperMount = Docker.MountSettings & { BindOptions?: { Propagation: Docker.MountPropagation; ReadOnlyForceRecursive?: boolean } };
+
+const DEFAULT_TIMEOUT_MS = 20_000;
+/** A tree walk answers only when it is done; a large writable layer takes a while. */
+export const WALK_TIMEOUT_MS = 300_000;
+
+function count(client: DockerClient): void {
+  client.calls.helper = (client.calls.helper ?? 0) + 1;
+}
+
+function statusOf(err: unknown): number | undefined {
+  const s = (err as { statusCode?: unknown } | undefined)?.statusCode;
+  return typeof s === 'number' ? s : undefined;
+}
+
+/** The daemon's own words from a dockerode error ("(HTTP code 404) no such container - No such image: x"). */
+function daemonMessage(err: unknown): string {
+  const json = (err as { json?: { message?: unknown } } | undefined)?.json;
+  if (json && typeof json.message === 'string') return json.message;
+  return err instanceof Error ? err.message : String(err);
+}
+
+function within(p: string, dir: string): boolean {
+  const d = dir.replace(/\/+$/, '');
+  return p === d || p.startsWith(`${d}/`);
+}
+
+function majorVersion(version: string): number {
+  const m = /^(\d+)\./.exec(version);
+  return m ? Number(m[1]) : 0;
+}
+
+/** The container the helper runs in: least privilege that still reads what root reads. */
+export function helperContainerConfig(spec: HelperSpec, binds: HelperBind[], name: string): Docker.ContainerCreateOptions {
+  const apparmor = spec.securityOptions.some((o) => /(^|,)name=apparmor(,|$)/.test(o));
+  const selinux = spec.securityOptions.some((o) => /(^|,)name=selinux(,|$)/.test(o));
+  const forceReadOnly = majorVersion(spec.serverVersion) >= 25;
+  const mounts: HelperMount[] = binds.map((b) => ({
+    Type: 'bind',
+    Source: b.host,
+    Target: b.helper,
+    ReadOnly: true,
+    // As `docker run -v` picks: the daemon demands rslave under its root dir (overlays mounted later show up
+    // too); rslave elsewhere fails where / is a private mount. Before 25.0 a read-only bind leaves
+    // sub-mounts (cgroup v1 controllers) writable; nothing here writes.
+    BindOptions: {
+      Propagation: within(b.host, spec.dockerRootDir) ? 'rslave' : 'rprivate',
+      ...(forceReadOnly ? { ReadOnlyForceRecursive: true } : {}),
+    },
+  }));
+  const hostConfig: HelperHostConfig = {
+    AutoRemove: true,
+    // /proc is the host's, so /proc/PID/{ns,status,cmdline,cgroup,mountinfo,root} of every process.
+    PidMode: 'host',
+    // /proc/PID/cgroup paths are relative to the reader's cgroup namespace: the host's, as root sees them.
+    CgroupnsMode: 'host',
+    // With userns-remap the helper's root would be an unprivileged uid on the host.
+    UsernsMode: 'host',
+    NetworkMode: 'none',
+    ReadonlyRootfs: true,
+    CapDrop: ['ALL'],
+    // SYS_PTRACE: /proc/PID/ns/* and /proc/PID/root of processes with other credentials (ptrace read
+    // access); DAC_READ_SEARCH: directories and files of other owners in writable layers and the daemon's root.
+    CapAdd: ['SYS_PTRACE', 'DAC_READ_SEARCH'],
+    SecurityOpt: [
+      'no-new-privileges',
+      // docker-default allows ptrace reads only among docker-default peers: host processes are unconfined.
+      ...(apparmor ? ['apparmor=unconfined'] : []),
+      // container_t may not read the daemon's files nor other domains' /proc entries.
+      ...(selinux ? ['label=disable'] : []),
+    ],
+    Mounts: mounts,
+    Tmpfs: { '/tmp': 'rw,noexec,nosuid,nodev,size=64m,mode=700' },
+    PidsLimit: 64,
+    // Replies carry file contents: keep them out of the daemon's log files.
+    LogConfig: { Type: 'none', Config: {} },
+  };
+  return {
+    name,
+    Image: spec.image,
+    User: '0:0',
+    WorkingDir: '/',
+    Entrypoint: ['/bin/sh', '-c'],
+    Cmd: [HELPER_SCRIPT, 'container-xray-helper'],
+    Env: ['LC_ALL=C'],
+    Labels: { [HELPER_LABEL]: '1' },
+    AttachStdin: true,
+    AttachStdout: true,
+    AttachStderr: true,
+    OpenStdin: true,
+    // Closing the attached stdin ends the script, so a helper never outlives the engine's connection.
+    StdinOnce: true,
+    Tty: false,
+    NetworkDisabled: true,
+    HostConfig: hostConfig,
+  };
+}
+
+interface Pending {
+  id: number;
+  file: string;
+  timeoutMs: number;
+  resolve: (reply: HelperReply) => void;
+  reject: (err: Error) => void;
+}
+
+/** One running helper container and its request pipeline. */
+export class HelperSession {
+  private readonly parser = new ReplyParser();
+  private readonly demux = new AttachDemuxer();
+  private readonly pending = new Map<number, Pending>();
+  /** Ids in the order sent: the script answers in that order, so the first one is the one being worked on. */
+  private readonly queue: number[] = [];
+  private nextId = 1;
+  private timer: NodeJS.Timeout | null = null;
+  private stderrTail = '';
+  private ended: Error | null = null;
+  private closing: Promise<void> | null = null;
+  private ready: { resolve: () => void; reject: (err: Error) => void } | null = null;
+
+  private constructor(
+    private readonly client: DockerClient,
+    private readonly container: Docker.Container,
+    private readonly stream: NodeJS.ReadWriteStream,
+    readonly image: string,
+    readonly translator: PathTranslator,
+  ) {}
+
+  get id(): string {
+    return this.container.id;
+  }
+
+  get alive(): boolean {
+    return this.ended === null && this.closing === null;
+  }
+
+  /**
+   * Creates, attaches and starts a helper container and waits for its script to answer. An optional bind
+   * whose source the daemon's machine lacks is dropped and the container made again without it.
+   */
+  static async start(client: DockerClient, spec: HelperSpec): Promise<HelperSession> {
+    let binds = spec.binds;
+    for (;;) {
+      const name = `container-xray-helper-${randomBytes(4).toString('hex')}`;
+      count(client);
+      let container: Docker.Container;
+      try {
+        container = await client.docker.createContainer(helperContainerConfig(spec, binds, name));
+      } catch (err) {
+        const msg = daemonMessage(err);
+        const absent = missingOptionalBind(binds, msg);
+        if (absent) {
+          binds = binds.filter((b) => b !== absent);
+          continue;
+        }
+        if (statusOf(err) === 404 || /no such image/i.test(msg)) {
+          throw new HelperUnavailableError(
+            spec.image,
+            `the helper image ${spec.image} is not on the daemon's machine (${msg}): ${HELPER_IMAGE_HINT}`,
+          );
+        }
+        throw new HelperUnavailableError(spec.image, `the daemon refused to create the helper container from ${spec.image}: ${msg}`);
+      }
+      let stream: NodeJS.ReadWriteStream;
+      try {
+        count(client);
+        stream = await container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true });
+      } catch (err) {
+        await removeQuietly(client, container);
+        throw new HelperUnavailableError(spec.image, `cannot attach to the helper container: ${daemonMessage(err)}`);
+      }
+      const missing = new Set(spec.binds.filter((b) => !binds.includes(b)).map((b) => b.host));
+      const session = new HelperSession(client, container, stream, spec.image, new PathTranslator(spec.binds, missing));
+      const ready = session.waitReady(spec.startTimeoutMs ?? DEFAULT_TIMEOUT_MS);
+      // Awaited below, once started; the container may exit before that.
+      ready.catch(() => undefined);
+      try {
+        count(client);
+        await container.start();
+      } catch (err) {
+        session.detach();
+        await removeQuietly(client, container);
+        const msg = daemonMessage(err);
+        const absent = missingOptionalBind(binds, msg);
+        if (absent) {
+          binds = binds.filter((b) => b !== absent);
+          continue;
+        }
+        if (/\/bin\/sh|executable file not found|no such file or directory/i.test(msg)) {
+          throw new HelperUnavailableError(spec.image, `the helper image ${spec.image} has no /bin/sh (${msg}): ${HELPER_IMAGE_HINT}`);
+        }
+        throw new HelperUnavailableError(spec.image, `the helper container from ${spec.image} did not start: ${msg}`);
+      }
+      try {
+        await ready;
+      } catch (err) {
+        await session.close();
+        throw err instanceof HelperUnavailableError ? err : new HelperUnavailableError(spec.image, (err as Error).message);
+      }
+      return session;
+    }
+  }
+
+  private waitReady(timeoutMs: number): Promise<void> {
+    const promise = new Promise<void>((resolve, reject) => {
+      this.ready = { resolve, reject };
+    });
+    const timer = setTimeout(
+      () => this.fail(new Error(`the helper container from ${this.image} did not answer within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    this.stream.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.stream.on('end', () => this.fail(this.exitError()));
+    this.stream.on('close', () => this.fail(this.exitError()));
+    this.stream.on('error', (err: Error) => this.fail(new Error(`the helper container's stream broke: ${err.message}`)));
+    return promise.finally(() => clearTimeout(timer));
+  }
+
+  private exitError(): Error {
+    const tail = this.stderrTail.trim();
+    return new Error(`the helper container (${this.image}) exited${tail ? `: ${tail}` : ''}`);
+  }
+
+  private onData(chunk: Buffer): void {
+    const { stdout, stderr } = this.demux.push(chunk);
+    for (const e of stderr) this.stderrTail = (this.stderrTail + e.toString('utf8')).slice(-500);
+    for (const o of stdout) {
+      for (const reply of this.parser.push(o)) this.onReply(reply);
+    }
+  }
+
+  private onReply(reply: HelperReply): void {
+    if (reply.id === 0) {
+      const ready = this.ready;
+      this.ready = null;
+      if (!ready) return;
+      if (reply.ok) ready.resolve();
+      else
+        ready.reject(
+          new HelperUnavailableError(
+            this.image,
+            `the helper image ${this.image} lacks a tool the helper needs (${reply.message}): ${HELPER_IMAGE_HINT}`,
+          ),
+        );
+      return;
+    }
+    const p = this.pending.get(reply.id);
+    if (!p) return;
+    this.pending.delete(reply.id);
+    const at = this.queue.indexOf(reply.id);
+    if (at >= 0) this.queue.splice(at, 1);
+    p.resolve(reply);
+    this.armTimer();
+  }
+
+  /** Times the request the script works on now; a stuck helper fails everything and is stopped. */
+  private armTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const head = this.queue.length > 0 ? this.pending.get(this.queue[0]) : undefined;
+    if (!head) return;
+    this.timer = setTimeout(() => {
+      this.fail(
+        Object.assign(new Error(`the helper container did not answer for ${head.file} within ${head.timeoutMs} ms`), { code: 'ETIMEDOUT' }),
+      );
+      void this.close();
+    }, head.timeoutMs);
+    this.timer.unref?.();
+  }
+
+  /** Ends the session: every request still waiting fails with `err`. */
+  private fail(err: Error): void {
+    if (this.ready) {
+      const ready = this.ready;
+      this.ready = null;
+      ready.reject(err);
+    }
+    if (this.ended) return;
+    this.ended = err;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+    this.queue.length = 0;
+  }
+
+  private detach(): void {
+    this.fail(new Error('the helper container did not start'));
+    (this.stream as NodeJS.ReadWriteStream & { destroy?: () => void }).destroy?.();
+  }
+
+  /** Sends one request; requests are pipelined (sent at once, answered in order, matched by id). */
+  request(op: HelperOp, helperPath: string, file: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<HelperReply> {
+    if (this.ended) return Promise.reject(this.ended);
+    if (this.closing) return Promise.reject(new Error('the helper container is shutting down'));
+    const id = this.nextId++;
+    return new Promise<HelperReply>((resolve, reject) => {
+      this.pending.set(id, { id, file, timeoutMs, resolve, reject });
+      this.queue.push(id);
+      if (this.queue.length === 1) this.armTimer();
+      this.stream.write(encodeRequest(id, op, helperPath));
+    });
+  }
+
+  /**
+   * Stops the helper: closing its stdin ends the script, the container exits and the daemon removes it
+   * (AutoRemove). Waits for the removal; kills and removes it itself when that does not happen in time.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.fail(new Error('the helper container was stopped'));
+      try {
+        this.stream.end();
+      } catch {
+        // Already closed.
+      }
+      count(this.client);
+      const removed = this.container.wait({ condition: 'removed' }).then(
+        () => true,
+        (err: unknown) => statusOf(err) === 404,
+      );
+      const inTime = await Promise.race([removed, new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 10_000).unref?.())]);
+      if (!inTime) await removeQuietly(this.client, this.container);
+      (this.stream as NodeJS.ReadWriteStream & { destroy?: () => void }).destroy?.();
+    })();
+    return this.closing;
+  }
+}
+
+/** The optional bind a daemon error says has no source on its machine (checked at create or at start). */
+export function missingOptionalBind(binds: HelperBind[], daemonError: string): HelperBind | undefined {
+  const source = /bind source path does not exist: (\S+)/.exec(daemonError)?.[1]?.replace(/\/+$/, '');
+  return source ? binds.find((b) => b.optional && b.host === source) : undefined;
+}
+
+/** Kills and removes a helper container, ignoring "already gone" and "removal in progress". */
+async function removeQuietly(client: DockerClient, container: Docker.Container): Promise<void> {
+  count(client);
+  await container.remove({ force: true }).catch(() => undefined);
+}
+
+/** Images a helper can run from, best first: official-looking busybox, alpine, debian, ubuntu, smallest first. */
+export function rankHelperImages(images: Pick<Docker.ImageInfo, 'RepoTags' | 'Size'>[]): string[] {
+  const families = ['busybox', 'alpine', 'debian', 'ubuntu'];
+  const ranked: { tag: string; score: number; size: number }[] = [];
+  for (const img of images) {
+    for (const tag of img.RepoTags ?? []) {
+      if (tag === '<none>:<none>') continue;
+      const colon = tag.lastIndexOf(':');
+      const repo = colon > tag.lastIndexOf('/') ? tag.slice(0, colon) : tag;
+      const base = repo.slice(repo.lastIndexOf('/') + 1).toLowerCase();
+      const family = families.findIndex((f) => base === f || base.split(/[-_.]/).includes(f));
+      if (family < 0) continue;
+      // Docker Hub's official images (no namespace) before anyone's copy: the helper runs with SYS_PTRACE.
+      const official = !repo.includes('/') || repo.startsWith('docker.io/library/') || repo.startsWith('library/');
+      const exact = base === families[family];
+      ranked.push({ tag, score: (official ? 0 : 100) + (exact ? 0 : 10) + family, size: img.Size ?? 0 });
+    }
+  }
+  ranked.sort((a, b) => a.score - b.score || a.size - b.size || (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0));
+  return [...new Set(ranked.map((r) => r.tag))];
+}
+
+/** Local images to try, when no helper image is set (listed through the daemon, counted as `helper`). */
+export async function localHelperImages(client: DockerClient): Promise<string[]> {
+  count(client);
+  return rankHelperImages(await client.docker.listImages({ all: false }));
+}
