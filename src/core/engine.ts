@@ -10,6 +10,7 @@ import type { DockerEventWatcher } from './docker/events';
 import { ResolveOptions, isLocalEndpoint } from './docker/context';
 import { buildHostFacts, daemonFacts, hostCgroupVersion, readStaticHostFacts } from './host/hostFacts';
 import { chainIds } from './layers/history';
+import { DiskLayerCache, defaultLayerCacheDir } from './layers/diskCache';
 import { LayerCache, LayerContext, analyseContainer, analyseImage } from './layers/report';
 import { readHostNamespaces } from './procfs/read';
 import { HostMounts, SnapshotCache, SnapshotContext, containerName, groupNamespaces, readContainer, readHostMounts } from './snapshot';
@@ -27,6 +28,11 @@ export interface EngineOptions extends ResolveOptions {
   access?: AccessSetting;
   /** The helper container's image; else the best local busybox, alpine, debian or ubuntu image. */
   helperImage?: string;
+  /**
+   * Where parsed layer listings are kept between runs (they never change: keyed by chain ID); null for
+   * none. Default: ~/.cache/container-xray/layers, unless diskCache is false.
+   */
+  layerCacheDir?: string | null;
   /** How long an idle helper container stays after the last read of a refresh (ms); 0 stops it at once. */
   helperIdleMs?: number;
 }
@@ -52,7 +58,7 @@ export interface LayerOptions {
  */
 export class Engine {
   readonly cache = new SnapshotCache();
-  readonly layerCache = new LayerCache();
+  readonly layerCache: LayerCache;
   private daemonInfo: Promise<DaemonInfo> | null = null;
   private hostNs: ReturnType<typeof readHostNamespaces> | null = null;
   private staticHost: ReturnType<typeof readStaticHostFacts> | null = null;
@@ -74,6 +80,8 @@ export class Engine {
     private readonly opts: EngineOptions,
   ) {
     this.readFiles = directFiles;
+    const cacheDir = opts.layerCacheDir === undefined ? (opts.diskCache === false ? null : defaultLayerCacheDir()) : opts.layerCacheDir;
+    this.layerCache = new LayerCache(undefined, cacheDir ? new DiskLayerCache(cacheDir) : null);
   }
 
   static async create(opts: EngineOptions = {}): Promise<Engine> {
@@ -238,6 +246,7 @@ export class Engine {
 
   /** Stops the helper container, if one runs; the engine reads directly (or not at all) afterwards. */
   async dispose(): Promise<void> {
+    await this.layerCache.flush();
     const helper = this.helper;
     this.helper = null;
     await helper?.dispose();
@@ -380,6 +389,9 @@ export class Engine {
 
   private async readLayers(ref: string, opts: LayerOptions): Promise<LayerReport> {
     const ctx = this.layerContext(opts);
+    // Most references name an image: ask for it (and the daemon's facts) while the container list comes.
+    const image = this.docker.inspectImage(ref).catch(() => null);
+    void this.daemon().catch(() => null);
     const all = (await this.docker.listContainers(true)).filter((c) => !isHelperContainer(c));
     const container = all.find((c) => matchesContainer(c, ref));
     if (container) {
@@ -398,7 +410,7 @@ export class Engine {
       }
       return analyseContainer(ctx, container.Id, overlay, pid);
     }
-    return (await analyseImage(ctx, ref)).report;
+    return (await analyseImage(ctx, ref, (await image) ?? undefined)).report;
   }
 
   /** Local images with their layers and which other images share each layer. */

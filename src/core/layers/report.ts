@@ -7,6 +7,7 @@ import { HostFiles, describeReadError, isGone, isPermission } from '../util/host
 import { HistoryItem, assignHistory, chainIds, historyFromApi, historyFromConfig } from './history';
 import { ImageConfig, readSavedImage } from './imageTar';
 import { AppliedLayer, LayerStack, computeEfficiency } from './stack';
+import { DiskLayerCache } from './diskCache';
 import { readTarSplit } from './tarSplit';
 import { RawEntry } from './tarHeader';
 import { WalkOptions, layerEntriesFromTree, walkTree } from './walk';
@@ -16,7 +17,22 @@ export class LayerCache {
   private readonly entries = new Map<string, { entries: RawEntry[]; source: ImageLayer['source'] }>();
   private readonly configs = new Map<string, ImageConfig>();
   private held = 0;
-  constructor(private readonly maxEntries = 2_000_000) {}
+  constructor(
+    private readonly maxEntries = 2_000_000,
+    private readonly disk: DiskLayerCache | null = null,
+  ) {}
+
+  /** A listing from the disk cache (kept in memory from then on), or undefined. */
+  async fromDisk(chainId: string): Promise<{ entries: RawEntry[]; source: ImageLayer['source'] } | undefined> {
+    const hit = (await this.disk?.get(chainId)) ?? undefined;
+    if (hit) this.remember(chainId, hit.entries, hit.source);
+    return hit;
+  }
+
+  /** Waits for listings still being written to disk. */
+  flush(): Promise<void> {
+    return this.disk?.flush() ?? Promise.resolve();
+  }
 
   get(chainId: string) {
     const hit = this.entries.get(chainId);
@@ -29,6 +45,12 @@ export class LayerCache {
   }
 
   set(chainId: string, entries: RawEntry[], source: ImageLayer['source']): void {
+    if (this.entries.has(chainId)) return;
+    this.disk?.put(chainId, entries, source);
+    this.remember(chainId, entries, source);
+  }
+
+  private remember(chainId: string, entries: RawEntry[], source: ImageLayer['source']): void {
     if (this.entries.has(chainId)) return;
     this.entries.set(chainId, { entries, source });
     this.held += entries.length;
@@ -77,13 +99,15 @@ async function listImageLayers(ctx: LayerContext, image: Docker.ImageInspectInfo
   const errors: FieldError[] = [];
   const layers: (RawEntry[] | null)[] = chains.map(() => null);
   const sources: ImageLayer['source'][] = chains.map(() => 'tar-split');
-  chains.forEach((c, i) => {
-    const hit = ctx.cache.get(c);
-    if (hit) {
-      layers[i] = hit.entries;
-      sources[i] = hit.source;
-    }
-  });
+  await Promise.all(
+    chains.map(async (c, i) => {
+      const hit = ctx.cache.get(c) ?? (await ctx.cache.fromDisk(c));
+      if (hit) {
+        layers[i] = hit.entries;
+        sources[i] = hit.source;
+      }
+    }),
+  );
   let config = ctx.cache.config(image.Id) ?? null;
   const info = ctx.local ? await ctx.daemon() : null;
   const imageDir = info ? path.posix.join(info.DockerRootDir ?? '/var/lib/docker', 'image', info.Driver ?? 'overlay2') : null;
@@ -150,8 +174,8 @@ export interface ImageAnalysis {
 }
 
 /** The layer report of an image: every layer's changes against the ones below, history, efficiency. */
-export async function analyseImage(ctx: LayerContext, ref: string): Promise<ImageAnalysis> {
-  const image = await ctx.docker.inspectImage(ref);
+export async function analyseImage(ctx: LayerContext, ref: string, inspected?: Docker.ImageInspectInfo): Promise<ImageAnalysis> {
+  const image = inspected ?? (await ctx.docker.inspectImage(ref));
   const listed = await listImageLayers(ctx, image);
   let history: HistoryItem[];
   if (listed.config?.history) history = historyFromConfig(listed.config);

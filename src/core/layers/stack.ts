@@ -101,8 +101,23 @@ export class LayerStack {
     parent?.children?.delete(basename(path));
   }
 
+  /**
+   * Directory nodes by path while one layer is stacked: a layer's entries come grouped by directory, so most
+   * lookups are a sibling's parent, found once instead of walked from the root each time.
+   */
+  private dirCache = new Map<string, StackNode>();
+
+  private cachedDir(path: string): StackNode {
+    let node = this.dirCache.get(path);
+    if (!node) {
+      node = this.ensureDir(path);
+      this.dirCache.set(path, node);
+    }
+    return node;
+  }
+
   private set(entry: RawEntry): void {
-    const parent = this.ensureDir(dirname(entry.name));
+    const parent = this.cachedDir(dirname(entry.name));
     const name = basename(entry.name);
     const existing = parent.children!.get(name);
     if (entry.type === 'dir') {
@@ -113,7 +128,20 @@ export class LayerStack {
       parent.children!.set(name, { type: 'dir', size: 0, children: new Map() });
       return;
     }
+    // A directory replaced by a file takes its subtree along: cached nodes below it are gone.
+    if (existing?.children) this.dirCache.clear();
     parent.children!.set(name, { type: entry.type, size: entry.size, children: null });
+  }
+
+  /** The node at `path` as the stack stood before this layer, through the parent directory cache. */
+  private lookupBelow(path: string, parents: Map<string, StackNode | null>): StackNode | null {
+    const dir = dirname(path);
+    let parent = parents.get(dir);
+    if (parent === undefined) {
+      parent = this.lookup(dir);
+      parents.set(dir, parent);
+    }
+    return parent?.children?.get(basename(path)) ?? null;
   }
 
   apply(entries: RawEntry[]): AppliedLayer {
@@ -121,6 +149,10 @@ export class LayerStack {
     const whiteouts: string[] = [];
     const opaqueDirs: string[] = [];
     for (const e of entries) {
+      if (!e.name.includes(WHITEOUT_PREFIX)) {
+        regular.push(e);
+        continue;
+      }
       const base = basename(e.name);
       if (base === OPAQUE_MARKER) opaqueDirs.push(dirname(e.name));
       else if (base.startsWith(WHITEOUT_PREFIX)) whiteouts.push(join(dirname(e.name), base.slice(WHITEOUT_PREFIX.length)));
@@ -131,20 +163,20 @@ export class LayerStack {
     const hasChild = new Set<string>();
     for (const e of regular) for (let d = dirname(e.name); d !== '' && !hasChild.has(d); d = dirname(d)) hasChild.add(d);
     for (const w of whiteouts) for (let d = dirname(w); d !== '' && !hasChild.has(d); d = dirname(d)) hasChild.add(d);
-    const provided = new Set(regular.map((e) => e.name));
+    // What an opaque directory keeps is what this layer provides (opaque directories are rare: only then).
+    const provided = opaqueDirs.length > 0 ? new Set(regular.map((e) => e.name)) : new Set<string>();
 
     const changes: LayerChange[] = [];
     const occurrences: [string, number][] = [];
-    const changeAt = new Map<string, LayerChange>();
     let sizeBytes = 0;
 
+    const parents = new Map<string, StackNode | null>();
     for (const e of regular) {
-      const below = this.lookup(e.name);
+      const below = this.lookupBelow(e.name, parents);
       const change: LayerChange = { path: `/${e.name}`, kind: below ? 'modified' : 'added', type: e.type, sizeBytes: e.size };
       if (e.linkTarget !== undefined) change.linkTarget = e.linkTarget;
       if (e.mode !== undefined) change.mode = e.mode;
       changes.push(change);
-      changeAt.set(e.name, change);
       if (e.type === 'file') sizeBytes += e.size;
       if (!hasChild.has(e.name)) occurrences.push([e.name, e.size]);
     }
@@ -158,6 +190,7 @@ export class LayerStack {
       if (below?.children) this.leaves(target, below, (p) => p !== target && occurrences.push([p, 0]));
     }
 
+    const changeAt = opaqueDirs.length > 0 ? new Map(changes.map((c) => [c.path.slice(1), c])) : new Map<string, LayerChange>();
     for (const dir of opaqueDirs) {
       const existing = changeAt.get(dir);
       if (existing) existing.opaque = true;
@@ -187,7 +220,9 @@ export class LayerStack {
       node.children = new Map();
     }
     for (const target of whiteouts) this.remove(target);
+    this.dirCache.clear();
     for (const e of regular) this.set(e);
+    this.dirCache.clear();
 
     return { changes, sizeBytes, occurrences };
   }

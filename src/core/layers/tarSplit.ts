@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { gunzip } from 'node:zlib';
+import { createGunzip } from 'node:zlib';
 import { RawEntry, normaliseTarName, parsePaxRecords, parseTarHeader, typeFromFlag } from './tarHeader';
 
 /**
@@ -50,6 +50,12 @@ export interface TarSplitOptions {
 
 const PAYLOAD_KEY = Buffer.from('"payload":"');
 const SEGMENT_PREFIX = Buffer.from('{"type":2,');
+const FILE_PREFIX = Buffer.from('{"type":1,"name":"');
+const SIZE_KEY = Buffer.from('"size":');
+
+function startsWith(text: Buffer, at: number, end: number, prefix: Buffer): boolean {
+  return at + prefix.length <= end && text.compare(prefix, 0, prefix.length, at, at + prefix.length) === 0;
+}
 
 function cancelled(): Error {
   return Object.assign(new Error('cancelled'), { name: 'AbortError' });
@@ -66,63 +72,197 @@ function octalField(buf: Buffer, start: number, len: number): number {
   return v;
 }
 
+type EntryHeader = { typeflag: string; linkname: string; mode: number };
+
 /**
- * The header of the entry a segment precedes. Most segments are the previous entry's padding and one plain
- * 512-byte header: those are read directly (type flag, mode, link name); anything else (PAX, GNU long
+ * The header of the entry a segment precedes. Most segments are the previous entry's padding and one
+ * plain 512-byte header: those are read directly (type flag, mode, link name); anything else (PAX, GNU long
  * names) goes through headerFromSegment.
  */
-function entryHeader(segment: Buffer, previousSize: number): { typeflag: string; linkname: string; mode: number } | null {
+function entryHeader(segment: Buffer, previousSize: number): EntryHeader | null {
   const pad = previousSize % 512 === 0 ? 0 : 512 - (previousSize % 512);
   if (segment.length - pad !== 512) return headerFromSegment(segment, previousSize);
-  const flagByte = segment[pad + 156];
-  const typeflag = String.fromCharCode(flagByte || 48);
-  if (typeflag === 'x' || typeflag === 'g' || typeflag === 'L' || typeflag === 'K') return headerFromSegment(segment, previousSize);
+  return plainHeader(segment, pad);
+}
+
+function plainHeader(block: Buffer, at: number): EntryHeader | null {
+  const typeflag = String.fromCharCode(block[at + 156] || 48);
+  if (typeflag === 'x' || typeflag === 'g' || typeflag === 'L' || typeflag === 'K') return null;
   let linkname = '';
   if (typeflag === '1' || typeflag === '2') {
-    const field = segment.subarray(pad + 157, pad + 257);
+    const field = block.subarray(at + 157, at + 257);
     const nul = field.indexOf(0);
     linkname = field.subarray(0, nul < 0 ? field.length : nul).toString('utf8');
   }
-  return { typeflag, linkname, mode: octalField(segment, pad + 100, 8) };
+  return { typeflag, linkname, mode: octalField(block, at + 100, 8) };
+}
+
+const BASE64_VALUES = new Int16Array(256).fill(-1);
+for (let i = 0; i < 64; i++) BASE64_VALUES['ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'.charCodeAt(i)] = i;
+
+/** Byte `i` of the data encoded by the base64 text starting at `from`; -1 where the text is not base64. */
+function base64ByteAt(text: Buffer, from: number, i: number): number {
+  const quad = from + Math.floor(i / 3) * 4;
+  const v = (k: number) => BASE64_VALUES[text[quad + k]];
+  switch (i % 3) {
+    case 0: {
+      const a = v(0);
+      const b = v(1);
+      return a < 0 || b < 0 ? -1 : (a << 2) | (b >> 4);
+    }
+    case 1: {
+      const b = v(1);
+      const c = v(2);
+      return b < 0 || c < 0 ? -1 : ((b & 15) << 4) | (c >> 2);
+    }
+    default: {
+      const c = v(2);
+      const d = v(3);
+      return c < 0 || d < 0 ? -1 : ((c & 3) << 6) | d;
+    }
+  }
+}
+
+/** Decoded length of base64 text `b64[from, to)`. */
+function base64Bytes(text: Buffer, from: number, to: number): number {
+  let pad = 0;
+  if (to > from && text[to - 1] === 0x3d) pad++;
+  if (to - 1 > from && text[to - 2] === 0x3d) pad++;
+  return ((to - from) / 4) * 3 - pad;
 }
 
 /**
- * Reads the entries of one layer from the bytes of its tar-split.json.gz; rejects with an Error on a damaged
- * file. Decompresses off the main thread, then scans line by line; segment lines (most of the file) are
- * read without JSON.parse. Yields to the event loop every few thousand entries, so it can be cancelled.
+ * Scans the decompressed lines of a tar-split file. Segment lines (half the file) are not JSON-parsed: a
+ * plain one (padding + one 512-byte header) has only the bytes the entry needs decoded from its base64; file
+ * lines are read by their fixed key order, with JSON.parse for anything unusual.
  */
-export async function readTarSplit(gzipped: Buffer, opts: TarSplitOptions = {}): Promise<RawEntry[]> {
-  const text = await new Promise<Buffer>((resolve, reject) => gunzip(gzipped, (err, out) => (err ? reject(err) : resolve(out))));
-  if (opts.signal?.aborted) throw cancelled();
-  const entries: RawEntry[] = [];
-  let segment: Buffer[] = [];
-  let previousSize = 0;
-  let pos = 0;
-  let sinceYield = 0;
-  while (pos < text.length) {
-    let end = text.indexOf(0x0a, pos);
-    if (end < 0) end = text.length;
-    const lineStart = pos;
-    pos = end + 1;
-    if (end === lineStart) continue;
-    if (++sinceYield >= 20000) {
-      sinceYield = 0;
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      if (opts.signal?.aborted) throw cancelled();
+class TarSplitScanner {
+  readonly entries: RawEntry[] = [];
+  private segments: Buffer[] = [];
+  /** A plain segment not decoded yet: where its base64 lies in `pendingText`. */
+  private pendingText: Buffer | null = null;
+  private pendingFrom = 0;
+  private pendingTo = 0;
+  private previousSize = 0;
+
+  constructor(private readonly onProgress?: (entries: number) => void) {}
+
+  line(text: Buffer, start: number, end: number): void {
+    if (end === start) return;
+    // Searches stay inside the line: a chunk holds thousands of them.
+    if (startsWith(text, start, end, SEGMENT_PREFIX) && startsWith(text, start + SEGMENT_PREFIX.length, end, PAYLOAD_KEY)) {
+      const from = start + SEGMENT_PREFIX.length + PAYLOAD_KEY.length;
+      const to = text.indexOf(0x22, from);
+      if (to >= 0 && to < end) {
+        this.addSegment(text, from, to);
+        return;
+      }
     }
-    // Fast path: {"type":2,"payload":"<base64>",...}
-    if (text.compare(SEGMENT_PREFIX, 0, SEGMENT_PREFIX.length, lineStart, lineStart + SEGMENT_PREFIX.length) === 0) {
-      const key = text.indexOf(PAYLOAD_KEY, lineStart);
-      if (key >= 0 && key < end) {
-        const from = key + PAYLOAD_KEY.length;
-        const to = text.indexOf(0x22, from);
-        if (to >= 0 && to < end) {
-          segment.push(Buffer.from(text.toString('latin1', from, to), 'base64'));
-          continue;
+    if (startsWith(text, start, end, FILE_PREFIX)) {
+      const from = start + FILE_PREFIX.length;
+      let quote = from;
+      while (quote < end && text[quote] !== 0x22 && text[quote] !== 0x5c) quote++;
+      // A backslash means JSON escapes in the name: left to JSON.parse below.
+      if (quote < end && text[quote] === 0x22 && text[quote + 1] === 0x2c) {
+        const sizeKey = quote + 2;
+        if (startsWith(text, sizeKey, end, SIZE_KEY)) {
+          let size = 0;
+          let i = sizeKey + SIZE_KEY.length;
+          const digitsFrom = i;
+          for (; i < end && text[i] >= 0x30 && text[i] <= 0x39; i++) size = size * 10 + (text[i] - 0x30);
+          if (i > digitsFrom && i - digitsFrom <= 15 && (text[i] === 0x2c || text[i] === 0x7d)) {
+            this.addFile(text.toString('utf8', from, quote), size);
+            return;
+          }
         }
       }
     }
-    const line = text.toString('utf8', lineStart, end);
+    this.generic(text.toString('utf8', start, end));
+  }
+
+  private flushPending(): void {
+    if (this.pendingText) {
+      this.segments.push(Buffer.from(this.pendingText.toString('latin1', this.pendingFrom, this.pendingTo), 'base64'));
+      this.pendingText = null;
+    }
+  }
+
+  private addSegment(text: Buffer, from: number, to: number): void {
+    this.flushPending();
+    if (this.segments.length === 0) {
+      // Keep it encoded: the entry may need only a few of its bytes.
+      this.pendingText = text;
+      this.pendingFrom = from;
+      this.pendingTo = to;
+      return;
+    }
+    this.segments.push(Buffer.from(text.toString('latin1', from, to), 'base64'));
+  }
+
+  private addDecodedSegment(payload: string): void {
+    this.flushPending();
+    this.segments.push(Buffer.from(payload, 'base64'));
+  }
+
+  /** The header before the current entry, decoding as little of the segment as it can. */
+  private takeHeader(): EntryHeader | null {
+    const pad = this.previousSize % 512 === 0 ? 0 : 512 - (this.previousSize % 512);
+    if (this.pendingText && this.segments.length === 0) {
+      const text = this.pendingText;
+      this.pendingText = null;
+      if (base64Bytes(text, this.pendingFrom, this.pendingTo) - pad === 512 && (this.pendingTo - this.pendingFrom) % 4 === 0) {
+        // Only the type flag and the mode are needed (and the link name of a link): decode those bytes
+        // straight from the base64 text, without decoding the whole header.
+        const at = (i: number) => base64ByteAt(text, this.pendingFrom, i);
+        const flagByte = at(pad + 156);
+        const typeflag = String.fromCharCode(flagByte || 48);
+        if (
+          flagByte >= 0 &&
+          typeflag !== 'x' &&
+          typeflag !== 'g' &&
+          typeflag !== 'L' &&
+          typeflag !== 'K' &&
+          typeflag !== '1' &&
+          typeflag !== '2'
+        ) {
+          let mode = 0;
+          for (let i = pad + 100; i < pad + 108; i++) {
+            const c = at(i);
+            if (c >= 0x30 && c <= 0x37) mode = mode * 8 + (c - 0x30);
+            else if (mode > 0 || (c !== 0x20 && c !== 0x30)) break;
+          }
+          return { typeflag, linkname: '', mode };
+        }
+        if (flagByte >= 0 && (typeflag === '1' || typeflag === '2')) {
+          // Links need their target: decode the base64 quads that cover bytes [pad+100, pad+257).
+          const firstQuad = Math.floor((pad + 100) / 3);
+          const lastQuad = Math.ceil((pad + 257) / 3);
+          const b64 = text.toString('latin1', this.pendingFrom + firstQuad * 4, Math.min(this.pendingTo, this.pendingFrom + lastQuad * 4));
+          const header = plainHeader(Buffer.from(b64, 'base64'), pad - firstQuad * 3);
+          if (header) return header;
+        }
+      }
+      this.segments.push(Buffer.from(text.toString('latin1', this.pendingFrom, this.pendingTo), 'base64'));
+    } else this.flushPending();
+    const segment = this.segments.length === 1 ? this.segments[0] : Buffer.concat(this.segments);
+    this.segments = [];
+    return entryHeader(segment, this.previousSize);
+  }
+
+  private addFile(rawName: string, size: number): void {
+    const header = this.takeHeader();
+    this.previousSize = size;
+    const name = normaliseTarName(rawName);
+    if (name === '') return;
+    const type = header ? typeFromFlag(header.typeflag) : rawName.endsWith('/') ? 'dir' : 'file';
+    const entry: RawEntry = { name, size: type === 'file' ? size : 0, type };
+    if (header && (type === 'symlink' || type === 'hardlink')) entry.linkTarget = header.linkname;
+    if (header) entry.mode = header.mode & 0o7777;
+    this.entries.push(entry);
+    if (this.entries.length % 10000 === 0) this.onProgress?.(this.entries.length);
+  }
+
+  private generic(line: string): void {
     let parsed: TarSplitLine;
     try {
       parsed = JSON.parse(line) as TarSplitLine;
@@ -132,12 +272,12 @@ export async function readTarSplit(gzipped: Buffer, opts: TarSplitOptions = {}):
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
       throw new Error(`tar-split line is not an object: ${line.slice(0, 60)}`);
     if (parsed.type === 2) {
-      if (parsed.payload === null || parsed.payload === undefined) continue;
+      if (parsed.payload === null || parsed.payload === undefined) return;
       if (typeof parsed.payload !== 'string') throw new Error(`tar-split segment payload is not base64 text: ${line.slice(0, 60)}`);
-      segment.push(Buffer.from(parsed.payload, 'base64'));
-      continue;
+      this.addDecodedSegment(parsed.payload);
+      return;
     }
-    if (parsed.type !== 1) continue;
+    if (parsed.type !== 1) return;
     // A name that is not valid UTF-8 is kept as bytes in name_raw; shown decoded (invalid bytes as U+FFFD).
     const rawName =
       typeof parsed.name === 'string'
@@ -153,19 +293,63 @@ export async function readTarSplit(gzipped: Buffer, opts: TarSplitOptions = {}):
           ? 0
           : null;
     if (size === null) throw new Error(`tar-split file entry has a bad size: ${line.slice(0, 60)}`);
-    const header = entryHeader(segment.length === 1 ? segment[0] : Buffer.concat(segment), previousSize);
-    segment = [];
-    previousSize = size;
-    const name = normaliseTarName(rawName);
-    if (name === '') continue;
-    const type = header ? typeFromFlag(header.typeflag) : rawName.endsWith('/') ? 'dir' : 'file';
-    const entry: RawEntry = { name, size: type === 'file' ? size : 0, type };
-    if (header && (type === 'symlink' || type === 'hardlink')) entry.linkTarget = header.linkname;
-    if (header) entry.mode = header.mode & 0o7777;
-    entries.push(entry);
-    if (entries.length % 10000 === 0) opts.onProgress?.(entries.length);
+    this.addFile(rawName, size);
   }
-  return entries;
+}
+
+/**
+ * Reads the entries of one layer from the bytes of its tar-split.json.gz; rejects with an Error on a damaged
+ * file. Decompresses as a stream (off the main thread, never the whole text in memory) and scans the lines
+ * of each chunk as it arrives, so cancellation and other work get their turn.
+ */
+export function readTarSplit(gzipped: Buffer, opts: TarSplitOptions = {}): Promise<RawEntry[]> {
+  return new Promise((resolve, reject) => {
+    if (opts.signal?.aborted) {
+      reject(cancelled());
+      return;
+    }
+    const scanner = new TarSplitScanner(opts.onProgress);
+    const z = createGunzip({ chunkSize: 256 * 1024 });
+    let carry: Buffer | null = null;
+    let failed = false;
+    const fail = (err: Error) => {
+      if (failed) return;
+      failed = true;
+      z.destroy();
+      reject(err);
+    };
+    const onAbort = () => fail(cancelled());
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    z.on('data', (chunk: Buffer) => {
+      if (failed) return;
+      try {
+        const text: Buffer = carry ? Buffer.concat([carry, chunk]) : chunk;
+        let pos = 0;
+        for (let nl = text.indexOf(0x0a, pos); nl >= 0; nl = text.indexOf(0x0a, pos)) {
+          scanner.line(text, pos, nl);
+          pos = nl + 1;
+        }
+        carry = pos < text.length ? text.subarray(pos) : null;
+      } catch (err) {
+        fail(err as Error);
+      }
+    });
+    z.on('end', () => {
+      opts.signal?.removeEventListener('abort', onAbort);
+      if (failed) return;
+      try {
+        if (carry) scanner.line(carry, 0, carry.length);
+        resolve(scanner.entries);
+      } catch (err) {
+        fail(err as Error);
+      }
+    });
+    z.on('error', (err) => {
+      opts.signal?.removeEventListener('abort', onAbort);
+      fail(err);
+    });
+    z.end(gzipped);
+  });
 }
 
 /** Reads the entries of one layer from a tar-split.json.gz stream; rejects with an Error on a damaged file. */

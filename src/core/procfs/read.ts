@@ -125,6 +125,24 @@ export function buildProcessTree(processes: ProcessInfo[]): ProcessNode[] {
     if (parent) parent.children.push(node);
     else roots.push(node);
   }
+  // Parents that form a cycle (never in a real table, but the input is data) would hide their members.
+  const reached = new Set<ProcessNode>();
+  const mark = (list: ProcessNode[]) => {
+    for (const n of list) {
+      if (reached.has(n)) continue;
+      reached.add(n);
+      mark(n.children);
+    }
+  };
+  mark(roots);
+  for (const node of nodes.values()) {
+    if (reached.has(node)) continue;
+    // Cut the edge into it, so the cycle is broken and it becomes a root.
+    const parent = nodes.get(node.process.ppid);
+    if (parent) parent.children = parent.children.filter((c) => c !== node);
+    roots.push(node);
+    mark([node]);
+  }
   const byPid = (a: ProcessNode, b: ProcessNode) => a.process.hostPid - b.process.hostPid;
   const sortDeep = (list: ProcessNode[]) => {
     list.sort(byPid);
