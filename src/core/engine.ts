@@ -5,7 +5,7 @@ import { HELPER_IMAGE_HINT, HELPER_LABEL, HelperSession, HelperUnavailableError,
 import { HelperHostFiles } from './access/helperFiles';
 import { helperBinds } from './access/paths';
 import { AccessPath, ContainerSnapshot, FieldError, HostFacts, ImageFacts, LayerReport, NamespaceInodes, Snapshot } from '../shared/model';
-import { DaemonInfo, DockerClient } from './docker/client';
+import { DaemonInfo, DockerClient, NotFoundError } from './docker/client';
 import type { DockerEventWatcher } from './docker/events';
 import { ResolveOptions, isLocalEndpoint } from './docker/context';
 import { buildHostFacts, daemonFacts, hostCgroupVersion, readStaticHostFacts } from './host/hostFacts';
@@ -389,28 +389,39 @@ export class Engine {
 
   private async readLayers(ref: string, opts: LayerOptions): Promise<LayerReport> {
     const ctx = this.layerContext(opts);
-    // Most references name an image: ask for it (and the daemon's facts) while the container list comes.
-    const image = this.docker.inspectImage(ref).catch(() => null);
-    void this.daemon().catch(() => null);
-    const all = (await this.docker.listContainers(true)).filter((c) => !isHelperContainer(c));
-    const container = all.find((c) => matchesContainer(c, ref));
-    if (container) {
+    // The daemon resolves names and id prefixes; a reference that is no container is taken as an image.
+    const [info, image] = await Promise.all([
+      this.docker.inspectContainer(ref).catch((err: unknown) => {
+        if (err instanceof NotFoundError) return null;
+        throw err;
+      }),
+      // Unless the reference is a known image id (then the analysis is cached), look the image up meanwhile.
+      (/^sha256:[0-9a-f]{64}$/.test(ref) && this.layerCache.cachedAnalysis(ref)) || this.cache.pids.has(ref)
+        ? null
+        : this.docker.inspectImage(ref).catch(() => null),
+      this.daemon().catch(() => null),
+    ]);
+    if (info && !isHelperContainer({ Labels: info.Config?.Labels ?? {} })) {
       let overlay = null;
       let pid: number | null = null;
-      if (this.readsFiles() && container.State === 'running') {
+      if (this.readsFiles() && info.State?.Running) {
+        if (info.State.Pid > 0 && !this.cache.pids.has(info.Id)) this.cache.pids.set(info.Id, info.State.Pid);
         const snap = await readContainer(
           this.snapshotContext(),
-          container,
+          listEntryOf(info),
           { v1: new Map(), v2: null },
           (await readHostMounts(this.files)).mounts,
-          { processes: false },
+          {
+            processes: false,
+          },
         );
         overlay = snap.overlay;
         pid = snap.pid;
       }
-      return analyseContainer(ctx, container.Id, overlay, pid);
+      return analyseContainer(ctx, info, overlay, pid);
     }
-    return (await analyseImage(ctx, ref, (await image) ?? undefined)).report;
+    if (!image && !this.layerCache.cachedAnalysis(ref)) throw new NotFoundError('image', ref);
+    return (await analyseImage(ctx, ref, image ?? undefined)).report;
   }
 
   /** Local images with their layers and which other images share each layer. */
@@ -476,6 +487,21 @@ export class Engine {
 }
 
 /** The engine's own helper containers: tooling, not something the user runs. */
+/** The fields of a list entry the engine reads, from a container's inspect data. */
+function listEntryOf(info: Docker.ContainerInspectInfo): Docker.ContainerInfo {
+  return {
+    Id: info.Id,
+    Names: [info.Name],
+    Image: info.Config?.Image ?? info.Image,
+    ImageID: info.Image,
+    State: info.State?.Status ?? 'running',
+    Status: info.State?.Status ?? '',
+    Created: Math.floor(Date.parse(info.Created) / 1000),
+    Labels: info.Config?.Labels ?? {},
+    HostConfig: { NetworkMode: info.HostConfig?.NetworkMode ?? '' },
+  } as unknown as Docker.ContainerInfo;
+}
+
 function isHelperContainer(c: { Labels?: Record<string, string> | null }): boolean {
   return c.Labels?.[HELPER_LABEL] !== undefined;
 }

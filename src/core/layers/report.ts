@@ -61,6 +61,24 @@ export class LayerCache {
     }
   }
 
+  /** Image analyses by image id: an image id names its config and layers, so its report never changes. */
+  private readonly analyses = new Map<string, Promise<ImageAnalysis>>();
+
+  cachedAnalysis(imageId: string): Promise<ImageAnalysis> | undefined {
+    return this.analyses.get(imageId);
+  }
+
+  analysis(imageId: string, compute: () => Promise<ImageAnalysis>): Promise<ImageAnalysis> {
+    let p = this.analyses.get(imageId);
+    if (!p) {
+      p = compute();
+      this.analyses.set(imageId, p);
+      p.catch(() => this.analyses.delete(imageId));
+      while (this.analyses.size > 16) this.analyses.delete(this.analyses.keys().next().value as string);
+    }
+    return p;
+  }
+
   config(imageId: string): ImageConfig | undefined {
     return this.configs.get(imageId);
   }
@@ -167,15 +185,26 @@ function sortChanges(changes: LayerChange[]): LayerChange[] {
   return changes.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
+/** The layer report of an image: every layer's changes against the ones below, history, efficiency. */
 export interface ImageAnalysis {
   report: LayerReport;
-  /** The stack after the image's layers, for a container's layers on top. */
+  /** The stack after the image's layers, for a container's layers on top (read through, never changed). */
   stack: LayerStack;
 }
 
-/** The layer report of an image: every layer's changes against the ones below, history, efficiency. */
+/** The layer report of an image, computed once per image id and engine; `ref` is how the caller named it. */
 export async function analyseImage(ctx: LayerContext, ref: string, inspected?: Docker.ImageInspectInfo): Promise<ImageAnalysis> {
-  const image = inspected ?? (await ctx.docker.inspectImage(ref));
+  // An image id names the image itself: a cached analysis needs no daemon call.
+  const known = /^sha256:[0-9a-f]{64}$/.test(ref) ? ctx.cache.cachedAnalysis(ref) : undefined;
+  const { report, stack } = await (known ??
+    (async () => {
+      const image = inspected ?? (await ctx.docker.inspectImage(ref));
+      return ctx.cache.analysis(image.Id, () => computeImageAnalysis(ctx, ref, image));
+    })());
+  return { report: { ...report, image: { ...report.image, ref }, errors: [...report.errors] }, stack };
+}
+
+async function computeImageAnalysis(ctx: LayerContext, ref: string, image: Docker.ImageInspectInfo): Promise<ImageAnalysis> {
   const listed = await listImageLayers(ctx, image);
   let history: HistoryItem[];
   if (listed.config?.history) history = historyFromConfig(listed.config);
@@ -253,13 +282,20 @@ const DIFF_KINDS: LayerChange['kind'][] = ['modified', 'added', 'deleted'];
  */
 export async function analyseContainer(
   ctx: LayerContext,
-  ref: string,
+  ref: string | Docker.ContainerInspectInfo,
   overlay: OverlayMount | null,
   pid: number | null,
 ): Promise<LayerReport> {
-  const info = await ctx.docker.inspectContainer(ref);
-  const { report, stack } = await analyseImage(ctx, info.Image);
-  report.container = { id: info.Id, name: info.Name.replace(/^\//, '') };
+  const info = typeof ref === 'string' ? await ctx.docker.inspectContainer(ref) : ref;
+  // By id (a tag may have moved on since the container was created), shown by the name it was created from.
+  const image = await analyseImage(ctx, info.Image);
+  const report: LayerReport = {
+    ...image.report,
+    image: { ...image.report.image, ref: info.Config?.Image || info.Image },
+    container: { id: info.Id, name: info.Name.replace(/^\//, '') },
+  };
+  // The image's stack is shared (cached): the container's layers go on a stack that reads through it.
+  const stack = new LayerStack(image.stack);
   const mount = overlay ?? overlayFromInspect(info);
   if (overlay && mount) {
     const fromInspect = overlayFromInspect(info);

@@ -43,7 +43,14 @@ export interface AppliedLayer {
 export class LayerStack {
   private readonly root: StackNode = { type: 'dir', size: 0, children: new Map() };
 
-  lookup(path: string): StackNode | null {
+  /**
+   * @param base a stack to read through where this one holds nothing: layers applied here stack on top of
+   * it without changing it (a container's init and writable layers on a cached image's stack). Only
+   * layers without whiteouts of base paths may be applied twice on top of a base and stay exact.
+   */
+  constructor(private readonly base: LayerStack | null = null) {}
+
+  private own(path: string): StackNode | null {
     let node: StackNode | undefined = this.root;
     for (const part of split(path)) {
       node = node.children?.get(part);
@@ -52,10 +59,17 @@ export class LayerStack {
     return node;
   }
 
+  lookup(path: string): StackNode | null {
+    return this.own(path) ?? this.base?.lookup(path) ?? null;
+  }
+
   /** Names directly inside a directory of the stack; null when it is not a directory here. */
   childrenOf(path: string): string[] | null {
-    const node = this.lookup(path);
-    return node?.children ? [...node.children.keys()] : null;
+    const own = this.own(path);
+    const below = this.base?.childrenOf(path) ?? null;
+    if (own && !own.children) return null;
+    if (!own?.children) return below;
+    return below ? [...new Set([...below, ...own.children.keys()])] : [...own.children.keys()];
   }
 
   has(path: string): boolean {
@@ -97,7 +111,7 @@ export class LayerStack {
   }
 
   private remove(path: string): void {
-    const parent = this.lookup(dirname(path));
+    const parent = this.own(dirname(path));
     parent?.children?.delete(basename(path));
   }
 
@@ -138,10 +152,10 @@ export class LayerStack {
     const dir = dirname(path);
     let parent = parents.get(dir);
     if (parent === undefined) {
-      parent = this.lookup(dir);
+      parent = this.own(dir);
       parents.set(dir, parent);
     }
-    return parent?.children?.get(basename(path)) ?? null;
+    return parent?.children?.get(basename(path)) ?? this.base?.lookup(path) ?? null;
   }
 
   apply(entries: RawEntry[]): AppliedLayer {
