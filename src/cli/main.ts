@@ -5,7 +5,7 @@ import { HelperUnavailableError } from '../core/access/helper';
 import { NO_RULES, evaluateRules, isRule, parseDiveCi, parseRuleValue } from '../core/ci/rules';
 import { DaemonUnreachableError, NotFoundError } from '../core/docker/client';
 import { Engine } from '../core/engine';
-import { formatBytes, formatPercent, shortId } from '../core/util/format';
+import { formatBytes, formatPercent, layerOrigin, shortId } from '../shared/format';
 import { EfficiencyRules, HOST_MEMBER, LayerChange, LayerReport, Snapshot } from '../shared/model';
 import { printable } from '../shared/text';
 import { table } from './table';
@@ -325,7 +325,7 @@ export function renderLayers(report: LayerReport, all: boolean): string {
         formatBytes(l.sizeBytes),
         formatBytes(l.wastedBytes),
         counts(l.changes),
-        (l.createdBy || l.comment || '').replace(/\s+/g, ' ').trim(),
+        layerOrigin(l).replace(/\s+/g, ' ').trim(),
       ]),
       [0, 0, 0, 0, 100],
     ),

@@ -26,20 +26,16 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"'`]/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+/** The characters escapeMarkdown backslash-escapes: every ASCII punctuation Markdown, HTML or VS Code act on. */
+export const MARKDOWN_SPECIAL = /[\\`*_{}[\]()#+\-.!|<>&~:@"'=$]/g;
+
 /**
- * Escapes text for a Markdown string so it renders as itself: no emphasis, links, headings, code, HTML
- * or autolinks can come from it. Control characters are made visible first.
+ * Escapes text for a Markdown string so it renders as itself. Control characters are made visible first;
+ * then Markdown's special characters are backslash-escaped (CommonMark allows that for every ASCII
+ * punctuation character). Besides emphasis, code, headings and lists this defeats links
+ * (`\[x\]\(command\:foo\)`), HTML (`\<script\>`), entities (`\&amp;`), autolinks (`https\://…`,
+ * `www\.…`, `a\@b\.c`) and theme icons (`\$(icon)`).
  */
 export function escapeMarkdown(text: string): string {
-  return printable(text).replace(/[\\`*_{}[\]()#+\-.!|<>&~:"'=$]/g, (c) => `\\${c}`);
-}
-
-/** Wraps text in a Markdown code span that nothing inside can end: the fence is longer than any backtick run. */
-export function codeSpan(text: string): string {
-  const t = printable(text);
-  let longest = 0;
-  for (const run of t.match(/`+/g) ?? []) longest = Math.max(longest, run.length);
-  const fence = '`'.repeat(longest + 1);
-  const pad = t.startsWith('`') || t.endsWith('`') || t === '' ? ' ' : '';
-  return `${fence}${pad}${t}${pad}${fence}`;
+  return printable(text).replace(MARKDOWN_SPECIAL, '\\$&');
 }

@@ -112,7 +112,15 @@ describe('the packaged extension in code-server, driven in Chromium', function (
       assert.match(await focused.innerText(), re);
     };
     // Keyboard only: expand the container (its children load asynchronously), step down to Namespaces, expand it.
-    await page.keyboard.press('ArrowRight');
+    // A refresh of the view (docker events of the test's own containers) can swallow a key: retry until done.
+    const setExpanded = async (want: boolean) => {
+      for (let i = 0; i < 20 && (await focused.getAttribute('aria-expanded')) !== String(want); i++) {
+        await page.keyboard.press(want ? 'ArrowRight' : 'ArrowLeft');
+        await page.waitForTimeout(250);
+      }
+      assert.equal(await focused.getAttribute('aria-expanded'), String(want));
+    };
+    await setExpanded(true);
     for (let i = 0; i < 50; i++) {
       await page.keyboard.press('ArrowDown');
       const text = await focused.innerText();
@@ -122,17 +130,17 @@ describe('the packaged extension in code-server, driven in Chromium', function (
       await page.waitForTimeout(200);
     }
     await expectFocused(/^Namespaces/);
-    await page.keyboard.press('ArrowRight');
+    await setExpanded(true);
     const pid = (await inspect<{ State: { Pid: number } }>(ids.web)).State.Pid;
     const netInode = readlinkNamespaces(pid).net;
     const netRow = treeRow(page, 'Containers', `${netInode}`).first();
     await netRow.waitFor({ timeout: 15000 });
     assert.match((await netRow.innerText()).replace(/\s+/g, ' '), new RegExp(`net ?${netInode} · shared with xray-e2e-side`));
     // Collapse Namespaces, then open cgroup below it.
-    await page.keyboard.press('ArrowLeft');
+    await setExpanded(false);
     await page.keyboard.press('ArrowDown');
     await expectFocused(/^cgroup/);
-    await page.keyboard.press('ArrowRight');
+    await setExpanded(true);
     const mem = treeRow(page, 'Containers', 'of 64.0 MiB').first();
     await mem.waitFor({ timeout: 15000 });
     assert.match(await mem.innerText(), /^memory/);

@@ -1,26 +1,7 @@
 // Pure formatting for the webviews (no DOM here: unit tests import this under Node).
 import { printable } from '../../src/shared/text';
 
-/** Human-readable bytes in binary units with one decimal: `512 B`, `1.5 KiB`, `64.0 MiB`. */
-export function formatBytes(n: number | null | undefined): string {
-  if (n === null || n === undefined || !Number.isFinite(n)) return '—';
-  const sign = n < 0 ? '-' : '';
-  let v = Math.abs(n);
-  if (v < 1024) return `${sign}${v} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-  let i = -1;
-  do {
-    v /= 1024;
-    i++;
-  } while (v >= 1024 && i < units.length - 1);
-  return `${sign}${v.toFixed(1)} ${units[i]}`;
-}
-
-/** A fraction as a percentage: 0.1234 → `12.3 %`. */
-export function formatPercent(fraction: number | null | undefined, digits = 1): string {
-  if (fraction === null || fraction === undefined || !Number.isFinite(fraction)) return '—';
-  return `${(fraction * 100).toFixed(digits)} %`;
-}
+export { formatBytes, formatPercent, layerOrigin, shortId } from '../../src/shared/format';
 
 /** A number with thousands separators: 12345 → `12,345`. */
 export function formatCount(n: number | null | undefined): string {
@@ -43,11 +24,6 @@ export function formatDurationNs(ns: number | null | undefined): string {
   if (s < 120) return `${s.toFixed(1)} s`;
   const min = Math.floor(s / 60);
   return `${min} min ${Math.round(s - min * 60)} s`;
-}
-
-/** The first 12 hex digits of a digest or id, as docker prints them. */
-export function shortId(id: string): string {
-  return id.replace(/^sha256:/, '').slice(0, 12);
 }
 
 /**

@@ -2,6 +2,7 @@
 // host and container PIDs, the overlay stack, the namespaces and what could not be read. Pushed about
 // once a second: each part is rebuilt only when its own data changed, so scrolling and hovering survive.
 import { ContainerSnapshot, NAMESPACE_TYPES, ProcessInfo } from '../../src/shared/model';
+import { ProcessNode, buildProcessTree } from '../../src/shared/processTree';
 import type { DashboardState, UsageSample } from '../../src/shared/protocol';
 import { on, send } from '../bus';
 import { clear, h, styled, svg } from '../dom';
@@ -336,34 +337,15 @@ function historyCard(c: ContainerSnapshot, samples: UsageSample[], intervalMs: n
   );
 }
 
-/** Processes as a tree by parent PID, depth first, children in PID order. */
+/** Processes as a tree by parent PID, flattened depth first, children in PID order. */
 export function processTree(procs: ProcessInfo[]): { p: ProcessInfo; depth: number; last: boolean }[] {
-  const byPid = new Map(procs.map((p) => [p.hostPid, p]));
-  const kids = new Map<number, ProcessInfo[]>();
-  const roots: ProcessInfo[] = [];
-  for (const p of procs) {
-    if (p.ppid !== p.hostPid && byPid.has(p.ppid)) {
-      const list = kids.get(p.ppid) ?? [];
-      list.push(p);
-      kids.set(p.ppid, list);
-    } else roots.push(p);
-  }
   const out: { p: ProcessInfo; depth: number; last: boolean }[] = [];
-  const seen = new Set<number>();
-  const stack: { p: ProcessInfo; depth: number; last: boolean }[] = roots
-    .sort((a, b) => a.hostPid - b.hostPid)
-    .map((p, i, a) => ({ p, depth: 0, last: i === a.length - 1 }))
-    .reverse();
-  while (stack.length) {
-    const item = stack.pop()!;
-    if (seen.has(item.p.hostPid)) continue;
-    seen.add(item.p.hostPid);
-    out.push(item);
-    const children = (kids.get(item.p.hostPid) ?? []).slice().sort((a, b) => a.hostPid - b.hostPid);
-    for (let i = children.length - 1; i >= 0; i--) stack.push({ p: children[i], depth: item.depth + 1, last: i === children.length - 1 });
-  }
-  // A cycle in ppid links (never on a real system) would leave processes out: list them at the root.
-  for (const p of procs) if (!seen.has(p.hostPid)) out.push({ p, depth: 0, last: true });
+  const walk = (nodes: ProcessNode[], depth: number) =>
+    nodes.forEach((n, i) => {
+      out.push({ p: n.process, depth, last: i === nodes.length - 1 });
+      walk(n.children, depth + 1);
+    });
+  walk(buildProcessTree(procs), 0);
   return out;
 }
 

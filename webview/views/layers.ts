@@ -6,7 +6,7 @@ import type { LayerSummary, LayersState } from '../../src/shared/protocol';
 import { on, request, send } from '../bus';
 import { clear, h, styled } from '../dom';
 import { FileTree, Row, SortMode, buildTree, changeMark, flatten, isDir } from '../lib/fileTree';
-import { formatBytes, formatCount, formatPercent, shortId, shortenCreatedBy } from '../lib/format';
+import { formatBytes, formatCount, formatPercent, layerOrigin, shortId, shortenCreatedBy } from '../lib/format';
 import { viewState } from '../state';
 import { badge, button, facts, perFrame, show, trunc, waiting } from '../ui';
 
@@ -367,7 +367,7 @@ export function mountLayers(root: HTMLElement): void {
   function layerLabel(k: LayerKey): string {
     if (k === 'upper') return 'Writable layer (upper)';
     const l = current?.report.layers.find((x) => x.index === k);
-    return l ? `Layer ${k}: ${shortenCreatedBy(l.createdBy || l.comment || '')}` : `Layer ${k}`;
+    return l ? `Layer ${k}: ${shortenCreatedBy(layerOrigin(l))}` : `Layer ${k}`;
   }
 
   async function select(k: LayerKey, userChoice: boolean): Promise<void> {
@@ -471,10 +471,10 @@ export function mountLayers(root: HTMLElement): void {
     const k: LayerKey = l ? l.index : 'upper';
     const u = state.report.upper;
     // An imported layer has no command, only a comment ("Imported from -").
-    const createdBy = l ? shortenCreatedBy(l.createdBy || l.comment || '') : 'Writable layer of the container';
+    const createdBy = l ? shortenCreatedBy(layerOrigin(l)) : 'Writable layer of the container';
     const meta = l?.metadataAbove.length ? ` · then ${l.metadataAbove.map((m) => shortenCreatedBy(m.createdBy)).join(' · ')}` : '';
     const fullTitle = l
-      ? show(`${l.createdBy || l.comment || ''}${l.createdAt ? `\n${l.createdAt}` : ''}${meta}`)
+      ? show(`${layerOrigin(l)}${l.createdAt ? `\n${l.createdAt}` : ''}${meta}`)
       : show(u?.dir ?? 'upper directory not known');
     const tr = h(
       'tr',

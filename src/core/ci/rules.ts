@@ -1,5 +1,5 @@
 import { EfficiencyRules, EfficiencyVerdict, LayerReport, RuleResult } from '../../shared/model';
-import { formatBytes, formatPercent, parseSize } from '../util/format';
+import { formatBytes, formatPercent, parseSize } from '../../shared/format';
 import { Parsed, fail, ok } from '../util/result';
 
 export const NO_RULES: EfficiencyRules = { lowestEfficiency: null, highestWastedBytes: null, highestUserWastedPercent: null };

@@ -6,11 +6,10 @@
 // which read as plain line breaks when printed. `{ markdown: false }` gives plain text for a terminal.
 
 import type { ImageLayer, LayerChange, LayerReport } from '../../shared/model';
-import { formatBytes, shortId } from '../util/format';
+import { formatBytes, shortId } from '../../shared/format';
+import { escapeMarkdown } from '../../shared/text';
 import type { DockerfileInstruction } from './parse';
 import type { InstructionMatch } from './match';
-
-export { formatBytes };
 
 export interface DescribeOptions {
   /** Escape for Markdown (default true); false gives plain text with control characters still replaced. */
@@ -40,19 +39,6 @@ export function sanitizeName(text: unknown, max = MAX_NAME_CHARS): string {
   const head = Math.ceil(keep / 2);
   const tail = keep - head;
   return `${chars.slice(0, head).join('')}…${chars.slice(chars.length - tail).join('')}`;
-}
-
-/** The characters escapeMarkdown backslash-escapes. */
-export const MARKDOWN_SPECIAL = /[\\`*_{}[\]()#+\-.!|<>&:@~$]/g;
-
-/**
- * Escapes text for Markdown so it renders literally: Markdown's special characters are
- * backslash-escaped (CommonMark allows that for every ASCII punctuation character). Besides
- * emphasis, code, headings and lists this defeats links (`\[x\]\(command\:foo\)`), HTML (`\<script\>`),
- * entities (`\&amp;`), autolinks (`https\://…`, `www\.…`, `a\@b\.c`) and theme icons (`\$(icon)`).
- */
-export function escapeMarkdown(text: string): string {
-  return text.replace(MARKDOWN_SPECIAL, '\\$&');
 }
 
 /** Sanitizes and (for Markdown) escapes untrusted text. */

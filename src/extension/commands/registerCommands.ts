@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { formatBytes, formatPercent, shortId } from '../../core/util/format';
+import { formatBytes, formatPercent, shortId } from '../../shared/format';
 import { ContainerSnapshot, NAMESPACE_TYPES } from '../../shared/model';
 import { printable } from '../../shared/text';
 import { Panels } from '../panels/panels';

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import type { CandidateMatch, ImageCandidate } from '../../core/dockerfile/match';
 import type { LayerReport } from '../../shared/model';
+import { escapeMarkdown } from '../../shared/text';
 import { XrayService } from '../service';
 
 interface Resolved {
@@ -85,14 +86,14 @@ export class DockerfileHoverProvider implements vscode.HoverProvider {
     if (!instruction || instruction.keyword === 'FROM') return null;
     const range = new vscode.Range(instruction.startLine, 0, instruction.endLine, doc.lineAt(instruction.endLine).text.length);
     const resolved = await this.layers.resolve(doc);
-    if (resolved.error) return new vscode.Hover(plainMarkdown(dockerfile.escapeMarkdown(`Container X-Ray: ${resolved.error}`)), range);
+    if (resolved.error) return new vscode.Hover(plainMarkdown(escapeMarkdown(`Container X-Ray: ${resolved.error}`)), range);
     if (!resolved.match || !resolved.report) {
       return new vscode.Hover(plainMarkdown(dockerfile.describeNoImage(vscode.workspace.asRelativePath(doc.uri))), range);
     }
     const im = dockerfile.matchAtLine(resolved.match.match, position.line);
     if (!im) return null;
     const layer = dockerfile.layerForInstruction(im, resolved.report);
-    const head = dockerfile.escapeMarkdown(`Image ${resolved.match.candidate.tags[0] ?? resolved.match.candidate.id.slice(7, 19)}`);
+    const head = escapeMarkdown(`Image ${resolved.match.candidate.tags[0] ?? resolved.match.candidate.id.slice(7, 19)}`);
     return new vscode.Hover(
       plainMarkdown(`${head}  \n${dockerfile.describeInstructionLayer(im.instruction, layer, resolved.report, im)}`),
       range,

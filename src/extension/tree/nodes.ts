@@ -1,6 +1,6 @@
 // What the sidebar shows, as plain descriptors built from the model. No `vscode` here: the tree providers
 // turn these into TreeItems, and unit tests check them directly.
-import { formatBytes, formatPercent, shortId } from '../../core/util/format';
+import { formatBytes, formatPercent, layerOrigin, shortId } from '../../shared/format';
 import {
   ContainerSnapshot,
   FieldError,
@@ -15,6 +15,7 @@ import {
   ProcessInfo,
   Snapshot,
 } from '../../shared/model';
+import { ProcessNode, buildProcessTree } from '../../shared/processTree';
 import { printable, truncate } from '../../shared/text';
 
 export interface XrayNode {
@@ -276,15 +277,8 @@ export function cgroupNodes(c: ContainerSnapshot): XrayNode[] {
 }
 
 export function processNodes(idPrefix: string, processes: ProcessInfo[]): XrayNode[] {
-  const byPid = new Map(processes.map((p) => [p.hostPid, p]));
-  const children = new Map<number, ProcessInfo[]>();
-  const roots: ProcessInfo[] = [];
-  for (const p of processes) {
-    if (p.ppid !== p.hostPid && byPid.has(p.ppid)) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p]);
-    else roots.push(p);
-  }
-  const node = (p: ProcessInfo, depth: number): XrayNode => {
-    const kids = children.get(p.hostPid) ?? [];
+  const node = (n: ProcessNode): XrayNode => {
+    const p = n.process;
     return {
       id: `${idPrefix}:ps:${p.hostPid}`,
       label: `${p.hostPid} → ${p.containerPid ?? '?'}`,
@@ -292,12 +286,12 @@ export function processNodes(idPrefix: string, processes: ProcessInfo[]): XrayNo
       tooltip: `host PID ${p.hostPid}, container PID ${p.containerPid ?? 'unknown'}, parent ${p.ppid}\nuser ${text(p.user, 64)}\n${text(p.command, 2000)}`,
       icon: 'terminal',
       contextValue: 'xray.process',
-      collapsible: kids.length > 0 && depth < 64 ? 'expanded' : 'none',
+      collapsible: n.children.length > 0 ? 'expanded' : 'none',
       target: { hostPid: p.hostPid },
-      children: () => kids.map((k) => node(k, depth + 1)),
+      children: () => n.children.map(node),
     };
   };
-  return roots.sort((a, b) => a.hostPid - b.hostPid).map((p) => node(p, 0));
+  return buildProcessTree(processes).map(node);
 }
 
 export function overlayNodes(idPrefix: string, c: ContainerSnapshot): XrayNode[] {
@@ -371,7 +365,7 @@ function changeNodes(idPrefix: string, changes: LayerChange[]): XrayNode[] {
 function layerNode(idPrefix: string, l: ImageLayer, ref: string): XrayNode {
   const counts = { added: 0, modified: 0, deleted: 0 };
   for (const c of l.changes) counts[c.kind]++;
-  const by = (l.createdBy || l.comment || '').replace(/\s+/g, ' ').trim();
+  const by = layerOrigin(l).replace(/\s+/g, ' ').trim();
   return {
     id: `${idPrefix}:l:${l.index}`,
     label: `#${l.index} ${formatBytes(l.sizeBytes)}`,

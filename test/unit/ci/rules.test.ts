@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { NO_RULES, evaluateRules, parseDiveCi, parseRuleValue } from '../../../src/core/ci/rules';
-import { formatBytes, parseSize } from '../../../src/core/util/format';
+import { formatBytes, parseSize } from '../../../src/shared/format';
 import type { LayerReport } from '../../../src/shared/model';
 
 const report = (efficiency: number, wastedBytes: number, userWastedPercent: number): LayerReport => ({

@@ -4,10 +4,10 @@ import {
   codeLensTitle,
   describeInstructionLayer,
   describeNoImage,
-  escapeMarkdown,
-  formatBytes,
   sanitizeName,
 } from '../../../src/core/dockerfile/describe';
+import { formatBytes } from '../../../src/shared/format';
+import { escapeMarkdown } from '../../../src/shared/text';
 import { matchDockerfileToHistory, matchAtLine, InstructionMatch } from '../../../src/core/dockerfile/match';
 import { finalStage, parseDockerfile, DockerfileInstruction } from '../../../src/core/dockerfile/parse';
 import type { ImageLayer, LayerChange, LayerReport } from '../../../src/shared/model';

@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as fc from 'fast-check';
-import { codeLensTitle, describeInstructionLayer, describeNoImage, escapeMarkdown } from '../../../src/core/dockerfile/describe';
+import { codeLensTitle, describeInstructionLayer, describeNoImage } from '../../../src/core/dockerfile/describe';
+import { escapeMarkdown } from '../../../src/shared/text';
 import { HistoryEntry, assignLayers, parseCreatedBy } from '../../../src/core/dockerfile/history';
 import { findImageForDockerfile, matchDockerfileToHistory } from '../../../src/core/dockerfile/match';
 import { finalStage, parseDockerfile, stageChain } from '../../../src/core/dockerfile/parse';

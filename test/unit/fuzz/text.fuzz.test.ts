@@ -7,8 +7,8 @@ import { table } from '../../../src/cli/table';
 import { parseDiveCi, parseRuleValue } from '../../../src/core/ci/rules';
 import type { DockerClient } from '../../../src/core/docker/client';
 import { DockerEvent, DockerEventWatcher, parseEventLine } from '../../../src/core/docker/events';
-import { parseSize } from '../../../src/core/util/format';
-import { codeSpan, escapeHtml, escapeMarkdown, printable } from '../../../src/shared/text';
+import { parseSize } from '../../../src/shared/format';
+import { escapeHtml, escapeMarkdown, printable } from '../../../src/shared/text';
 
 const RUNS = 2000;
 
@@ -73,7 +73,7 @@ describe('fuzz: text escaping (src/shared/text.ts)', () => {
   });
 
   it('escapeMarkdown: every Markdown-active character is backslash-escaped, no control character survives', () => {
-    const ACTIVE = '\\`*_{}[]()#+-.!|<>&~:"\'=$';
+    const ACTIVE = '\\`*_{}[]()#+-.!|<>&~:@"\'=$';
     fc.assert(
       fc.property(hostile, (t) => {
         const m = escapeMarkdown(t);
@@ -84,22 +84,6 @@ describe('fuzz: text escaping (src/shared/text.ts)', () => {
             i++;
           } else assert.ok(!ACTIVE.includes(m[i]), `unescaped ${JSON.stringify(m[i])} at ${i} in ${JSON.stringify(m)}`);
         }
-      }),
-      { numRuns: RUNS },
-    );
-  });
-
-  it('codeSpan: the content cannot close the span (CommonMark: the first backtick run as long as the fence closes it)', () => {
-    fc.assert(
-      fc.property(hostile, (t) => {
-        const s = codeSpan(t);
-        const open = /^`+/.exec(s)![0];
-        assert.ok(s.endsWith(open) && s.length >= 2 * open.length, s);
-        const inner = s.slice(open.length, s.length - open.length);
-        for (const run of inner.match(/`+/g) ?? [])
-          assert.notEqual(run.length, open.length, `a run inside ${JSON.stringify(s)} would close the span`);
-        assert.doesNotMatch(inner, DANGEROUS);
-        assert.doesNotMatch(inner, /\n/);
       }),
       { numRuns: RUNS },
     );

@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { parseMountinfo, parseMountinfoLine, unescapeMountField } from '../../../src/core/procfs/mountinfo';
 import { findMergedDir, findRootMount, lowerDirRole, parseOverlayOptions, splitLowerDirs } from '../../../src/core/procfs/overlay';
 import { parseCmdline, parseNamespaceLink, parsePasswd, parseProcStatus } from '../../../src/core/procfs/parse';
-import { buildProcessTree } from '../../../src/core/procfs/read';
+import { buildProcessTree } from '../../../src/shared/processTree';
 
 // A /proc/PID/status of a process in a nested PID namespace, as kernel 6.x writes it (abridged).
 const STATUS = `Name:\tnginx: worker

@@ -1,3 +1,5 @@
+// Numbers and names as every face shows them (CLI tables, sidebar, hover, webviews).
+
 /** Human-readable bytes in binary units with one decimal: `512 B`, `1.5 KiB`, `64.0 MiB`. */
 export function formatBytes(n: number | null | undefined): string {
   if (n === null || n === undefined || !Number.isFinite(n)) return '—';
@@ -13,9 +15,10 @@ export function formatBytes(n: number | null | undefined): string {
   return `${sign}${v.toFixed(1)} ${units[i]}`;
 }
 
-/** A fraction as a percentage with one decimal: 0.1234 → `12.3 %`. */
-export function formatPercent(fraction: number): string {
-  return `${(fraction * 100).toFixed(1)} %`;
+/** A fraction as a percentage: 0.1234 → `12.3 %`. */
+export function formatPercent(fraction: number | null | undefined, digits = 1): string {
+  if (fraction === null || fraction === undefined || !Number.isFinite(fraction)) return '—';
+  return `${(fraction * 100).toFixed(digits)} %`;
 }
 
 /** Parses a size the way dive's CI rules and docker flags write them: `20MB`, `1.5GiB`, `2048`. */
@@ -34,4 +37,9 @@ export function parseSize(text: string): number | null {
 /** The first 12 hex digits of a digest or id, as docker prints them. */
 export function shortId(id: string): string {
   return id.replace(/^sha256:/, '').slice(0, 12);
+}
+
+/** What made a layer: its history command, or the comment of an imported layer ("Imported from -"). */
+export function layerOrigin(layer: { createdBy: string; comment?: string | null }): string {
+  return layer.createdBy || layer.comment || '';
 }
