@@ -22,10 +22,16 @@ import { docker, ensureBaseImage, inspect, readlinkNamespaces, removeContainers,
 const SHOTS = path.join(ARTIFACTS, 'e2e');
 const IMAGE = 'xray-e2e-app:1';
 
-/** The Dockerfile of the workspace; its RUN line writes a 300 KiB file that the hover must name. */
+/** Names that would be markup, a command link or an image if anything interpreted them. */
+const HOSTILE_FILE = '<img src=x onerror=alert(1)>.txt';
+const HOSTILE_COMMAND = '[x](command:workbench.action.terminal.new) <b>bold</b>';
+/** A file name cannot hold a slash. */
+const HOSTILE_NAME = '[x](command:workbench.action.terminal.new) <b>bold';
+
+/** The Dockerfile of the workspace; its RUN line writes a 300 KiB file that the hover must name, and a hostile one. */
 function dockerfile(base: string): string {
   return `FROM ${base}
-RUN mkdir -p /opt/app && dd if=/dev/zero of=/opt/app/payload.bin bs=1k count=300 2>/dev/null && echo small > /opt/app/small.txt
+RUN mkdir -p /opt/app && dd if=/dev/zero of=/opt/app/payload.bin bs=1k count=300 2>/dev/null && echo small > '/opt/app/${HOSTILE_FILE}'
 ENV MODE=demo
 COPY hello.txt /opt/app/hello.txt
 CMD ["sleep", "3600"]
@@ -64,6 +70,9 @@ describe('the packaged extension in code-server, driven in Chromium', function (
       '--pids-limit',
       '50',
       IMAGE,
+      'sh',
+      '-c',
+      `sleep 3600; : '${HOSTILE_COMMAND}'`,
     ]);
     ids.side = await runContainer(['--name', 'xray-e2e-side', '--network', 'container:xray-e2e-web', IMAGE, 'sleep', '3601']);
     server = await startCodeServer(workspace);
@@ -181,23 +190,35 @@ describe('the packaged extension in code-server, driven in Chromium', function (
     assert.match(await memory.innerText(), /64\.0 MiB/);
     const pids = frame.locator('[data-limit="pids"]').first();
     assert.match(await pids.innerText(), /of 50/);
+    // The command line of PID 1 holds a Markdown command link and HTML: shown as text, never as markup.
+    const command = frame.locator('td', { hasText: 'command:workbench.action.terminal.new' }).first();
+    await command.waitFor({ timeout: 15000 });
+    assert.ok((await command.innerText()).includes(HOSTILE_COMMAND), await command.innerText());
+    assert.equal(await frame.locator('b, a[href^="command:"]').count(), 0, 'no element was made from the command line');
     // Live: the sample count grows while the dashboard is visible.
     await ui.page.waitForTimeout(2500);
     await ui.shot('dashboard');
   });
 
-  it('shows the layer of a RUN line on hover: its size and its largest file', async () => {
+  it('shows the layer of a RUN line in a CodeLens and on hover: its size and its largest file', async () => {
     const page = ui.page;
     await page.keyboard.press('Escape');
     await page.keyboard.press('Control+P');
     await pickQuickItem(page, 'Dockerfile');
     const editor = page.locator('.monaco-editor .view-lines').first();
     await editor.waitFor();
-    const runLine = page.locator('.monaco-editor .view-line', { hasText: 'payload.bin' }).first();
-    await runLine.waitFor({ timeout: 30000 });
-    const box = (await runLine.boundingBox())!;
+    // The CodeLens above the RUN line shows the layer's size once the image is matched (it also settles the layout).
+    const lens = page.locator('.codelens-decoration', { hasText: 'KiB' }).first();
+    await lens.waitFor({ timeout: 60000 });
+    assert.match(await lens.innerText(), /300\.\d KiB/);
     let hoverText = '';
     for (let attempt = 0; attempt < 10 && !/payload\.bin/.test(hoverText); attempt++) {
+      // Found afresh each time: the editor re-renders its lines (the CodeLens, the hover).
+      const box = await page.locator('.monaco-editor .view-line', { hasText: 'payload.bin' }).first().boundingBox();
+      if (!box) {
+        await page.waitForTimeout(500);
+        continue;
+      }
       await page.mouse.move(box.x + 30 + attempt, box.y + box.height / 2);
       const hover = page.locator('.monaco-hover-content').first();
       try {
@@ -210,14 +231,16 @@ describe('the packaged extension in code-server, driven in Chromium', function (
     }
     assert.match(hoverText, /payload\.bin/, `hover names the largest file: ${hoverText}`);
     assert.match(hoverText, /300\.0 KiB/, 'hover shows the layer size');
+    assert.match(hoverText, /Wasted: none/, 'hover says what the layer wastes');
+    assert.match(hoverText, /digest [0-9a-f]{12}/, 'hover names the layer digest');
+    assert.ok(hoverText.includes(HOSTILE_FILE), `the hostile file name is shown as text: ${hoverText}`);
+    const hoverBox = page.locator('.monaco-hover-content').first();
+    assert.equal(await hoverBox.locator('img, a').count(), 0, 'nothing in the hover became an image or a link');
     await ui.shot('dockerfile-hover');
-    const lens = page.locator('.codelens-decoration', { hasText: 'KiB' }).first();
-    await lens.waitFor({ timeout: 15000 });
-    assert.match(await lens.innerText(), /300\.\d KiB/);
   });
 
   it("opens the container's layers in the layer diff explorer: image layers, the writable layer, the file tree", async () => {
-    await docker(['exec', ids.web, 'sh', '-c', 'echo changed > /opt/app/runtime.txt']);
+    await docker(['exec', ids.web, 'sh', '-c', `echo changed > /opt/app/runtime.txt && echo x > '/opt/app/${HOSTILE_NAME}'`]);
     await runCommand(ui.page, 'Container X-Ray: Show Layer Diff');
     await pickQuickItem(ui.page, 'xray-e2e-web');
     const frame = await webviewFrame(ui.page, 'layers');
@@ -232,6 +255,10 @@ describe('the packaged extension in code-server, driven in Chromium', function (
     const file = frame.locator('[data-path="/opt/app/runtime.txt"]');
     await file.waitFor({ timeout: 30000 });
     assert.equal(await file.getAttribute('data-kind'), 'added');
+    const hostile = frame.locator(`[data-path="/opt/app/${HOSTILE_NAME}"]`);
+    await hostile.waitFor({ timeout: 15000 });
+    assert.ok((await hostile.innerText()).includes(HOSTILE_NAME));
+    assert.equal(await frame.locator('b, img, a[href^="command:"]').count(), 0, 'no element was made from a file name');
     await ui.shot('layer-diff');
   });
 
@@ -243,6 +270,10 @@ describe('the packaged extension in code-server, driven in Chromium', function (
     assert.equal((await kernel.innerText()).trim(), os.release());
     for (const name of ['xray-e2e-web', 'xray-e2e-side']) assert.ok((await frame.locator('body').innerText()).includes(name), name);
     await ui.shot('container-vs-vm');
+  });
+
+  it('opened no dialog: no name from a container or an image was ever run as script', () => {
+    assert.deepEqual(ui.dialogs, []);
   });
 
   it('shows no error notifications from the extension', async () => {

@@ -155,6 +155,8 @@ export interface Ui {
   context: BrowserContext;
   page: Page;
   consoleErrors: string[];
+  /** Every alert, confirm or prompt any page or frame opened (hostile names must never open one). */
+  dialogs: string[];
   shot(name: string): Promise<string>;
   close(): Promise<void>;
 }
@@ -177,6 +179,11 @@ export async function openWorkbench(server: CodeServer, shotsDir: string): Promi
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
   const page = await context.newPage();
   const consoleErrors: string[] = [];
+  const dialogs: string[] = [];
+  page.on('dialog', (d) => {
+    dialogs.push(`${d.type()}: ${d.message()}`);
+    void d.dismiss();
+  });
   page.on('console', (m) => {
     if (m.type() === 'error') consoleErrors.push(m.text());
   });
@@ -190,6 +197,7 @@ export async function openWorkbench(server: CodeServer, shotsDir: string): Promi
     context,
     page,
     consoleErrors,
+    dialogs,
     shot: async (name: string) => {
       const file = path.join(shotsDir, `${String(++n).padStart(2, '0')}-${name}.png`);
       await page.screenshot({ path: file });

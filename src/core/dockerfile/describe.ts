@@ -154,7 +154,13 @@ export function describeInstructionLayer(
     }
 
     const wasted = Number.isFinite(layer.wastedBytes) ? layer.wastedBytes : 0;
-    if (wasted > 0) lines.push(t(`Wasted: ${formatBytes(wasted)} of this layer is overwritten or deleted by later layers.`));
+    lines.push(
+      t(
+        wasted > 0
+          ? `Wasted: ${formatBytes(wasted)} of this layer is overwritten or deleted by later layers.`
+          : 'Wasted: none (no later layer overwrites or deletes what it holds).',
+      ),
+    );
 
     const opaque = changes.filter((c) => c && c.opaque === true).map((c) => c.path);
     if (opaque.length > 0) {
