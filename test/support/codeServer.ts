@@ -98,7 +98,8 @@ export async function startCodeServer(workspace: string, settings: Record<string
       ...settings,
     }),
   );
-  const env = { ...process.env, PATH: `${nodeBin}:${process.env.PATH}` };
+  // A fresh cache: the extension must work without what earlier runs left (host facts, layer listings).
+  const env = { ...process.env, PATH: `${nodeBin}:${process.env.PATH}`, XDG_CACHE_HOME: path.join(base, 'cache') };
   execFileSync(codeServer, ['--extensions-dir', extensionsDir, '--user-data-dir', userDataDir, '--install-extension', vsix, '--force'], {
     env,
     stdio: 'pipe',
