@@ -272,6 +272,28 @@ describe('the packaged extension in code-server, driven in Chromium', function (
     await ui.shot('container-vs-vm');
   });
 
+  it('checks an image against the efficiency rules from the palette', async () => {
+    await runCommand(ui.page, 'Container X-Ray: Check Image Efficiency');
+    await pickQuickItem(ui.page, IMAGE);
+    const toast = ui.page.locator('.notifications-toasts .notification-list-item-message', { hasText: IMAGE }).first();
+    await toast.waitFor({ timeout: 60000 });
+    assert.match(await toast.innerText(), new RegExp(`^PASS ${IMAGE.replace(/[.:]/g, '\\$&')}: efficiency 100\\.0 %, wasted 0 B`));
+    await ui.shot('efficiency');
+    await ui.page.keyboard.press('Escape');
+  });
+
+  it('exports the snapshot as JSON into an editor', async () => {
+    await runCommand(ui.page, 'Container X-Ray: Export Snapshot as JSON');
+    const editor = ui.page.locator('.editor-instance .monaco-editor .view-lines', { hasText: '"takenAt"' }).first();
+    await editor.waitFor({ timeout: 30000 });
+    // Monaco renders spaces as no-break spaces.
+    const text = (await editor.innerText()).replace(/\u00a0/g, ' ');
+    assert.match(text, /"host": \{/);
+    assert.match(text, /"kernel": "[^"]+"/);
+    assert.match(await ui.page.locator('.tab.active').innerText(), /Untitled/);
+    await ui.shot('export-json');
+  });
+
   it('opened no dialog: no name from a container or an image was ever run as script', () => {
     assert.deepEqual(ui.dialogs, []);
   });

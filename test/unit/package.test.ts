@@ -5,11 +5,11 @@ import * as path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 
-/** Relative files a bundle loads at run time (`require("./vendor/x.js")`, the lazily loaded engine). */
+/** Relative files a bundle loads at run time (`require("./vendor/x.js")`, `import("./vendor/y.js")`). */
 function runtimeRequires(bundle: string): string[] {
   const text = fs.readFileSync(path.join(ROOT, 'dist', bundle), 'utf8');
   const found = new Set<string>();
-  for (const m of text.matchAll(/require\("(\.\/[^"]+)"\)/g)) found.add(path.posix.join('dist', m[1]));
+  for (const m of text.matchAll(/(?:require|import)\("(\.\/[^"]+)"\)/g)) found.add(path.posix.join('dist', m[1]));
   return [...found];
 }
 
