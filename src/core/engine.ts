@@ -13,7 +13,8 @@ import { chainIds } from './layers/history';
 import { DiskLayerCache, defaultLayerCacheDir } from './layers/diskCache';
 import { LayerCache, LayerContext, analyseContainer, analyseImage } from './layers/report';
 import { readHostNamespaces } from './procfs/read';
-import { HostMounts, SnapshotCache, SnapshotContext, containerName, groupNamespaces, readContainer, readHostMounts } from './snapshot';
+import { groupNamespaces } from '../shared/namespaces';
+import { HostMounts, SnapshotCache, SnapshotContext, containerName, readContainer, readHostMounts } from './snapshot';
 import { DirectHostFiles, HostFiles } from './util/hostFiles';
 
 export interface EngineOptions extends ResolveOptions {

@@ -1,15 +1,5 @@
 import type Docker from 'dockerode';
-import {
-  CgroupLimits,
-  ContainerSnapshot,
-  ContainerState,
-  FieldError,
-  HOST_MEMBER,
-  NAMESPACE_TYPES,
-  NamespaceGroup,
-  NamespaceInodes,
-  OverlayMount,
-} from '../shared/model';
+import { CgroupLimits, ContainerSnapshot, ContainerState, FieldError, OverlayMount } from '../shared/model';
 import { findCgroupMounts, CgroupMounts } from './cgroups/parse';
 import { readContainerCgroup } from './cgroups/read';
 import type { DockerClient } from './docker/client';
@@ -232,30 +222,6 @@ function nearLimits(ctx: SnapshotContext, snap: ContainerSnapshot): string[] {
     if (before !== undefined && usage.cpuThrottledPeriods > before) out.push('cpu');
   }
   return out;
-}
-
-/** Groups equal namespace inodes per type across the host and the containers. */
-export function groupNamespaces(
-  host: NamespaceInodes | null,
-  containers: { id: string; namespaces: NamespaceInodes | null }[],
-): NamespaceGroup[] {
-  const groups: NamespaceGroup[] = [];
-  for (const type of NAMESPACE_TYPES) {
-    const byInode = new Map<number, NamespaceGroup>();
-    const add = (inode: number | null, member: string) => {
-      if (inode === null) return;
-      let g = byInode.get(inode);
-      if (!g) {
-        g = { type, inode, members: [] };
-        byInode.set(inode, g);
-        groups.push(g);
-      }
-      g.members.push(member);
-    };
-    add(host?.[type] ?? null, HOST_MEMBER);
-    for (const c of containers) add(c.namespaces?.[type] ?? null, c.id);
-  }
-  return groups;
 }
 
 export interface HostMounts {

@@ -4,6 +4,5 @@ export { Engine } from '../core/engine';
 export { DockerEventWatcher } from '../core/docker/events';
 export type { DockerEvent } from '../core/docker/events';
 export { DaemonUnreachableError, NotFoundError } from '../core/docker/client';
-export { groupNamespaces } from '../core/snapshot';
 export { evaluateRules, parseRuleValue } from '../core/ci/rules';
 export * as dockerfile from '../core/dockerfile';

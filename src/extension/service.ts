@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import type { Engine } from '../core/engine';
 import type { DockerEvent, DockerEventWatcher } from '../core/docker/events';
 import { ContainerSnapshot, HostFacts, ImageFacts, LayerReport, Snapshot } from '../shared/model';
+import { groupNamespaces } from '../shared/namespaces';
 import { EngineModule, loadEngine } from './engineLoader';
 import { ACCESS_SETTINGS, readSettings } from './settings';
 
@@ -188,7 +189,7 @@ export class XrayService implements vscode.Disposable {
       this.snapshot = {
         ...part,
         containers: merged,
-        namespaceGroups: this.engineModule().groupNamespaces(hostInodes as never, merged),
+        namespaceGroups: groupNamespaces(hostInodes as never, merged),
         hostNamespacesFrom: base.hostNamespacesFrom,
         errors: part.errors.filter((e) => e.field !== 'containers'),
       };

@@ -6,7 +6,10 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Browser, BrowserContext, Frame, Page, chromium } from 'playwright-core';
+import type { Browser, BrowserContext, Frame, Page } from 'playwright-core';
+import { launchChromium } from './chromium';
+
+export { requireChromium } from './chromium';
 
 export const ROOT = path.resolve(__dirname, '..', '..', '..');
 export const ARTIFACTS = path.join(ROOT, '.test-artifacts');
@@ -26,13 +29,6 @@ export function requireCodeServer(): { codeServer: string; nodeBin: string } {
   if (!fs.existsSync(codeServer)) throw new Error(`code-server is not installed at ${codeServer}. ${how}`);
   if (!fs.existsSync(path.join(nodeBin, 'node'))) throw new Error(`Node 24 is not installed at ${nodeBin}. ${how}`);
   return { codeServer, nodeBin };
-}
-
-export function requireChromium(): string {
-  const exe = process.env.XRAY_CHROMIUM || '/usr/bin/chromium';
-  if (!fs.existsSync(exe))
-    throw new Error(`Chromium is not at ${exe}: apt-get install chromium (scripts/setup-env.sh does), or set XRAY_CHROMIUM.`);
-  return exe;
 }
 
 export function requireVsix(): string {
@@ -164,18 +160,7 @@ export interface Ui {
 
 /** Opens the workbench in Chromium and waits until it is interactive. */
 export async function openWorkbench(server: CodeServer, shotsDir: string): Promise<Ui> {
-  const browser = await chromium.launch({
-    executablePath: requireChromium(),
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-dev-shm-usage',
-    ],
-  });
+  const browser = await launchChromium();
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
   const page = await context.newPage();

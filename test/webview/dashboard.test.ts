@@ -1,29 +1,14 @@
 import * as assert from 'node:assert/strict';
-import { Harness, ViewPage, assertClean, injectedElements, openView, startHarness } from './harness';
+import { ViewPage, assertClean, injectedElements, webviewSuite } from './harness';
 import { HOSTILE, IDS, MiB, WEB_PROCS, dashboardState, samples } from './sample';
 import { contains } from './util';
 
 describe('webview: container dashboard', function () {
-  let h: Harness;
+  const suite = webviewSuite();
   let vp: ViewPage | null = null;
 
-  before(async () => {
-    h = await startHarness();
-  });
-  after(async () => {
-    await h?.close();
-  });
-  afterEach(async function () {
-    if (vp) {
-      if (this.currentTest?.state === 'failed')
-        await vp.screenshot(`failed-${this.currentTest.title.replace(/\W+/g, '-')}`, true).catch(() => undefined);
-      await vp.close();
-      vp = null;
-    }
-  });
-
   async function openDashboard(state = dashboardState()): Promise<ViewPage> {
-    vp = await openView(h, 'dashboard');
+    vp = await suite.open('dashboard');
     await vp.push('state/dashboard', state);
     await vp.page.waitForSelector('[data-limit="memory"]');
     return vp;

@@ -1,30 +1,15 @@
 import * as assert from 'node:assert/strict';
 import { HOST_MEMBER } from '../../src/shared/model';
-import { Harness, ViewPage, assertClean, injectedElements, openView, startHarness } from './harness';
+import { ViewPage, assertClean, injectedElements, webviewSuite } from './harness';
 import { HOSTILE, HOST_NS, IDS, containers, graphState, manyContainers, snapshot } from './sample';
 import { attr, contains, shown } from './util';
 
 describe('webview: namespace graph', function () {
-  let h: Harness;
+  const suite = webviewSuite();
   let vp: ViewPage | null = null;
 
-  before(async () => {
-    h = await startHarness();
-  });
-  after(async () => {
-    await h?.close();
-  });
-  afterEach(async function () {
-    if (vp) {
-      if (this.currentTest?.state === 'failed')
-        await vp.screenshot(`failed-${this.currentTest.title.replace(/\W+/g, '-')}`, true).catch(() => undefined);
-      await vp.close();
-      vp = null;
-    }
-  });
-
   async function openGraph(state = graphState()): Promise<ViewPage> {
-    vp = await openView(h, 'graph');
+    vp = await suite.open('graph');
     await vp.push('state/graph', state);
     await vp.page.waitForSelector('.graph-canvas[data-ready="true"]');
     return vp;
@@ -200,7 +185,7 @@ describe('webview: namespace graph', function () {
 
   it('renders 200 containers (prints the time to a usable view)', async () => {
     const big = manyContainers(200);
-    vp = await openView(h, 'graph');
+    vp = await suite.open('graph');
     const v = vp;
     const t0 = Date.now();
     await v.push('state/graph', graphState([], big));

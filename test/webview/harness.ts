@@ -5,8 +5,10 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
-import { Browser, BrowserContext, Page, chromium } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from '../support/chromium';
 import type { Notifications, ViewKind, WebviewToHost } from '../../src/shared/protocol';
+import { webviewPage } from '../../src/shared/webviewPage';
 
 /** The repository root (this file runs from out/test/webview/). */
 export const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -153,24 +155,19 @@ body.vscode-light {
 }
 `;
 
-function page(origin: string, view: string, theme: string): string {
-  const csp = `default-src 'none'; img-src ${origin} data:; style-src ${origin}; font-src ${origin}; script-src 'nonce-${NONCE}';`;
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${origin}/theme.css">
-<link rel="stylesheet" href="${origin}/dist/webview.css">
-<title>X-Ray ${view}</title>
-</head>
-<body class="vscode-${theme}" data-view="${view}">
-<div id="app"></div>
-<script nonce="${NONCE}" src="${origin}/stub.js"></script>
-<script nonce="${NONCE}" src="${origin}/dist/webview.js"></script>
-</body>
-</html>`;
+/** The extension's own page (src/shared/webviewPage.ts), with the theme variables and the stub API first. */
+function page(origin: string, view: ViewKind, theme: string): string {
+  return webviewPage({
+    view,
+    title: `X-Ray ${view}`,
+    cspSource: origin,
+    nonce: NONCE,
+    scriptUri: `${origin}/dist/webview.js`,
+    styleUri: `${origin}/dist/webview.css`,
+    extraStyles: [`${origin}/theme.css`],
+    extraScripts: [`${origin}/stub.js`],
+    bodyClass: `vscode-${theme}`,
+  });
 }
 
 export interface Harness {
@@ -191,8 +188,9 @@ export async function startHarness(): Promise<Harness> {
       res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store' });
       res.end(body);
     };
-    const m = /^\/view\/(\w+)$/.exec(url.pathname);
-    if (m) return send('text/html; charset=utf-8', page(origin, m[1], url.searchParams.get('theme') === 'light' ? 'light' : 'dark'));
+    const m = /^\/view\/(graph|dashboard|layers|vm)$/.exec(url.pathname);
+    if (m)
+      return send('text/html; charset=utf-8', page(origin, m[1] as ViewKind, url.searchParams.get('theme') === 'light' ? 'light' : 'dark'));
     if (url.pathname === '/favicon.ico') {
       // Chromium asks for one; a VS Code webview never does.
       res.writeHead(204);
@@ -208,17 +206,7 @@ export async function startHarness(): Promise<Harness> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  const browser = await launchChromium();
   return {
     origin,
     browser,
@@ -369,4 +357,37 @@ export async function injectedElements(vp: ViewPage): Promise<string[]> {
     walk(document);
     return found;
   })()`)) as string[];
+}
+
+/**
+ * The harness for one describe block: started before its tests, closed after them; the view a test opened
+ * through `open` is closed after it (with a screenshot when the test failed).
+ */
+export function webviewSuite(): {
+  harness: () => Harness;
+  open: (view: ViewKind, opts?: Parameters<typeof openView>[2]) => Promise<ViewPage>;
+} {
+  let h: Harness | null = null;
+  let current: ViewPage | null = null;
+  before(async () => {
+    h = await startHarness();
+  });
+  after(async () => {
+    await h?.close();
+  });
+  afterEach(async function () {
+    if (!current) return;
+    if (this.currentTest?.state === 'failed')
+      await current.screenshot(`failed-${this.currentTest.title.replace(/\W+/g, '-')}`, true).catch(() => undefined);
+    await current.close();
+    current = null;
+  });
+  return {
+    harness: () => h!,
+    open: async (view, opts) => {
+      if (current) await current.close();
+      current = await openView(h!, view, opts);
+      return current;
+    },
+  };
 }

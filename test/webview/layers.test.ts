@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import type { RequestMessage, WebviewToHost } from '../../src/shared/protocol';
-import { Harness, ViewPage, assertClean, injectedElements, openView, startHarness } from './harness';
+import { ViewPage, assertClean, injectedElements, webviewSuite } from './harness';
 import { HOSTILE, LAYER_CHANGES, bigLayer, layersState } from './sample';
 import { attr, contains } from './util';
 
@@ -8,23 +8,8 @@ const isChangesRequest = (layer?: number | 'upper') => (m: WebviewToHost) =>
   m.kind === 'request' && m.method === 'layers/changes' && (layer === undefined || m.params.layer === layer);
 
 describe('webview: layer diff explorer', function () {
-  let h: Harness;
+  const suite = webviewSuite();
   let vp: ViewPage | null = null;
-
-  before(async () => {
-    h = await startHarness();
-  });
-  after(async () => {
-    await h?.close();
-  });
-  afterEach(async function () {
-    if (vp) {
-      if (this.currentTest?.state === 'failed')
-        await vp.screenshot(`failed-${this.currentTest.title.replace(/\W+/g, '-')}`, true).catch(() => undefined);
-      await vp.close();
-      vp = null;
-    }
-  });
 
   /** Answers the next layers/changes request for `layer` with the sample's changes. */
   async function answer(v: ViewPage, layer: number | 'upper', changes = LAYER_CHANGES[String(layer)]): Promise<void> {
@@ -34,7 +19,7 @@ describe('webview: layer diff explorer', function () {
   }
 
   async function openLayers(selected: number | 'upper' | null = null): Promise<ViewPage> {
-    vp = await openView(h, 'layers');
+    vp = await suite.open('layers');
     await vp.push('state/layers', layersState(selected));
     await vp.page.waitForSelector('table.layers tbody tr');
     return vp;

@@ -4,17 +4,15 @@
 import {
   CgroupInfo,
   ContainerSnapshot,
-  HOST_MEMBER,
   HostFacts,
   LayerChange,
-  NAMESPACE_TYPES,
-  NamespaceGroup,
   NamespaceInodes,
   NamespaceType,
   OverlayMount,
   ProcessInfo,
   Snapshot,
 } from '../../src/shared/model';
+import { groupNamespaces } from '../../src/shared/namespaces';
 import type { DashboardState, GraphState, LayersState, UsageSample, VmState } from '../../src/shared/protocol';
 
 export const HOSTILE = {
@@ -194,28 +192,7 @@ function container(
   };
 }
 
-export function groupNamespaces(
-  hostNs: NamespaceInodes | null,
-  containers: { id: string; namespaces: NamespaceInodes | null }[],
-): NamespaceGroup[] {
-  const groups: NamespaceGroup[] = [];
-  for (const type of NAMESPACE_TYPES) {
-    const byInode = new Map<number, NamespaceGroup>();
-    const add = (inode: number | null, member: string) => {
-      if (inode === null) return;
-      let g = byInode.get(inode);
-      if (!g) {
-        g = { type, inode, members: [] };
-        byInode.set(inode, g);
-        groups.push(g);
-      }
-      g.members.push(member);
-    };
-    add(hostNs?.[type] ?? null, HOST_MEMBER);
-    for (const c of containers) add(c.namespaces?.[type] ?? null, c.id);
-  }
-  return groups;
-}
+export { groupNamespaces };
 
 export const WEB_PROCS: ProcessInfo[] = [
   proc(4242, 1, 4210, 'root', 'nginx', 'nginx: master process nginx -g daemon off;', 5 * MiB),

@@ -1,29 +1,14 @@
 import * as assert from 'node:assert/strict';
-import { Harness, ViewPage, assertClean, injectedElements, openView, startHarness } from './harness';
+import { ViewPage, assertClean, injectedElements, webviewSuite } from './harness';
 import { HOSTILE, IDS, desktopHost, host, vmState } from './sample';
 import { contains } from './util';
 
 describe('webview: container vs VM', function () {
-  let h: Harness;
+  const suite = webviewSuite();
   let vp: ViewPage | null = null;
 
-  before(async () => {
-    h = await startHarness();
-  });
-  after(async () => {
-    await h?.close();
-  });
-  afterEach(async function () {
-    if (vp) {
-      if (this.currentTest?.state === 'failed')
-        await vp.screenshot(`failed-${this.currentTest.title.replace(/\W+/g, '-')}`, true).catch(() => undefined);
-      await vp.close();
-      vp = null;
-    }
-  });
-
   async function openVm(state = vmState()): Promise<ViewPage> {
-    vp = await openView(h, 'vm');
+    vp = await suite.open('vm');
     await vp.push('state/vm', state);
     await vp.page.waitForSelector('.diagram');
     return vp;

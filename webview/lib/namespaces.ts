@@ -1,5 +1,6 @@
 // Pure helpers over namespace groups, shared by the graph, the matrix and the dashboard (no DOM here).
 import { HOST_MEMBER, NAMESPACE_TYPES, NamespaceGroup, NamespaceType } from '../../src/shared/model';
+import { memberName as sharedMemberName, sharingText } from '../../src/shared/namespaces';
 
 export type ShareKind = 'host' | 'shared' | 'solo';
 
@@ -41,18 +42,13 @@ export function indexGroups(groups: NamespaceGroup[]): GroupIndex {
 
 /** A member id as a reader knows it: `the host` or the container's name. */
 export function memberName(id: string, names: Record<string, string>): string {
-  if (id === HOST_MEMBER) return 'the host';
-  return names[id] ?? id.slice(0, 12);
+  return sharedMemberName(id, (m) => names[m]);
 }
 
-/** Who else holds this namespace, in words: `private`, `shared with web, db`. */
+/** Who else holds this namespace, in words: `private (no one else)`, `shared with web, db`. */
 export function sharedWithText(info: GroupInfo | undefined, self: string, names: Record<string, string>, max = 8): string {
   if (!info) return 'not in any group';
-  const others = info.group.members.filter((m) => m !== self);
-  if (others.length === 0) return 'private (no one else)';
-  const shown = others.slice(0, max).map((m) => memberName(m, names));
-  const more = others.length > max ? ` and ${others.length - max} more` : '';
-  return `shared with ${shown.join(', ')}${more}`;
+  return sharingText(info.group.members, self, (m) => names[m], max);
 }
 
 export interface ShareEdge {

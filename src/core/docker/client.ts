@@ -53,11 +53,15 @@ function statusCode(err: unknown): number | undefined {
   return typeof s === 'number' ? s : undefined;
 }
 
+/** One entry of `GET /images/{name}/history` (newest first). */
 export interface HistoryEntry {
+  /** The image id of this step (legacy builds keep intermediate images locally), or `<missing>`. */
   Id: string;
+  /** Unix seconds. */
   Created: number;
   CreatedBy: string;
   Tags: string[] | null;
+  /** Bytes of the layer this entry made; 0 when it made none (or an empty one). */
   Size: number;
   Comment: string;
 }

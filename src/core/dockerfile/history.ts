@@ -16,19 +16,11 @@
 // commits a layer for each). Those are decided by counting against RootFS.Layers.
 
 import type { LayerReport } from '../../shared/model';
+import type { HistoryEntry as ApiHistoryEntry } from '../docker/client';
 import { DOCKERFILE_KEYWORDS } from './parse';
 
 /** One entry of `GET /images/{name}/history`, plus what a caller may know beyond the API. */
-export interface HistoryEntry {
-  /** The image id of this step (legacy builds keep intermediate images locally), or `<missing>`. */
-  Id: string;
-  /** Unix seconds. */
-  Created: number;
-  CreatedBy: string;
-  Tags: string[] | null;
-  /** Bytes of the layer this entry made; 0 when it made none (or an empty one). */
-  Size: number;
-  Comment: string;
+export interface HistoryEntry extends ApiHistoryEntry {
   /** `empty_layer` from the image config, when the caller read it (the API does not expose it). */
   emptyLayer?: boolean;
   /** RootFS.Layers length of the image `Id` names, when the caller looked it up (see `enrichHistoryLayerCounts`). */

@@ -16,6 +16,7 @@ import {
   Snapshot,
 } from '../../shared/model';
 import { ProcessNode, buildProcessTree } from '../../shared/processTree';
+import { sharingText as sharingWords } from '../../shared/namespaces';
 import { printable, truncate } from '../../shared/text';
 
 export interface XrayNode {
@@ -48,17 +49,10 @@ export function nameOf(snapshot: Snapshot, member: string): string {
   return c ? c.name : shortId(member);
 }
 
-/** "shared with host", "shared with web, db", or "private". */
+/** Who else holds a container's namespace of this group, in words. */
 export function sharingText(snapshot: Snapshot, group: NamespaceGroup | undefined, self: string): string {
   if (!group) return 'unknown';
-  const others = group.members.filter((m) => m !== self);
-  if (others.length === 0) return 'private';
-  const hostShare = others.includes(HOST_MEMBER);
-  const containers = others.filter((m) => m !== HOST_MEMBER).map((m) => nameOf(snapshot, m));
-  const shown = containers.length > 4 ? [...containers.slice(0, 4), `${containers.length - 4} more`] : containers;
-  if (hostShare && containers.length === 0) return 'shared with host';
-  if (hostShare) return `shared with host and ${shown.join(', ')}`;
-  return `shared with ${shown.join(', ')}`;
+  return sharingWords(group.members, self, (id) => snapshot.containers.find((c) => c.id === id)?.name, 4);
 }
 
 export function containerNodes(snapshot: Snapshot, layers: (containerId: string) => Promise<LayerReport>): XrayNode[] {
@@ -191,7 +185,7 @@ export function namespaceNodes(snapshot: Snapshot, c: ContainerSnapshot): XrayNo
       label: t,
       description: inode === null ? 'unreadable' : `${inode} · ${share}`,
       tooltip: inode === null ? `${t}: could not be read` : `${t}:[${inode}] — ${share}`,
-      icon: share === 'private' ? 'lock' : 'link',
+      icon: share.startsWith('private') ? 'lock' : 'link',
       collapsible: 'none' as const,
     };
   });

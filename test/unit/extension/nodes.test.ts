@@ -84,14 +84,14 @@ describe('tree nodes', () => {
     assert.deepEqual(
       nodes.map((n) => [n.label, n.description]),
       [
-        ['mnt', '11 · private'],
+        ['mnt', '11 · private (no one else)'],
         ['pid', '12 · shared with side'],
         ['net', '13 · shared with side'],
-        ['ipc', '14 · private'],
-        ['uts', '15 · private'],
-        ['user', '6 · shared with host and side'],
-        ['cgroup', '7 · shared with host and side'],
-        ['time', '8 · shared with host and side'],
+        ['ipc', '14 · private (no one else)'],
+        ['uts', '15 · private (no one else)'],
+        ['user', '6 · shared with the host, side'],
+        ['cgroup', '7 · shared with the host, side'],
+        ['time', '8 · shared with the host, side'],
       ],
     );
   });
@@ -101,11 +101,11 @@ describe('tree nodes', () => {
     assert.equal(ns.description, 'shared host: user, cgroup, time; containers: pid, net');
   });
 
-  it('says "shared with host and …" and shortens long member lists', () => {
+  it('says "shared with the host, …" and shortens long member lists', () => {
     const many = Array.from({ length: 7 }, (_, i) => container(`id${i}`, `c${i}`));
     const s = snapshotOf(many);
     const text = sharingText(s, { type: 'net', inode: 3, members: ['host', ...many.map((c) => c.id)] }, 'id0');
-    assert.equal(text, 'shared with host and c1, c2, c3, c4, 2 more');
+    assert.equal(text, 'shared with the host, c1, c2, c3 and 3 more');
   });
 
   it('shows limits against usage, and unlimited explicitly', () => {
