@@ -8,7 +8,7 @@ import type { BenchContext } from './context';
 /** 3 000 files added (in 30 new directories), 1 000 of the image's files modified (man pages), 1 000 deleted (time zones, locales). */
 export const CHANGE_SCRIPT = [
   'set -e',
-  'mkdir -p /work/new && cd /work/new',
+  'mkdir -p /srv/new && cd /srv/new',
   'for i in $(seq 1 30); do mkdir d$i; for j in $(seq 1 100); do echo new > d$i/f$j; done; done',
   'find /usr/share/man -type f | sort | head -n 1000 | while read -r f; do echo modified >> "$f"; done',
   'find /usr/share/zoneinfo /usr/share/locale -type f | sort | head -n 1000 | xargs rm',
