@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { HistoryEntry } from '../docker/client';
+import { assignLayers } from '../dockerfile/history';
 import type { ImageConfig } from './imageTar';
 
-/** One history entry, oldest first, with whether it made a layer (null when the source does not say). */
+/** One history entry, oldest first, with whether it made a layer. */
 export interface HistoryItem {
   createdBy: string;
   createdAt: string | null;
   comment: string | null;
-  emptyLayer: boolean | null;
+  emptyLayer: boolean;
   sizeBytes: number | null;
 }
 
@@ -38,57 +39,32 @@ export function historyFromConfig(config: ImageConfig): HistoryItem[] {
   }));
 }
 
-/** The Engine API's history is newest first and hides empty_layer; this turns it oldest first. */
-export function historyFromApi(entries: HistoryEntry[]): HistoryItem[] {
-  return [...entries].reverse().map((h) => ({
-    createdBy: h.CreatedBy ?? '',
-    createdAt: Number.isFinite(h.Created) ? new Date(h.Created * 1000).toISOString() : null,
-    comment: h.Comment || null,
-    emptyLayer: null,
-    sizeBytes: typeof h.Size === 'number' ? h.Size : null,
-  }));
-}
-
-const METADATA_KEYWORDS = /^(ENV|LABEL|CMD|ENTRYPOINT|EXPOSE|USER|VOLUME|ARG|STOPSIGNAL|HEALTHCHECK|SHELL|ONBUILD|MAINTAINER)\b/;
-
 /**
- * How likely a history entry is to have made a layer when the source does not say: 3 = it holds bytes,
- * 2 = RUN/COPY/ADD or an import, 1 = WORKDIR (a layer only when it created the directory), 0 = metadata.
+ * The Engine API's history is newest first and hides empty_layer: which entries made the image's layers is
+ * worked out from the builders' rules (dockerfile/history's assignLayers), and the list turned oldest first.
  */
-export function layerLikelihood(item: HistoryItem): number {
-  if (item.sizeBytes !== null && item.sizeBytes > 0) return 3;
-  const by = item.createdBy.trim();
-  const nop = /#\(nop\)\s*(.*)$/.exec(by);
-  if (nop) {
-    const instr = nop[1].trim();
-    if (/^(COPY|ADD)\b/.test(instr)) return 2;
-    if (/^WORKDIR\b/.test(instr)) return 1;
-    return 0;
-  }
-  const bk = by.replace(/\s+# buildkit$/, '');
-  if (METADATA_KEYWORDS.test(bk)) return 0;
-  if (/^WORKDIR\b/.test(bk)) return 1;
-  return 2;
+export function historyFromApi(entries: HistoryEntry[], layerCount: number): HistoryItem[] {
+  const { makesLayer } = assignLayers(entries, layerCount);
+  return entries
+    .map((h, i) => ({
+      createdBy: h.CreatedBy ?? '',
+      createdAt: Number.isFinite(h.Created) ? new Date(h.Created * 1000).toISOString() : null,
+      comment: h.Comment || null,
+      emptyLayer: !makesLayer[i],
+      sizeBytes: typeof h.Size === 'number' ? h.Size : null,
+    }))
+    .reverse();
 }
 
 /**
- * Pairs layers with the history entries that made them. With empty_layer known (config) this is exact;
- * otherwise the entries most likely to have made a layer are chosen, exactly as many as there are layers.
+ * Pairs layers with the history entries that made them (oldest first, by empty_layer). A history that does
+ * not account for every layer leaves the remaining layers without a maker rather than guessing one.
  */
 export function assignHistory(
   items: HistoryItem[],
   layerCount: number,
 ): { perLayer: LayerHistory[]; metadataBelow: LayerHistory['metadataAbove'] } {
-  let makesLayer: boolean[];
-  if (items.every((i) => i.emptyLayer !== null) && items.filter((i) => !i.emptyLayer).length === layerCount) {
-    makesLayer = items.map((i) => !i.emptyLayer);
-  } else {
-    const scored = items.map((item, index) => ({ index, score: layerLikelihood(item) }));
-    // Highest likelihood first; among equals the newest, since base images' entries are the best known.
-    scored.sort((a, b) => b.score - a.score || b.index - a.index);
-    const chosen = new Set(scored.slice(0, layerCount).map((s) => s.index));
-    makesLayer = items.map((_, i) => chosen.has(i));
-  }
+  const makesLayer = items.map((i) => !i.emptyLayer);
   const perLayer: LayerHistory[] = [];
   const metadataBelow: LayerHistory['metadataAbove'] = [];
   items.forEach((item, i) => {

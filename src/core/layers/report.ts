@@ -208,7 +208,7 @@ async function computeImageAnalysis(ctx: LayerContext, ref: string, image: Docke
   const listed = await listImageLayers(ctx, image);
   let history: HistoryItem[];
   if (listed.config?.history) history = historyFromConfig(listed.config);
-  else history = historyFromApi(await ctx.docker.imageHistory(image.Id));
+  else history = historyFromApi(await ctx.docker.imageHistory(image.Id), image.RootFS?.Layers?.length ?? 0);
   const diffIds = image.RootFS?.Layers ?? [];
   const chains = chainIds(diffIds);
   const { perLayer, metadataBelow } = assignHistory(history, diffIds.length);

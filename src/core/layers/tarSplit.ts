@@ -1,4 +1,3 @@
-import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { RawEntry, normaliseTarName, parsePaxRecords, parseTarHeader, typeFromFlag } from './tarHeader';
@@ -363,8 +362,4 @@ export async function readTarSplitStream(gzipped: Readable, opts: TarSplitOption
     parts.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
   }
   return readTarSplit(Buffer.concat(parts), opts);
-}
-
-export function readTarSplitFile(file: string): Promise<RawEntry[]> {
-  return readTarSplitStream(createReadStream(file));
 }

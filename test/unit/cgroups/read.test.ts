@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { readContainerCgroup } from '../../../src/core/cgroups/read';
 import { CgroupMounts, findCgroupMounts } from '../../../src/core/cgroups/parse';
-import { BatchHostFiles, DirectHostFiles, HostFileError, HostFiles } from '../../../src/core/util/hostFiles';
+import { DirectHostFiles, HostFileError, HostFiles } from '../../../src/core/util/hostFiles';
 import { CgroupInfo, CgroupLimits, CgroupUsage } from '../../../src/shared/model';
 import { Fixture, OverrideFiles, fixtureId, gatherBatch, loadFixture } from './fixtures';
 
@@ -157,9 +157,19 @@ describe('cgroups/read', () => {
       assert.equal(c.usage.cpuSystemNs, 1 * 1e7);
     });
 
-    it('works from a helper batch alone (BatchHostFiles holding the texts and listings)', async () => {
+    it('works from texts gathered in one batch alone (as a helper hands them over)', async () => {
       const { texts, listings } = gatherBatch(f.dir);
-      const r = await read(f, new BatchHostFiles(texts, new Map(), listings, new Map()));
+      const miss = (file: string): never => {
+        throw new HostFileError('ENOENT', file, `ENOENT: ${file}`);
+      };
+      const batch: HostFiles = {
+        kind: 'helper',
+        readText: async (file) => texts.get(file) ?? miss(file),
+        readBytes: async (file) => Buffer.from(texts.get(file) ?? miss(file)),
+        readLink: async (file) => miss(file),
+        listDir: async (dir) => listings.get(dir) ?? miss(dir),
+      };
+      const r = await read(f, batch);
       assert.deepEqual(r.errors, []);
       assert.equal(cg(r).limits.memoryBytes, 67108864);
       assert.deepEqual(r.pids, [10861, 10893]);
