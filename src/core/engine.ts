@@ -14,7 +14,8 @@ import { DiskLayerCache, defaultLayerCacheDir } from './layers/diskCache';
 import { LayerCache, LayerContext, analyseContainer, analyseImage } from './layers/report';
 import { readHostNamespaces } from './procfs/read';
 import { groupNamespaces } from '../shared/namespaces';
-import { HostMounts, SnapshotCache, SnapshotContext, containerName, readContainer, readHostMounts } from './snapshot';
+import { readOverlayMount } from './procfs/overlay';
+import { HostMounts, SnapshotCache, SnapshotContext, emptyContainer, readContainer, readHostMounts } from './snapshot';
 import { DirectHostFiles, HostFiles } from './util/hostFiles';
 
 export interface EngineOptions extends ResolveOptions {
@@ -342,7 +343,7 @@ export class Engine {
     const containers = reads
       ? await Promise.all(chosen.map((c) => readContainer(ctx, c, mounts.cgroupMounts, mounts.mounts, { processes: opts.processes })))
       : chosen.map((c) => ({
-          ...emptyFromList(c),
+          ...emptyContainer(c),
           errors: [{ field: 'container', reason: this.access().reason }],
         }));
     const hostNamespaces: NamespaceInodes | null = hostNs?.read.namespaces ?? null;
@@ -405,19 +406,12 @@ export class Engine {
     if (info && !isHelperContainer({ Labels: info.Config?.Labels ?? {} })) {
       let overlay = null;
       let pid: number | null = null;
-      if (this.readsFiles() && info.State?.Running) {
-        if (info.State.Pid > 0 && !this.cache.pids.has(info.Id)) this.cache.pids.set(info.Id, info.State.Pid);
-        const snap = await readContainer(
-          this.snapshotContext(),
-          listEntryOf(info),
-          { v1: new Map(), v2: null },
-          (await readHostMounts(this.files)).mounts,
-          {
-            processes: false,
-          },
-        );
-        overlay = snap.overlay;
-        pid = snap.pid;
+      if (this.readsFiles() && info.State?.Running && info.State.Pid > 0) {
+        // Only the overlay mount is needed here (the PID is in the inspect data), from the snapshot's cache if there.
+        pid = info.State.Pid;
+        const known = this.cache.statics.get(info.Id);
+        overlay =
+          known?.pid === pid ? known.overlay : (await readOverlayMount(this.files, pid, (await readHostMounts(this.files)).mounts)).overlay;
       }
       return analyseContainer(ctx, info, overlay, pid);
     }
@@ -488,21 +482,6 @@ export class Engine {
 }
 
 /** The engine's own helper containers: tooling, not something the user runs. */
-/** The fields of a list entry the engine reads, from a container's inspect data. */
-function listEntryOf(info: Docker.ContainerInspectInfo): Docker.ContainerInfo {
-  return {
-    Id: info.Id,
-    Names: [info.Name],
-    Image: info.Config?.Image ?? info.Image,
-    ImageID: info.Image,
-    State: info.State?.Status ?? 'running',
-    Status: info.State?.Status ?? '',
-    Created: Math.floor(Date.parse(info.Created) / 1000),
-    Labels: info.Config?.Labels ?? {},
-    HostConfig: { NetworkMode: info.HostConfig?.NetworkMode ?? '' },
-  } as unknown as Docker.ContainerInfo;
-}
-
 function isHelperContainer(c: { Labels?: Record<string, string> | null }): boolean {
   return c.Labels?.[HELPER_LABEL] !== undefined;
 }
@@ -511,35 +490,4 @@ function matchesContainer(c: { Id: string; Names?: string[] }, ref: string): boo
   const r = ref.replace(/^\//, '');
   if (r.length >= 4 && c.Id.startsWith(r)) return true;
   return (c.Names ?? []).some((n) => n.replace(/^\//, '') === r);
-}
-
-function emptyFromList(
-  c: Parameters<typeof containerName>[0] & {
-    Image: string;
-    ImageID: string;
-    State: string;
-    Status: string;
-    Created: number;
-    Labels: Record<string, string>;
-    HostConfig?: { NetworkMode: string };
-  },
-) {
-  return {
-    id: c.Id,
-    name: containerName(c),
-    image: c.Image,
-    imageId: c.ImageID,
-    state: (c.State as Snapshot['containers'][number]['state']) ?? 'created',
-    status: c.Status,
-    pid: null,
-    created: c.Created,
-    labels: c.Labels ?? {},
-    networkMode: c.HostConfig?.NetworkMode ?? '',
-    namespaces: null,
-    processes: [],
-    cgroup: null,
-    overlay: null,
-    nearLimit: [],
-    errors: [] as FieldError[],
-  };
 }

@@ -123,7 +123,8 @@ async function findInitPid(
   }
 }
 
-function emptyContainer(c: Docker.ContainerInfo): ContainerSnapshot {
+/** A container as the list call tells it, before anything is read from its files. */
+export function emptyContainer(c: Docker.ContainerInfo): ContainerSnapshot {
   return {
     id: c.Id,
     name: containerName(c),

@@ -282,11 +282,10 @@ const DIFF_KINDS: LayerChange['kind'][] = ['modified', 'added', 'deleted'];
  */
 export async function analyseContainer(
   ctx: LayerContext,
-  ref: string | Docker.ContainerInspectInfo,
+  info: Docker.ContainerInspectInfo,
   overlay: OverlayMount | null,
   pid: number | null,
 ): Promise<LayerReport> {
-  const info = typeof ref === 'string' ? await ctx.docker.inspectContainer(ref) : ref;
   // By id (a tag may have moved on since the container was created), shown by the name it was created from.
   const image = await analyseImage(ctx, info.Image);
   const report: LayerReport = {
