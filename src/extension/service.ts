@@ -1,7 +1,16 @@
 import * as vscode from 'vscode';
 import type { Engine } from '../core/engine';
 import type { DockerEvent, DockerEventWatcher } from '../core/docker/events';
-import { ContainerSnapshot, HostFacts, ImageFacts, LayerReport, Snapshot } from '../shared/model';
+import {
+  ContainerSnapshot,
+  HOST_MEMBER,
+  HostFacts,
+  ImageFacts,
+  LayerReport,
+  NAMESPACE_TYPES,
+  NamespaceInodes,
+  Snapshot,
+} from '../shared/model';
 import { groupNamespaces } from '../shared/namespaces';
 import { EngineModule, loadEngine } from './engineLoader';
 import { ACCESS_SETTINGS, readSettings } from './settings';
@@ -168,7 +177,7 @@ export class XrayService implements vscode.Disposable {
   async refreshContainers(ids: string[]): Promise<void> {
     try {
       const engine = await this.engine();
-      const part = await engine.snapshot({ containers: ids.map((id) => id) });
+      const part = await engine.snapshot({ containers: ids });
       const base = this.snapshot;
       if (!base) {
         await this.refresh();
@@ -181,16 +190,13 @@ export class XrayService implements vscode.Disposable {
         ...ids.map((id) => fresh.get(id)).filter((c): c is ContainerSnapshot => c !== undefined),
       ];
       merged.sort((a, b) => a.name.localeCompare(b.name));
-      const hostNs = new Map<string, number>();
-      for (const g of base.namespaceGroups) if (g.members.includes('host')) hostNs.set(g.type, g.inode);
-      const hostInodes = Object.fromEntries(
-        ['mnt', 'pid', 'net', 'ipc', 'uts', 'user', 'cgroup', 'time'].map((t) => [t, hostNs.get(t) ?? null]),
-      );
+      // The host's namespaces are in the fresh part's groups: regroup them with every container.
+      const hostInodes = Object.fromEntries(NAMESPACE_TYPES.map((t) => [t, null])) as NamespaceInodes;
+      for (const g of part.namespaceGroups) if (g.members.includes(HOST_MEMBER)) hostInodes[g.type] = g.inode;
       this.snapshot = {
         ...part,
         containers: merged,
-        namespaceGroups: groupNamespaces(hostInodes as never, merged),
-        hostNamespacesFrom: base.hostNamespacesFrom,
+        namespaceGroups: groupNamespaces(hostInodes, merged),
         errors: part.errors.filter((e) => e.field !== 'containers'),
       };
       for (const id of ids) this.layerReports.delete(`c:${id}`);
