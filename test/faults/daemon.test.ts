@@ -63,6 +63,19 @@ function privatePids(): number[] {
   return out;
 }
 
+/** The private daemon's cgroup parent (`--cgroup-parent /xray-d2`) wherever a cgroup hierarchy holds it. */
+function cgroupParentDirs(): string[] {
+  const out: string[] = [];
+  const roots = ['/sys/fs/cgroup'];
+  try {
+    for (const e of fs.readdirSync('/sys/fs/cgroup', { withFileTypes: true })) if (e.isDirectory()) roots.push(`/sys/fs/cgroup/${e.name}`);
+  } catch {
+    // no cgroup filesystem mounted: nothing to find
+  }
+  for (const r of roots) if (fs.existsSync(`${r}/xray-d2`)) out.push(`${r}/xray-d2`);
+  return out;
+}
+
 describe('faults: the daemon restarting (a private dockerd)', function () {
   this.timeout(180000);
   let daemon: ChildProcess | null = null;
@@ -73,18 +86,28 @@ describe('faults: the daemon restarting (a private dockerd)', function () {
 
   async function startDaemon(): Promise<number> {
     const log = fs.openSync(`${DIR}/dockerd.log`, 'a');
-    // No --containerd: it starts its own containerd under --exec-root, apart from the main daemon's.
+    // Nothing shared with the machine's daemon: its own network namespace (a dockerd started with
+    // `--bridge none` deletes any `docker0` it can see, and one with a bridge would add its own and iptables
+    // rules), its own data root, exec root (netns files, runc state, its own containerd), config file, pidfile
+    // and cgroup parent. `unshare` execs dockerd, so the child's PID is dockerd's.
+    fs.writeFileSync(`${DIR}/daemon.json`, '{}\n');
     daemon = spawn(
-      'dockerd',
+      'unshare',
       [
+        '--net',
+        'dockerd',
         '--host',
         HOST,
+        '--config-file',
+        `${DIR}/daemon.json`,
         '--data-root',
         `${DIR}/root`,
         '--exec-root',
         `${DIR}/exec`,
         '--pidfile',
         PIDFILE,
+        '--cgroup-parent',
+        '/xray-d2',
         '--bridge',
         'none',
         '--iptables=false',
@@ -170,7 +193,16 @@ describe('faults: the daemon restarting (a private dockerd)', function () {
       }
     }
     fs.rmSync(DIR, { recursive: true, force: true });
+    // The cgroup parent it made (empty once its containers are gone), in every hierarchy.
+    for (const dir of cgroupParentDirs()) {
+      try {
+        fs.rmdirSync(dir);
+      } catch {
+        // busy or already gone: the assertion below says which
+      }
+    }
     console.log(`      figures: ${JSON.stringify(figures)}`);
+    assert.deepEqual(cgroupParentDirs(), [], 'the private daemon’s cgroup parent is removed');
     assert.deepEqual(privatePids(), [], 'the private dockerd and its containerd are stopped');
     assert.equal(fs.existsSync(DIR), false, `${DIR} is removed`);
   });

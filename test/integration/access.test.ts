@@ -49,15 +49,18 @@ function json<T>(run: CliRun, what: string): T {
   return JSON.parse(run.stdout) as T;
 }
 
-/** The user exists and is in the docker group (created once, idempotently). */
-function ensureDockerUser(): void {
+/** The user exists and is in the docker group; true when this run created it (and so removes it). */
+function ensureDockerUser(): boolean {
+  let created = false;
   try {
     execFileSync('id', [USER], { stdio: 'pipe' });
   } catch {
     execFileSync('useradd', ['-m', '-G', 'docker', USER], { stdio: 'pipe' });
+    created = true;
   }
   const groups = execFileSync('id', ['-nG', USER], { encoding: 'utf8' }).split(/\s+/);
   if (!groups.includes('docker')) execFileSync('usermod', ['-aG', 'docker', USER], { stdio: 'pipe' });
+  return created;
 }
 
 async function helperContainers(): Promise<string[]> {
@@ -117,6 +120,7 @@ describe('access for a docker-group user through a helper container (real engine
   const ids: Record<string, string> = {};
   const names = ['xray-acc-limited', 'xray-acc-joined', 'xray-acc-alone', 'xray-acc-layered'];
   let cliDir: string;
+  let createdUser = false;
   let cli: string;
   let root: Snapshot;
   let user: Snapshot;
@@ -126,13 +130,13 @@ describe('access for a docker-group user through a helper container (real engine
   before(async () => {
     requireDocker();
     assert.ok(fs.existsSync(CLI), `${CLI} is built (node esbuild.mjs)`);
-    ensureDockerUser();
-    // The user may not traverse the checkout: the CLI is one bundled file, copied where the user can read it.
+    createdUser = ensureDockerUser();
+    // The user may not traverse the checkout: the CLI is installed where the user can read it, as the
+    // package ships it (the whole of dist/: the bundle loads its vendor bundles lazily).
     cliDir = fs.mkdtempSync(path.join(os.tmpdir(), 'xray-cli-'));
-    fs.chmodSync(cliDir, 0o755);
-    cli = path.join(cliDir, 'cli.js');
-    fs.copyFileSync(CLI, cli);
-    fs.chmodSync(cli, 0o644);
+    fs.cpSync(path.dirname(CLI), path.join(cliDir, 'dist'), { recursive: true, filter: (src) => !src.endsWith('.vsix') });
+    execFileSync('chmod', ['-R', 'a+rX', cliDir]);
+    cli = path.join(cliDir, 'dist', 'cli.js');
     const base = await ensureBaseImage();
     await buildImage(
       'xray-it-access:1',
@@ -211,6 +215,7 @@ CMD ["sleep", "3600"]
     await removeContainers(Object.values(ids));
     await docker(['rmi', '-f', 'xray-it-access:1', NO_SHELL]).catch(() => undefined);
     if (cliDir) fs.rmSync(cliDir, { recursive: true, force: true });
+    if (createdUser) execFileSync('userdel', ['-r', USER], { stdio: 'pipe' });
     assert.deepEqual(await helperContainers(), [], 'no helper container is left behind');
   });
 

@@ -7,8 +7,8 @@ import { readContainerCgroup } from '../../src/core/cgroups/read';
 import { parseMountinfo } from '../../src/core/procfs/mountinfo';
 import { DirectHostFiles } from '../../src/core/util/hostFiles';
 import { CgroupInfo } from '../../src/shared/model';
+import { ensureBaseImage, requireDocker } from '../support/docker';
 
-const IMAGE = 'xray-busybox:latest';
 const SUFFIX = `${process.pid}-${Date.now().toString(36)}`;
 const LIMITED = `cgtest-limited-${SUFFIX}`;
 const FREE = `cgtest-free-${SUFFIX}`;
@@ -60,13 +60,11 @@ describe('cgroups against a real container (integration)', function () {
   const disk = findDisk();
   const subDirs: string[] = [];
 
-  before(function () {
-    try {
-      docker('version', '--format', '{{.Server.Version}}');
-      docker('image', 'inspect', IMAGE);
-    } catch {
-      this.skip();
-    }
+  let IMAGE = '';
+
+  before(async () => {
+    requireDocker();
+    IMAGE = await ensureBaseImage();
     mounts = findCgroupMounts(parseMountinfo(readFileSync('/proc/self/mountinfo', 'utf8')).entries);
     cpus = Number(execFileSync('nproc', { encoding: 'utf8' }).trim());
     const args = ['run', '-d', '--rm', '--network', 'none', '--name', LIMITED, '--memory', '64m', '--memory-swap', '128m'];

@@ -21,10 +21,11 @@ import {
 import { codeLensTitle, describeInstructionLayer } from '../../src/core/dockerfile/describe';
 import { finalStage, parseDockerfile } from '../../src/core/dockerfile/parse';
 import type { ImageLayer, LayerChange, LayerReport } from '../../src/shared/model';
+import { BASE_IMAGE, ensureBaseImage, requireDocker } from '../support/docker';
 
 const run = promisify(execFile);
 
-const BASE = 'xray-busybox:latest';
+const BASE = BASE_IMAGE;
 const TAGS = { legacy: 'xray-dftest-legacy:1', buildkit: 'xray-dftest-bk:1' } as const;
 type BuilderName = keyof typeof TAGS;
 
@@ -182,12 +183,9 @@ describe('Dockerfile ↔ image layers on the real engine', function () {
   const built: Partial<Record<BuilderName, Built>> = {};
   let work = '';
 
-  before(async function () {
-    try {
-      await docker(['image', 'inspect', BASE]);
-    } catch {
-      this.skip();
-    }
+  before(async () => {
+    requireDocker();
+    await ensureBaseImage(BASE);
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'xray-dftest-'));
     const ctx = path.join(work, 'ctx');
     fs.mkdirSync(path.join(ctx, 'conf'), { recursive: true });
@@ -258,7 +256,7 @@ describe('Dockerfile ↔ image layers on the real engine', function () {
           assert.equal(m.score, 1);
           assert.equal(m.builder, builder);
           assert.equal(m.instructions.length, 12);
-          assert.equal(m.baseHistoryIndex, b.history.length - 1); // xray-busybox: one imported entry
+          assert.equal(m.baseHistoryIndex, b.history.length - 1); // the base image: one imported entry
           m.instructions.forEach((p, k) => {
             const want = EXPECTED[p.instruction.startLine];
             assert.ok(want, `line ${p.instruction.startLine}`);
