@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs and starts what the tests need on a Debian machine, idempotently:
-# a Docker engine, Chromium, util-linux (lsns), busybox, debootstrap, and code-server under Node 24.
+# a Docker engine, Chromium, util-linux (lsns), busybox, debootstrap, openssh, and code-server under Node 24.
 # Safe to run again: every step checks before it acts.
 set -euo pipefail
 
@@ -18,6 +18,9 @@ command -v chromium >/dev/null 2>&1 || need_pkgs+=(chromium)
 command -v debootstrap >/dev/null 2>&1 || need_pkgs+=(debootstrap)
 command -v lsns >/dev/null 2>&1 || need_pkgs+=(util-linux)
 command -v tar >/dev/null 2>&1 || need_pkgs+=(tar)
+# The ssh:// endpoint test runs a private sshd on loopback.
+[ -x /usr/sbin/sshd ] || need_pkgs+=(openssh-server)
+command -v ssh-keygen >/dev/null 2>&1 || need_pkgs+=(openssh-client)
 # code-server's postinstall builds native modules: kerberos needs the GSSAPI headers, others need a compiler.
 [ -e /usr/include/gssapi/gssapi.h ] || need_pkgs+=(libkrb5-dev)
 command -v g++ >/dev/null 2>&1 || need_pkgs+=(g++)

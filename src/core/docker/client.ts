@@ -1,6 +1,9 @@
 import Docker from 'dockerode';
+import * as https from 'node:https';
+import * as os from 'node:os';
 import type { Readable } from 'node:stream';
 import { DockerEndpoint, resolveDockerEndpoint, ResolveOptions } from './context';
+import { checkHostKey, knownHostsFiles, readKnownHosts, refusalMessage } from './knownHosts';
 
 /** The daemon cannot be reached: not running, wrong socket, or no permission on the socket. */
 export class DaemonUnreachableError extends Error {
@@ -24,7 +27,16 @@ export class NotFoundError extends Error {
   }
 }
 
+/** An ssh:// daemon's host key is not one known_hosts vouches for. */
+export class HostKeyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'HostKeyError';
+  }
+}
+
 function explainConnectError(err: unknown, endpoint: string): string {
+  if (err instanceof HostKeyError) return err.message;
   const code = (err as { code?: string } | undefined)?.code;
   const msg = err instanceof Error ? err.message : String(err);
   if (code === 'ENOENT') return `${msg} (no socket there: is dockerd running? start it, or set DOCKER_HOST / containerXray.dockerHost)`;
@@ -34,8 +46,13 @@ function explainConnectError(err: unknown, endpoint: string): string {
   return endpoint ? msg : msg;
 }
 
+/** ssh2's error levels for a connection that never became a session. */
+const SSH_CONNECT_LEVELS = new Set(['client-socket', 'client-timeout', 'client-dns', 'client-authentication', 'handshake']);
+
 function isConnectError(err: unknown): boolean {
   const code = (err as { code?: string } | undefined)?.code;
+  const level = (err as { level?: unknown } | undefined)?.level;
+  if (typeof level === 'string' && SSH_CONNECT_LEVELS.has(level)) return true;
   return (
     code === 'ENOENT' ||
     code === 'ECONNREFUSED' ||
@@ -95,15 +112,23 @@ export class DockerClient {
   private constructor(
     readonly docker: Docker,
     readonly endpoint: DockerEndpoint,
+    private readonly hostKeys: SshHostKeys | null,
   ) {}
 
   static async connect(opts: ResolveOptions = {}): Promise<DockerClient> {
     const endpoint = await resolveDockerEndpoint(opts);
-    return new DockerClient(new Docker(dockerodeOptions(endpoint)), endpoint);
+    return DockerClient.fromEndpoint(endpoint, { env: opts.env });
   }
 
-  static fromEndpoint(endpoint: DockerEndpoint): DockerClient {
-    return new DockerClient(new Docker(dockerodeOptions(endpoint)), endpoint);
+  /**
+   * A client for exactly this endpoint. `env` gives SSH_AUTH_SOCK and HOME (for ~/.ssh/known_hosts) of an
+   * ssh:// endpoint; `knownHosts` replaces the known_hosts files ssh would read.
+   */
+  static fromEndpoint(endpoint: DockerEndpoint, opts: { env?: NodeJS.ProcessEnv; knownHosts?: string[] } = {}): DockerClient {
+    const env = opts.env ?? process.env;
+    const target = dockerTarget(endpoint, env);
+    const hostKeys = target.kind === 'ssh' ? new SshHostKeys(opts.knownHosts ?? knownHostsFiles(env), target) : null;
+    return new DockerClient(createDocker(target, hostKeys), endpoint, hostKeys);
   }
 
   resetCalls(): void {
@@ -116,6 +141,10 @@ export class DockerClient {
       return await fn();
     } catch (err) {
       if (notFound && statusCode(err) === 404) throw new NotFoundError(notFound.what, notFound.ref);
+      // ssh2 says only "Host denied": the check itself knows why.
+      const refused = this.hostKeys?.refusal;
+      if (refused && (err as { level?: unknown } | undefined)?.level === 'handshake')
+        throw new DaemonUnreachableError(this.endpoint.host, new HostKeyError(refused));
       if (isConnectError(err)) throw new DaemonUnreachableError(this.endpoint.host, err);
       throw err;
     }
@@ -171,33 +200,163 @@ export class DockerClient {
   }
 }
 
-function dockerodeOptions(endpoint: DockerEndpoint): Docker.DockerOptions {
+/** Where requests go, decided from the resolved endpoint alone. */
+export type DockerTarget =
+  | { kind: 'socket'; socketPath: string }
+  | { kind: 'ssh'; host: string; port: number; username: string; agent: string | undefined }
+  | {
+      kind: 'tcp';
+      protocol: 'http' | 'https';
+      host: string;
+      port: number;
+      ca?: Buffer;
+      cert?: Buffer;
+      key?: Buffer;
+      rejectUnauthorized: boolean;
+    };
+
+export function dockerTarget(endpoint: DockerEndpoint, env: NodeJS.ProcessEnv = process.env): DockerTarget {
   const host = endpoint.host;
-  if (host.startsWith('unix://')) return { socketPath: host.slice('unix://'.length) || '/var/run/docker.sock' };
-  if (host.startsWith('/')) return { socketPath: host };
-  if (host.startsWith('npipe://')) return { socketPath: host.slice('npipe://'.length) };
-  const url = new URL(host);
+  if (host.startsWith('unix://')) return { kind: 'socket', socketPath: host.slice('unix://'.length) || '/var/run/docker.sock' };
+  if (host.startsWith('/')) return { kind: 'socket', socketPath: host };
+  if (host.startsWith('npipe://')) return { kind: 'socket', socketPath: host.slice('npipe://'.length) || '//./pipe/docker_engine' };
+  let url: URL;
+  try {
+    // As the docker CLI reads `host:port`: tcp.
+    url = new URL(host.includes('://') ? host : `tcp://${host}`);
+  } catch {
+    throw new Error(`unsupported Docker host ${JSON.stringify(host)}: expected unix://, tcp://, ssh:// or npipe://`);
+  }
+  // `[::1]` in a URL, `::1` to connect to.
+  const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
   if (url.protocol === 'ssh:') {
     return {
-      protocol: 'ssh',
-      host: url.hostname,
+      kind: 'ssh',
+      host: hostname,
       port: url.port ? Number(url.port) : 22,
-      username: url.username || undefined,
-      sshOptions: { agent: process.env.SSH_AUTH_SOCK },
-    } as Docker.DockerOptions;
+      // ssh's own default: the local user's name.
+      username: decodeURIComponent(url.username) || localUser(env),
+      agent: env.SSH_AUTH_SOCK || undefined,
+    };
   }
   if (url.protocol === 'tcp:' || url.protocol === 'http:' || url.protocol === 'https:') {
     const tls = endpoint.tls;
     const useTls = url.protocol === 'https:' || tls !== null || url.port === '2376';
     return {
+      kind: 'tcp',
       protocol: useTls ? 'https' : 'http',
-      host: url.hostname,
+      host: hostname,
       port: url.port ? Number(url.port) : useTls ? 2376 : 2375,
       ca: tls?.ca,
       cert: tls?.cert,
       key: tls?.key,
-      ...(tls && !tls.verify ? { rejectUnauthorized: false } : {}),
-    } as Docker.DockerOptions;
+      rejectUnauthorized: !tls || tls.verify,
+    };
   }
   throw new Error(`unsupported Docker host ${JSON.stringify(host)}: expected unix://, tcp://, ssh:// or npipe://`);
+}
+
+function localUser(env: NodeJS.ProcessEnv): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    // No passwd entry for this uid (some containers).
+    return env.USER || env.LOGNAME || '';
+  }
+}
+
+/**
+ * docker-modem reads DOCKER_HOST (and with it DOCKER_TLS_VERIFY, DOCKER_CERT_PATH, DOCKER_CLIENT_TIMEOUT,
+ * DOCKER_PATH_PREFIX) when it builds its defaults, and those beat or merge with the options given: a
+ * `socketPath` loses to DOCKER_HOST's host, ssh options lose to its own, and an unreadable DOCKER_CERT_PATH
+ * throws. The endpoint is already resolved, so the modem is built with those variables out of sight (a
+ * synchronous window: no other code runs in it) and then checked against the target.
+ */
+const MODEM_ENV = ['DOCKER_HOST', 'DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH', 'DOCKER_CLIENT_TIMEOUT', 'DOCKER_PATH_PREFIX'];
+
+function createDocker(target: DockerTarget, hostKeys: SshHostKeys | null): Docker {
+  const options = modemOptions(target, hostKeys);
+  const saved = MODEM_ENV.map((k) => [k, process.env[k]] as const);
+  for (const [k] of saved) delete process.env[k];
+  let docker: Docker;
+  try {
+    docker = new Docker(options);
+  } finally {
+    for (const [k, v] of saved) if (v !== undefined) process.env[k] = v;
+  }
+  const m = docker.modem as unknown as { socketPath?: unknown; host?: unknown; port?: unknown; protocol?: unknown };
+  const want =
+    target.kind === 'socket' ? { socketPath: target.socketPath } : { host: target.host, port: target.port, protocol: options.protocol };
+  const got = target.kind === 'socket' ? { socketPath: m.socketPath } : { host: m.host, port: m.port, protocol: m.protocol };
+  if (JSON.stringify(want) !== JSON.stringify(got) || (target.kind === 'socket' && m.host !== undefined))
+    throw new Error(`the Docker client would not use the resolved endpoint: wanted ${JSON.stringify(want)}, got ${JSON.stringify(got)}`);
+  return docker;
+}
+
+/** Every field docker-modem's defaults could set is given, so none comes from anywhere else. */
+function modemOptions(target: DockerTarget, hostKeys: SshHostKeys | null): Docker.DockerOptions {
+  const none = {
+    socketPath: undefined,
+    host: undefined,
+    port: undefined,
+    protocol: undefined,
+    ca: undefined,
+    cert: undefined,
+    key: undefined,
+    username: undefined,
+    pathPrefix: undefined,
+    timeout: undefined,
+  };
+  switch (target.kind) {
+    case 'socket':
+      return { ...none, socketPath: target.socketPath };
+    case 'ssh':
+      return {
+        ...none,
+        protocol: 'ssh',
+        host: target.host,
+        port: target.port,
+        username: target.username,
+        sshOptions: { agent: target.agent, hostVerifier: hostKeys!.verifier() },
+      } as Docker.DockerOptions;
+    case 'tcp':
+      return {
+        ...none,
+        protocol: target.protocol,
+        host: target.host,
+        port: target.port,
+        ca: target.ca,
+        cert: target.cert,
+        key: target.key,
+        // docker-modem passes no TLS options of its own but an agent's: SkipTLSVerify needs one.
+        ...(target.rejectUnauthorized || target.protocol !== 'https' ? {} : { agent: new https.Agent({ rejectUnauthorized: false }) }),
+      } as Docker.DockerOptions;
+  }
+}
+
+/**
+ * The host key check of an ssh:// endpoint, against known_hosts as ssh reads it (re-read per connection,
+ * so a key added with `ssh` counts at once). The last refusal is kept to explain ssh2's bare "Host denied".
+ */
+export class SshHostKeys {
+  refusal: string | null = null;
+
+  constructor(
+    readonly files: string[],
+    readonly target: { host: string; port: number; username: string },
+  ) {}
+
+  async check(key: Buffer): Promise<boolean> {
+    const verdict = checkHostKey(await readKnownHosts(this.files), this.target.host, this.target.port, key);
+    this.refusal = verdict.ok
+      ? null
+      : refusalMessage(verdict, { user: this.target.username, host: this.target.host, port: this.target.port });
+    return verdict.ok;
+  }
+
+  verifier(): (key: Buffer, verify: (ok: boolean) => void) => void {
+    return (key, verify) => {
+      this.check(key).then(verify, () => verify(false));
+    };
+  }
 }
