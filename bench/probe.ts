@@ -10,7 +10,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { DockerEventWatcher } from '../src/core/docker/events';
 import { Engine } from '../src/core/engine';
-import { DirectHostFiles, HostFiles } from '../src/core/util/hostFiles';
+import { ConfinedRoot, DirectHostFiles, HostFiles, ReadLimits } from '../src/core/util/hostFiles';
 import type { Snapshot } from '../src/shared/model';
 import type { ProbeResult } from './lib/measure';
 import { BENCH_LABEL, FLEET_LIMITS } from './lib/fixtures';
@@ -71,6 +71,10 @@ class CountingFiles implements HostFiles {
     this.paths.push(f);
     return this.inner.listDir(f);
   }
+  readConfined(root: ConfinedRoot, p: string, limits: ReadLimits) {
+    this.paths.push(root.kind === 'process' ? `/proc/${root.pid}/root${p}` : `${root.dir}${p}`);
+    return this.inner.readConfined(root, p, limits);
+  }
 }
 
 /** Direct reads, except that /var/lib/docker is denied: the engine falls back to docker save (as in test/integration/layers.test.ts). */
@@ -85,6 +89,7 @@ function noDockerRootFiles(): HostFiles {
     readBytes: async (f) => (deny(f), direct.readBytes(f)),
     readLink: (f) => direct.readLink(f),
     listDir: (f) => direct.listDir(f),
+    readConfined: async (root, p, limits) => (root.kind === 'dir' && deny(`${root.dir}/`), direct.readConfined(root, p, limits)),
   };
 }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs and starts what the tests need on a Debian machine, idempotently:
-# a Docker engine, Chromium, util-linux (lsns), busybox, debootstrap, openssh, and code-server under Node 24.
+# a Docker engine, Chromium, util-linux (lsns), busybox, debootstrap, openssh, QEMU and the test VM's disk,
+# and code-server under Node 24.
 # Safe to run again: every step checks before it acts.
 set -euo pipefail
 
@@ -26,6 +27,10 @@ command -v ssh-keygen >/dev/null 2>&1 || need_pkgs+=(openssh-client)
 command -v g++ >/dev/null 2>&1 || need_pkgs+=(g++)
 command -v make >/dev/null 2>&1 || need_pkgs+=(make)
 command -v python3 >/dev/null 2>&1 || need_pkgs+=(python3)
+# The test VM (a Debian 13 guest with Docker 26 and Podman 5 on cgroup v2) runs under QEMU.
+command -v qemu-system-x86_64 >/dev/null 2>&1 || need_pkgs+=(qemu-system-x86)
+command -v openssl >/dev/null 2>&1 || need_pkgs+=(openssl)
+command -v mkfs.ext4 >/dev/null 2>&1 || need_pkgs+=(e2fsprogs)
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
   log "installing Debian packages: ${need_pkgs[*]}"
   $SUDO apt-get update -qq
@@ -67,3 +72,11 @@ PATH="$NODE24_BIN:$PATH" "$CS_BIN" --version >/dev/null 2>&1 || { log "code-serv
 log "code-server ready at $CS_BIN"
 # Tell the tests where the tools are (they also find them there by default).
 printf 'XRAY_CODE_SERVER=%s\nXRAY_NODE24_BIN=%s\n' "$CS_BIN" "$NODE24_BIN" >"$TOOLS_DIR/env"
+
+# The test VM's disk: built once from its recipe (a few minutes), reused while the recipe is unchanged.
+VM_IMAGE="$(bash "$(dirname "$0")/vm/build.sh")"
+log "test VM image: $VM_IMAGE"
+# Images of older recipes are not used again.
+for old in "$TOOLS_DIR"/vm/[0-9a-f]*; do
+  if [ -d "$old" ] && [ "$old" != "$VM_IMAGE" ]; then rm -rf "$old"; fi
+done

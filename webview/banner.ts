@@ -1,6 +1,6 @@
 // The banner every view shows above its content: the last error (with Retry when the host says it is
-// retryable) and long work under way (with Cancel). The view keeps showing its last data underneath.
-import { send } from './bus';
+// retryable) and long work under way (with Cancel, in views whose scope has it). The view keeps showing its
+// last data underneath.
 import { clear, h } from './dom';
 import { button, show } from './ui';
 
@@ -9,7 +9,7 @@ export class Banner {
   private readonly errorBox: HTMLElement;
   private readonly progressBox: HTMLElement;
 
-  constructor() {
+  constructor(private readonly onRetry: () => void) {
     this.errorBox = h('div', { class: 'banner banner-error', role: 'alert', hidden: true });
     this.progressBox = h('div', { class: 'banner banner-progress', role: 'status', hidden: true });
     this.el = h('div', { class: 'banners' }, this.errorBox, this.progressBox);
@@ -20,7 +20,7 @@ export class Banner {
     this.errorBox.append(
       h('span', { class: 'banner-icon', 'aria-hidden': 'true' }, '!'),
       h('span', { class: 'banner-text' }, show(message)),
-      retryable ? button('Retry', () => send('retry', {}), { 'data-action': 'retry' }) : '',
+      retryable ? button('Retry', () => this.onRetry(), { 'data-action': 'retry' }) : '',
     );
     this.errorBox.hidden = false;
   }
@@ -30,7 +30,7 @@ export class Banner {
     this.errorBox.hidden = true;
   }
 
-  showProgress(message: string | null): void {
+  showProgress(message: string | null, onCancel: () => void): void {
     clear(this.progressBox);
     if (message === null) {
       this.progressBox.hidden = true;
@@ -39,7 +39,7 @@ export class Banner {
     this.progressBox.append(
       h('vscode-progress-ring', { 'aria-hidden': 'true' }),
       h('span', { class: 'banner-text' }, show(message)),
-      button('Cancel', () => send('cancel', {}), { secondary: true, 'data-action': 'cancel' }),
+      button('Cancel', () => onCancel(), { secondary: true, 'data-action': 'cancel' }),
     );
     this.progressBox.hidden = false;
   }

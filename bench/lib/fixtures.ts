@@ -62,7 +62,12 @@ export const FLEET_LIMITS = ['--memory', '64m', '--cpus', '0.25', '--pids-limit'
  * three join its network namespace (`--network container:hub`), two its PID namespace (`--pid container:hub`),
  * the rest stand alone. Every third runs three processes (a shell and two sleeps), the others one.
  */
-export async function startFleet(n: number, image: string, prefix = 'xray-bench-c'): Promise<Fleet> {
+export async function startFleet(
+  n: number,
+  image: string,
+  prefix = 'xray-bench-c',
+  run: (args: string[]) => Promise<string> = (args) => docker(args),
+): Promise<Fleet> {
   const names = Array.from({ length: n }, (_, i) => `${prefix}${String(i).padStart(2, '0')}`);
   const hubOf = (i: number) => names[Math.floor(i / 10) * 10];
   const argsFor = (i: number): string[] => {
@@ -78,8 +83,8 @@ export async function startFleet(n: number, image: string, prefix = 'xray-bench-
   const hubs = names.map((_, i) => i).filter((i) => i % 10 === 0);
   const rest = names.map((_, i) => i).filter((i) => i % 10 !== 0);
   const ids: string[] = new Array(n);
-  await mapLimit(hubs, 4, async (i) => (ids[i] = (await docker(argsFor(i))).trim()));
-  await mapLimit(rest, 4, async (i) => (ids[i] = (await docker(argsFor(i))).trim()));
+  await mapLimit(hubs, 4, async (i) => (ids[i] = (await run(argsFor(i))).trim()));
+  await mapLimit(rest, 4, async (i) => (ids[i] = (await run(argsFor(i))).trim()));
   const groups = Math.ceil(n / 10);
   return {
     ids,

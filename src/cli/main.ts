@@ -9,6 +9,7 @@ import { formatBytes, formatPercent, layerOrigin, shortId } from '../shared/form
 import { EfficiencyRules, HOST_MEMBER, LayerChange, LayerReport, Snapshot } from '../shared/model';
 import { printable } from '../shared/text';
 import { table } from './table';
+import { processCount } from '../shared/processText';
 
 /**
  * Exit codes: 0 fine, 1 CI rules failed, 2 daemon unreachable, 3 a name that names nothing, 5 the helper
@@ -32,8 +33,11 @@ Options:
   --access MODE    how host files are read: auto (default: direct when this user can read the
                    daemon's /proc and /var/lib/docker, else a helper container), direct, helper
   --helper-image IMAGE
-                   the helper container's image (needs /bin/sh); default: a local busybox,
-                   alpine, debian or ubuntu image
+                   the image the helper container runs, as root with host-wide read rights:
+                   one you trust, with /bin/sh, base64, find, stat, readlink and xargs.
+                   Default: a local official image by its exact name (busybox, alpine,
+                   debian or ubuntu, any tag, optionally docker.io/library/…); no other
+                   image is ever picked, and one that cannot run is an error (exit 5)
   --json           machine-readable output (see schema/*.schema.json)
   -h, --help       this text
   -v, --version    the version
@@ -282,7 +286,7 @@ export function renderSnapshot(snap: Snapshot): string {
       mem,
       cpus,
       pids,
-      String(c.processes.length),
+      String(processCount(c)),
       c.nearLimit.length > 0 ? `near ${c.nearLimit.join(',')}` : '',
     ];
   });
@@ -304,6 +308,8 @@ export function renderSnapshot(snap: Snapshot): string {
     '',
     `Host: ${printable(snap.host.hostname)}  kernel ${printable(snap.host.kernel)}  cgroup v${snap.host.cgroupVersion ?? '?'}  access: ${snap.host.access.mode}`,
   );
+  const helper = snap.host.access.helper;
+  if (helper) lines.push(printable(`Helper image: ${helper.image} (ID ${helper.imageId ?? 'unknown'})`));
   return lines.join('\n');
 }
 
@@ -317,23 +323,26 @@ export function renderLayers(report: LayerReport, all: boolean): string {
   lines.push(
     `Image: ${printable(report.image.tags[0] ?? report.image.ref)} (${shortId(report.image.id)})${report.container ? `  container ${printable(report.container.name)}` : ''}`,
   );
+  // The containerd image store's snapshot IDs, where the container's mount named them.
+  const snapshots = report.layers.some((l) => l.snapshotId !== undefined);
   lines.push(
     table(
-      ['#', 'SIZE', 'WASTED', 'CHANGES', 'CREATED BY'],
+      ['#', ...(snapshots ? ['SNAPSHOT'] : []), 'SIZE', 'WASTED', 'CHANGES', 'CREATED BY'],
       report.layers.map((l) => [
         String(l.index),
+        ...(snapshots ? [l.snapshotId ?? '-'] : []),
         formatBytes(l.sizeBytes),
         formatBytes(l.wastedBytes),
         counts(l.changes),
         layerOrigin(l).replace(/\s+/g, ' ').trim(),
       ]),
-      [0, 0, 0, 0, 100],
+      [0, ...(snapshots ? [0] : []), 0, 0, 0, 100],
     ),
   );
   if (report.upper)
     lines.push(
       '',
-      `Writable layer: ${formatBytes(report.upper.sizeBytes)} ${counts(report.upper.changes)}${report.upper.dir ? `  ${printable(report.upper.dir)}` : ''}`,
+      `Writable layer: ${formatBytes(report.upper.sizeBytes)} ${counts(report.upper.changes)}${report.upper.snapshotId !== undefined ? `  snapshot ${report.upper.snapshotId}` : ''}${report.upper.dir ? `  ${printable(report.upper.dir)}` : ''}`,
     );
   const listed: [string, LayerChange[]][] = all ? report.layers.map((l) => [`Layer ${l.index}`, l.changes]) : [];
   if (report.upper) listed.push(['Writable layer', report.upper.changes]);
@@ -366,22 +375,33 @@ export function renderLayers(report: LayerReport, all: boolean): string {
 
 function renderHost(h: Awaited<ReturnType<Engine['host']>>): string {
   const d = h.daemon;
+  const here = h.thisMachine;
+  // Elsewhere, the first rows are the daemon's machine (where the containers run), and this one follows.
   const rows: [string, string][] = [
-    ['Hostname', h.hostname],
-    ['Kernel', h.kernel],
+    [here ? 'Daemon machine' : 'Hostname', here ? `${h.hostname} (the containers run here)` : h.hostname],
+    ['Kernel', here ? `${h.kernel} (the kernel the containers share)` : h.kernel],
     ['OS', `${h.os.distro} ${h.os.release} ${h.os.codename}`.trim()],
     [
       'Virtualization',
       h.virtualization.isVirtual ? `virtual machine (${h.virtualization.hypervisor ?? 'unknown hypervisor'})` : 'bare metal',
     ],
+    ['CPUs, memory', `${h.cpus} · ${formatBytes(h.memoryBytes)}`],
     ['cgroup', h.cgroupVersion ? `v${h.cgroupVersion}${h.cgroupHybrid ? ' (hybrid)' : ''}` : 'unknown'],
+  ];
+  if (here)
+    rows.push([
+      'This machine',
+      `${here.hostname} · kernel ${here.kernel} · ${here.os} · ${here.cpus} CPUs · ${formatBytes(here.memoryBytes)}`,
+    ]);
+  rows.push(
     ['Docker endpoint', d?.endpoint ?? '—'],
     ['Docker', d ? `${d.serverVersion} (${d.operatingSystem}, kernel ${d.kernel})` : 'unreachable'],
     ['Storage driver', d?.storageDriver ?? '—'],
     ['cgroup driver', d?.cgroupDriver ?? '—'],
     ['Daemon runs', d ? (d.runsElsewhere ? `elsewhere: ${d.runsElsewhereReason}` : 'on this machine') : '—'],
     ['Access', `${h.access.mode}: ${h.access.reason}`],
-  ];
+  );
+  if (h.access.helper) rows.push(['Helper image', `${h.access.helper.image} (ID ${h.access.helper.imageId ?? 'unknown'})`]);
   return table(['', ''], rows).split('\n').slice(1).join('\n');
 }
 

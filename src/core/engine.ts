@@ -1,21 +1,23 @@
 import * as os from 'node:os';
 import type Docker from 'dockerode';
 import { AccessPlan, AccessSetting, accessReason, describeUser, planAccess, probeDirectAccess } from './access/choose';
-import { HELPER_IMAGE_HINT, HELPER_LABEL, HelperSession, HelperUnavailableError, localHelperImages } from './access/helper';
+import { HELPER_IMAGE_HINT, HelperDeclinedError, HelperSession, HelperUnavailableError, removeHelperContainer } from './access/helper';
 import { HelperHostFiles } from './access/helperFiles';
+import { ApproveHelperImage, HelperImage, pickOfficialHelperImage } from './access/helperImage';
+import { HelperRegistry, defaultHelperRegistryDir } from './access/registry';
 import { helperBinds } from './access/paths';
 import { AccessPath, ContainerSnapshot, FieldError, HostFacts, ImageFacts, LayerReport, NamespaceInodes, Snapshot } from '../shared/model';
 import { DaemonInfo, DockerClient, NotFoundError } from './docker/client';
 import type { DockerEventWatcher } from './docker/events';
 import { ResolveOptions, isLocalEndpoint } from './docker/context';
-import { buildHostFacts, daemonFacts, hostCgroupVersion, readStaticHostFacts } from './host/hostFacts';
+import { buildHostFacts, daemonFacts, hostCgroupVersion, readDaemonMachineFacts, readStaticHostFacts } from './host/hostFacts';
 import { chainIds } from './layers/history';
 import { DiskLayerCache, defaultLayerCacheDir } from './layers/diskCache';
 import { LayerCache, LayerContext, analyseContainer, analyseImage } from './layers/report';
 import { readHostNamespaces } from './procfs/read';
 import { groupNamespaces } from '../shared/namespaces';
 import { readOverlayMount } from './procfs/overlay';
-import { HostMounts, SnapshotCache, SnapshotContext, emptyContainer, readContainer, readHostMounts } from './snapshot';
+import { ContainerLimits, HostMounts, SnapshotCache, SnapshotContext, emptyContainer, readContainer, readHostMounts } from './snapshot';
 import { DirectHostFiles, HostFiles } from './util/hostFiles';
 
 export interface EngineOptions extends ResolveOptions {
@@ -28,8 +30,22 @@ export interface EngineOptions extends ResolveOptions {
    * direct where this process can read the daemon's files, else the helper. Ignored when `files` is given.
    */
   access?: AccessSetting;
-  /** The helper container's image; else the best local busybox, alpine, debian or ubuntu image. */
+  /**
+   * The helper container's image, as the user chose it (containerXray.helperImage, --helper-image). Else an
+   * official busybox, alpine, debian or ubuntu image found locally by its exact name; never any other.
+   */
   helperImage?: string;
+  /**
+   * Asked before a helper runs from an image (name and image ID) not approved yet in this engine; false
+   * declines it: no helper runs, and the access reason says so. Without it (the CLI) the image runs.
+   */
+  approveHelperImage?: ApproveHelperImage;
+  /**
+   * Where this user's engines record the helper containers they start (so another run hides them and removes
+   * those a killed run left); null: in memory only. Default: ~/.cache/container-xray/helpers, unless
+   * diskCache is false.
+   */
+  helperRegistryDir?: string | null;
   /**
    * Where parsed layer listings are kept between runs (they never change: keyed by chain ID); null for
    * none. Default: ~/.cache/container-xray/layers, unless diskCache is false.
@@ -37,6 +53,8 @@ export interface EngineOptions extends ResolveOptions {
   layerCacheDir?: string | null;
   /** How long an idle helper container stays after the last read of a refresh (ms); 0 stops it at once. */
   helperIdleMs?: number;
+  /** What one container may cost a snapshot (deadline, processes listed); CONTAINER_LIMITS by default. */
+  containerLimits?: Partial<ContainerLimits>;
 }
 
 /** Long enough that a view's follow-up reads share the refresh's helper, short enough to be gone soon after. */
@@ -70,10 +88,14 @@ export class Engine {
   private runsElsewhere: string | null = null;
   private deciding: Promise<void> | null = null;
   private helper: HelperHostFiles | null = null;
-  /** Set when an auto-picked helper image could not run and the engine fell back. */
+  /** Set when an auto-picked helper image could not run, or its image was declined, and the engine fell back. */
   private fallback: AccessPath | null = null;
-  /** The local image that ran the helper, when none is configured (tried first next time). */
-  private helperImage: string | null = null;
+  /** The image (name and ID) the last helper ran from. */
+  private ranHelper: HelperImage | null = null;
+  /** Image IDs approved (approveHelperImage) in this engine. */
+  private readonly approved = new Set<string>();
+  /** The helper containers this engine and this user's other runs created: how helpers are told apart. */
+  readonly helpers: HelperRegistry;
   private readFiles: HostFiles;
 
   private constructor(
@@ -84,6 +106,9 @@ export class Engine {
     this.readFiles = directFiles;
     const cacheDir = opts.layerCacheDir === undefined ? (opts.diskCache === false ? null : defaultLayerCacheDir()) : opts.layerCacheDir;
     this.layerCache = new LayerCache(undefined, cacheDir ? new DiskLayerCache(cacheDir) : null);
+    const registryDir =
+      opts.helperRegistryDir === undefined ? (opts.diskCache === false ? null : defaultHelperRegistryDir()) : opts.helperRegistryDir;
+    this.helpers = new HelperRegistry(registryDir, docker.endpoint.host);
   }
 
   static async create(opts: EngineOptions = {}): Promise<Engine> {
@@ -183,32 +208,72 @@ export class Engine {
     this.readFiles = this.helper;
   }
 
-  /** Starts a helper container from the configured image, else from the best local one that runs. */
+  /**
+   * The image the helper is to run: the configured one, else the best official image found locally by its
+   * exact name. Only that one: when it cannot run, the helper fails naming it (no other image is tried).
+   */
+  private async chooseHelperImage(): Promise<HelperImage> {
+    const configured = this.opts.helperImage?.trim();
+    this.docker.calls.helper = (this.docker.calls.helper ?? 0) + 1;
+    if (configured) {
+      try {
+        const img = await this.docker.docker.getImage(configured).inspect();
+        return { image: configured, imageId: img.Id, source: 'configured' };
+      } catch (err) {
+        if ((err as { statusCode?: number }).statusCode === 404)
+          throw new HelperUnavailableError(
+            configured,
+            `the helper image ${configured} is not on the daemon's machine (\`docker pull ${configured}\` or build it first): ${HELPER_IMAGE_HINT}`,
+          );
+        throw new HelperUnavailableError(configured, `cannot look up the helper image ${configured}: ${(err as Error).message}`);
+      }
+    }
+    const found = pickOfficialHelperImage(await this.docker.docker.listImages({ all: false }));
+    if (!found)
+      throw new HelperUnavailableError(
+        null,
+        `no helper image is set and no official busybox, alpine, debian or ubuntu image is on the daemon's machine: ${HELPER_IMAGE_HINT}`,
+      );
+    return found;
+  }
+
+  /** How long an idle helper waits for a request before it exits by itself (a backstop: its owner may hang). */
+  private helperIdleTimeoutS(): number {
+    return Math.max(60, Math.ceil((this.opts.helperIdleMs ?? DEFAULT_HELPER_IDLE_MS) / 1000) + 60);
+  }
+
+  /** Starts a helper container from the chosen image, once it is approved (when approval is asked for). */
   private async startHelper(info: DaemonInfo): Promise<HelperSession> {
-    const spec = (image: string) => ({
-      image,
+    const chosen = await this.chooseHelperImage();
+    if (this.opts.approveHelperImage && !this.approved.has(chosen.imageId)) {
+      const ok = await this.opts.approveHelperImage({ ...chosen, endpoint: this.docker.endpoint.host });
+      if (!ok) throw new HelperDeclinedError(chosen);
+      this.approved.add(chosen.imageId);
+    }
+    await this.ownHelpers();
+    const session = await HelperSession.start(this.docker, {
+      image: chosen.image,
+      imageId: chosen.imageId,
+      idleTimeoutS: this.helperIdleTimeoutS(),
       binds: helperBinds(info.DockerRootDir ?? '/var/lib/docker'),
       securityOptions: info.SecurityOptions ?? [],
       serverVersion: info.ServerVersion ?? '',
       dockerRootDir: info.DockerRootDir ?? '/var/lib/docker',
+      onCreated: (id) => this.helpers.add(id),
+      onRemoved: (id) => this.helpers.remove(id),
     });
-    const chosen = this.opts.helperImage || this.helperImage;
-    if (chosen) return HelperSession.start(this.docker, spec(chosen));
-    const candidates = (await localHelperImages(this.docker)).slice(0, 3);
-    if (candidates.length === 0)
-      throw new HelperUnavailableError(null, `no local image with a shell for the helper container: ${HELPER_IMAGE_HINT}`);
-    const failures: string[] = [];
-    for (const image of candidates) {
-      try {
-        const session = await HelperSession.start(this.docker, spec(image));
-        this.helperImage = image;
-        return session;
-      } catch (err) {
-        if (!(err instanceof HelperUnavailableError)) throw err;
-        failures.push(err.message);
-      }
-    }
-    throw new HelperUnavailableError(null, `no local image could run the helper container (${failures.join('; ')}): ${HELPER_IMAGE_HINT}`);
+    this.ranHelper = { image: chosen.image, imageId: chosen.imageId, source: chosen.source };
+    return session;
+  }
+
+  /**
+   * The IDs of the helper containers this user's engines created on this daemon (what the engine leaves
+   * out of snapshots and image users). Helpers whose owner is gone (a killed CLI) are removed on the way.
+   */
+  async ownHelpers(): Promise<Set<string>> {
+    const { ids, orphans } = await this.helpers.known();
+    if (orphans.length > 0) await this.helpers.reap(orphans, (id) => removeHelperContainer(this.docker, id));
+    return ids;
   }
 
   /**
@@ -222,18 +287,26 @@ export class Engine {
     try {
       return await helper.hold(fn);
     } catch (err) {
+      if (!(err instanceof HelperUnavailableError)) throw err;
+      // A declined image never fails the operation: the user said no, and the reason says what is missing.
+      const declined = err instanceof HelperDeclinedError;
       const explicit = this.opts.access === 'helper' || Boolean(this.opts.helperImage);
-      if (!(err instanceof HelperUnavailableError) || explicit || helper.image !== null) throw err;
+      if (!declined && (explicit || helper.image !== null)) throw err;
       const why = this.plan?.why ?? 'the helper container was needed';
-      this.fallback = !this.runsElsewhere
+      this.fallback = declined
         ? {
-            mode: 'direct',
-            reason: `${why}; no helper container could run (${err.message}): reading directly, so what needs root is missing`,
+            mode: this.runsElsewhere ? 'daemon-only' : 'direct',
+            reason: `${why}; ${err.message}: ${this.runsElsewhere ? 'only what the Docker API tells is shown' : 'reading directly, so what needs root is missing'}`,
           }
-        : {
-            mode: 'daemon-only',
-            reason: `${why}; no helper container could run (${err.message}): only what the Docker API tells is shown`,
-          };
+        : !this.runsElsewhere
+          ? {
+              mode: 'direct',
+              reason: `${why}; no helper container could run (${err.message}): reading directly, so what needs root is missing`,
+            }
+          : {
+              mode: 'daemon-only',
+              reason: `${why}; no helper container could run (${err.message}): only what the Docker API tells is shown`,
+            };
       this.readFiles = this.directFiles;
       this.helper = null;
       await helper.dispose();
@@ -252,10 +325,16 @@ export class Engine {
     const helper = this.helper;
     this.helper = null;
     await helper?.dispose();
+    // A helper that exited by itself (idle) was never closed: make sure it is gone, then drop the record.
+    for (const id of this.helpers.mine()) {
+      await removeHelperContainer(this.docker, id).catch(() => undefined);
+      await this.helpers.remove(id);
+    }
+    await this.helpers.flush();
   }
 
   private snapshotContext(): SnapshotContext {
-    return { docker: this.docker, files: this.files, cache: this.cache };
+    return { docker: this.docker, files: this.files, cache: this.cache, limits: this.opts.containerLimits };
   }
 
   private layerContext(opts: LayerOptions = {}): LayerContext {
@@ -273,8 +352,8 @@ export class Engine {
   access(): AccessPath {
     if (this.fallback) return this.fallback;
     if (this.plan && !this.opts.files) {
-      const image = this.helper?.image ?? this.opts.helperImage ?? this.helperImage;
-      return accessReason(this.plan, this.plan.mode === 'helper' && image ? { image } : null);
+      const ran = this.ranHelper;
+      return accessReason(this.plan, this.plan.mode === 'helper' && ran ? { image: ran.image, imageId: ran.imageId } : null);
     }
     if (!this.local)
       return {
@@ -291,7 +370,9 @@ export class Engine {
     };
   }
 
-  host(): Promise<HostFacts> {
+  async host(): Promise<HostFacts> {
+    // Clears what a killed run left (its helpers and their record), as every other operation does.
+    await this.ownHelpers();
     return this.withFiles(() => this.readHost());
   }
 
@@ -309,7 +390,19 @@ export class Engine {
     ]);
     errors.push(...hostMounts.errors);
     const daemon = info ? daemonFacts(info, this.docker.endpoint.host, { kernel: stat.kernel, hostname: stat.hostname }) : null;
-    return buildHostFacts(stat, hostCgroupVersion(hostMounts.mounts ?? []), daemon, this.access(), errors);
+    const cgroup = hostCgroupVersion(hostMounts.mounts ?? []);
+    if (!info || !daemon?.runsElsewhere) return buildHostFacts(stat, cgroup, daemon, this.access(), errors);
+    // The containers run on the daemon's machine: its facts, and this machine named beside them.
+    const remote = await readDaemonMachineFacts(info, this.files.kind === 'helper' ? this.files : null);
+    errors.push(...remote.errors);
+    const thisMachine = {
+      hostname: stat.hostname,
+      kernel: stat.kernel,
+      os: [stat.os.distro, stat.os.release].filter(Boolean).join(' '),
+      cpus: stat.cpus,
+      memoryBytes: stat.memoryBytes,
+    };
+    return buildHostFacts(remote.facts, cgroup, daemon, this.access(), errors, thisMachine);
   }
 
   /** One picture of every running container (or the named ones) and the host: one list call, then files. */
@@ -322,13 +415,14 @@ export class Engine {
     const ctx = this.snapshotContext();
     const reads = this.readsFiles();
     const mountsRead = readHostMounts(this.files);
-    const [all, mounts, hostNs, host] = await Promise.all([
+    const [all, mounts, hostNs, host, helpers] = await Promise.all([
       this.docker.listContainers(false),
       mountsRead,
       reads ? this.hostNamespaces() : Promise.resolve(null),
       this.readHost(mountsRead),
+      this.ownHelpers(),
     ]);
-    const list = all.filter((c) => !isHelperContainer(c));
+    const list = all.filter((c) => !helpers.has(c.Id));
     const errors: FieldError[] = [...mounts.errors];
     if (hostNs && hostNs.read.errors.length > 0)
       errors.push(...hostNs.read.errors.map((e) => ({ field: `host.${e.field}`, reason: e.reason })));
@@ -392,7 +486,7 @@ export class Engine {
   private async readLayers(ref: string, opts: LayerOptions): Promise<LayerReport> {
     const ctx = this.layerContext(opts);
     // The daemon resolves names and id prefixes; a reference that is no container is taken as an image.
-    const [info, image] = await Promise.all([
+    const [info, image, , helpers] = await Promise.all([
       this.docker.inspectContainer(ref).catch((err: unknown) => {
         if (err instanceof NotFoundError) return null;
         throw err;
@@ -402,8 +496,9 @@ export class Engine {
         ? null
         : this.docker.inspectImage(ref).catch(() => null),
       this.daemon().catch(() => null),
+      this.ownHelpers(),
     ]);
-    if (info && !isHelperContainer({ Labels: info.Config?.Labels ?? {} })) {
+    if (info && !helpers.has(info.Id)) {
       let overlay = null;
       let pid: number | null = null;
       if (this.readsFiles() && info.State?.Running && info.State.Pid > 0) {
@@ -425,8 +520,8 @@ export class Engine {
   }
 
   private async readImages(): Promise<ImageFacts[]> {
-    const [list, all] = await Promise.all([this.docker.listImages(), this.docker.listContainers(true)]);
-    const containers = all.filter((c) => !isHelperContainer(c));
+    const [list, all, helpers] = await Promise.all([this.docker.listImages(), this.docker.listContainers(true), this.ownHelpers()]);
+    const containers = all.filter((c) => !helpers.has(c.Id));
     const inspected = await Promise.all(list.map((i) => this.docker.inspectImage(i.Id).catch(() => null)));
     const users = new Map<string, string[]>();
     for (const c of containers) users.set(c.ImageID, [...(users.get(c.ImageID) ?? []), c.Id]);
@@ -479,11 +574,6 @@ export class Engine {
     );
     return out;
   }
-}
-
-/** The engine's own helper containers: tooling, not something the user runs. */
-function isHelperContainer(c: { Labels?: Record<string, string> | null }): boolean {
-  return c.Labels?.[HELPER_LABEL] !== undefined;
 }
 
 function matchesContainer(c: { Id: string; Names?: string[] }, ref: string): boolean {

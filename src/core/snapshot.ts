@@ -1,12 +1,14 @@
 import type Docker from 'dockerode';
-import { CgroupLimits, ContainerSnapshot, ContainerState, FieldError, OverlayMount } from '../shared/model';
+import { CgroupLimits, ContainerSnapshot, ContainerState, FieldError, OverlayMount, ProcessInfo } from '../shared/model';
 import { findCgroupMounts, CgroupMounts } from './cgroups/parse';
 import { readContainerCgroup } from './cgroups/read';
 import type { DockerClient } from './docker/client';
 import { MountinfoEntry, parseMountinfo } from './procfs/mountinfo';
 import { readOverlayMount } from './procfs/overlay';
-import { readContainerUsers, readNamespaces, readProcesses } from './procfs/read';
+import { UsersRead, readContainerUsers, readNamespaces, readProcess } from './procfs/read';
 import { HostFiles, describeReadError } from './util/hostFiles';
+
+const NO_USERS: UsersRead = { users: undefined, errors: [], transient: false };
 
 /** Where a container runtime keeps `init.pid` for each task (dockerd's own containerd, a system containerd). */
 export const INIT_PID_DIRS = [
@@ -24,7 +26,7 @@ export class SnapshotCache {
    * What stays as it is while a container's init runs: its overlay mount and its user names. Keyed by
    * container id and valid for that init PID only.
    */
-  readonly statics = new Map<string, { pid: number; overlay: OverlayMount; users: Map<number, string> | undefined }>();
+  readonly statics = new Map<string, { pid: number; overlay: OverlayMount; users: UsersRead }>();
   /**
    * cgroup limits by container id, reused only while the engine follows the daemon's events (an `update`
    * event, a restart or an exit forgets them): limits change only through the daemon.
@@ -32,6 +34,13 @@ export class SnapshotCache {
   readonly limits = new Map<string, { pid: number; limits: CgroupLimits }>();
   followingEvents = false;
   initPidDir: string | null = null;
+  /**
+   * Reads of a container still running after their deadline (a read that never returns). The container
+   * is not read again until its read ends: one hung read per container at most, never one per refresh.
+   */
+  readonly stuck = new Map<string, Promise<unknown>>();
+  /** Container reads through the helper, at most HELPER_CONTAINER_READS at once (see readContainer). */
+  readonly helperGate = new Gate(HELPER_CONTAINER_READS);
 
   forget(id: string): void {
     this.pids.delete(id);
@@ -45,10 +54,68 @@ export interface SnapshotContext {
   docker: DockerClient;
   files: HostFiles;
   cache: SnapshotCache;
+  /** Bounds on reading one container; containerLimitsFor where absent. */
+  limits?: Partial<ContainerLimits>;
 }
 
 export interface ContainerReadOptions {
   processes?: boolean;
+}
+
+/** What one container may cost a snapshot: whatever it does, the others arrive on time. */
+export interface ContainerLimits {
+  /** Milliseconds all of a container's reads may take; then it arrives with what was read by then. */
+  deadlineMs: number;
+  /** Processes listed at most (the lowest PIDs, init first); the rest are counted in `processesNotListed`. */
+  maxProcesses: number;
+}
+
+/** 2 s per container; 500 processes with command lines of at most 64 KiB each (about 32 MiB at worst). */
+export const CONTAINER_LIMITS: ContainerLimits = { deadlineMs: 2000, maxProcesses: 500 };
+
+/**
+ * Through the helper every read crosses the daemon's API (a network, a VM boundary) and the daemon's
+ * machine may be slow: a deadline that bounds a hung read there must not cut a slow but healthy one.
+ */
+export const HELPER_DEADLINE_MS = 10000;
+
+/**
+ * The helper serves one request after another: containers read through it all at once would queue behind
+ * each other, and each one's deadline would run out while it waited. Two at a time keep it busy, and a
+ * container's deadline starts when its turn does.
+ */
+export const HELPER_CONTAINER_READS = 2;
+
+/** At most `size` holders at once; the others wait in order. */
+export class Gate {
+  private held = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(readonly size: number) {}
+
+  /** Waits for a place; the returned function gives it up (once). */
+  async enter(): Promise<() => void> {
+    if (this.held >= this.size) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.held++;
+    let left = false;
+    return () => {
+      if (left) return;
+      left = true;
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.held--;
+    };
+  }
+
+  /** Holders now (for tests). */
+  get inside(): number {
+    return this.held;
+  }
+}
+
+/** The limits of one container read: the caller's, else those of the way files are read. */
+export function containerLimitsFor(kind: HostFiles['kind'], given: Partial<ContainerLimits> = {}): ContainerLimits {
+  return { ...CONTAINER_LIMITS, ...(kind === 'helper' ? { deadlineMs: HELPER_DEADLINE_MS } : {}), ...given };
 }
 
 export function containerName(c: Pick<Docker.ContainerInfo, 'Names' | 'Id'>): string {
@@ -159,7 +226,52 @@ function markGone(snap: ContainerSnapshot): ContainerSnapshot {
   };
 }
 
-/** Reads one running container from /proc and cgroupfs. */
+/**
+ * What one container read has got so far, for the snapshot to take when the deadline passes: results
+ * that arrived but are not yet in the snapshot (`early`), and which reads are still running.
+ */
+class ContainerRead {
+  /** Reads not finished, by the field they fill. */
+  readonly pending = new Set<string>();
+  early: {
+    namespaces?: ContainerSnapshot['namespaces'];
+    overlay?: OverlayMount | null;
+    cgroup?: ContainerSnapshot['cgroup'];
+    errors: FieldError[];
+    processes: ProcessInfo[];
+  } = {
+    errors: [],
+    processes: [],
+  };
+  /** The deadline passed: the snapshot went on without this read, whose later results are dropped. */
+  closed = false;
+
+  track<T>(field: string, read: Promise<T>, keep?: (value: T) => void): Promise<T> {
+    this.pending.add(field);
+    return read.then(
+      (value) => {
+        this.pending.delete(field);
+        if (!this.closed) keep?.(value);
+        return value;
+      },
+      (err: unknown) => {
+        this.pending.delete(field);
+        throw err;
+      },
+    );
+  }
+
+  /** The results kept early are in the snapshot now. */
+  applied(): void {
+    this.early = { errors: [], processes: [] };
+  }
+}
+
+/**
+ * Reads one running container from /proc and cgroupfs, within its deadline: when that passes, the
+ * container arrives with what was read by then and an error on each field whose read did not finish,
+ * and its reads are left to end (or not) on their own.
+ */
 export async function readContainer(
   ctx: SnapshotContext,
   c: Docker.ContainerInfo,
@@ -167,9 +279,78 @@ export async function readContainer(
   hostMounts: MountinfoEntry[] | null,
   opts: ContainerReadOptions = {},
 ): Promise<ContainerSnapshot> {
+  const limits = containerLimitsFor(ctx.files.kind, ctx.limits);
   const snap = emptyContainer(c);
   if (snap.state !== 'running' && snap.state !== 'paused') return snap;
-  const found = await findInitPid(ctx, c.Id);
+  if (ctx.cache.stuck.has(c.Id)) {
+    snap.errors.push({
+      field: 'container',
+      reason: `not read: its previous read is still running after the ${seconds(limits.deadlineMs)} deadline (it is read again once that ends)`,
+    });
+    return snap;
+  }
+  // Through the helper a container waits for its turn first; its deadline counts from then.
+  const leave = ctx.files.kind === 'helper' ? await ctx.cache.helperGate.enter() : () => undefined;
+  const run = new ContainerRead();
+  const work = readContainerWithin(ctx, c, cgroupMounts, hostMounts, opts, limits, snap, run);
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), limits.deadlineMs);
+  });
+  try {
+    const done = await Promise.race([work, late]);
+    if (done) return done;
+  } finally {
+    clearTimeout(timer);
+    // A read left running after its deadline gives up its place: one hung container holds up no other.
+    leave();
+  }
+  run.closed = true;
+  ctx.cache.stuck.set(c.Id, work);
+  const unstick = () => {
+    if (ctx.cache.stuck.get(c.Id) === work) ctx.cache.stuck.delete(c.Id);
+  };
+  work.then(unstick, unstick);
+  return partialContainer(snap, run, limits.deadlineMs);
+}
+
+function seconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
+}
+
+/** The container as far as it was read when its deadline passed; a copy, so later results change nothing. */
+function partialContainer(snap: ContainerSnapshot, run: ContainerRead, deadlineMs: number): ContainerSnapshot {
+  const out: ContainerSnapshot = {
+    ...snap,
+    namespaces: snap.namespaces ?? run.early.namespaces ?? null,
+    overlay: snap.overlay ?? run.early.overlay ?? null,
+    cgroup: snap.cgroup ?? run.early.cgroup ?? null,
+    processes: snap.processes.length > 0 ? [...snap.processes] : [...run.early.processes],
+    nearLimit: [...snap.nearLimit],
+    errors: [...snap.errors, ...run.early.errors],
+  };
+  for (const field of run.pending) {
+    const got = field === 'processes' && out.processes.length > 0 ? ` (${out.processes.length} read by then)` : '';
+    out.errors.push({
+      field,
+      reason: `not read within ${seconds(deadlineMs)}: the read did not finish${got}, and the snapshot did not wait for it`,
+    });
+  }
+  return out;
+}
+
+async function readContainerWithin(
+  ctx: SnapshotContext,
+  c: Docker.ContainerInfo,
+  cgroupMounts: CgroupMounts,
+  hostMounts: MountinfoEntry[] | null,
+  opts: ContainerReadOptions,
+  limits: ContainerLimits,
+  snap: ContainerSnapshot,
+  run: ContainerRead,
+): Promise<ContainerSnapshot> {
+  const found = await run.track('pid', findInitPid(ctx, c.Id));
+  if (run.closed) return snap;
   if (found.gone) return markGone(snap);
   if (found.error) snap.errors.push(found.error);
   if (found.pid === null) return snap;
@@ -179,18 +360,36 @@ export async function readContainer(
   const statics = known?.pid === pid ? known : null;
   const cachedLimits = ctx.cache.followingEvents ? ctx.cache.limits.get(c.Id) : undefined;
   const knownLimits = cachedLimits?.pid === pid ? cachedLimits.limits : undefined;
-  const [ns, cg, ov, users] = await Promise.all([
-    readNamespaces(ctx.files, pid),
-    found.cgroupText !== null ? readContainerCgroup(ctx.files, found.cgroupText, cgroupMounts, { knownLimits }) : Promise.resolve(null),
-    statics ? { overlay: statics.overlay, errors: [], gone: false } : readOverlayMount(ctx.files, pid, hostMounts),
-    statics || opts.processes === false ? Promise.resolve(statics?.users) : readContainerUsers(ctx.files, pid),
+  const [ns, cg, ov, usersRead] = await Promise.all([
+    run.track('namespaces', readNamespaces(ctx.files, pid), (r) => {
+      run.early.namespaces = r.namespaces;
+      run.early.errors.push(...r.errors);
+    }),
+    found.cgroupText !== null
+      ? run.track('cgroup', readContainerCgroup(ctx.files, found.cgroupText, cgroupMounts, { knownLimits }), (r) => {
+          run.early.cgroup = r.cgroup;
+          run.early.errors.push(...r.errors);
+        })
+      : Promise.resolve(null),
+    statics
+      ? { overlay: statics.overlay, errors: [], gone: false }
+      : run.track('overlay', readOverlayMount(ctx.files, pid, hostMounts), (r) => {
+          run.early.overlay = r.overlay;
+          run.early.errors.push(...r.errors);
+        }),
+    statics || opts.processes === false
+      ? Promise.resolve(statics?.users ?? NO_USERS)
+      : run.track('users', readContainerUsers(ctx.files, pid), (r) => run.early.errors.push(...r.errors)),
   ]);
+  if (run.closed) return snap;
+  run.applied();
+  const users = usersRead.users;
   if (ns.gone || ov.gone) return markGone(snap);
   snap.namespaces = ns.namespaces;
-  snap.errors.push(...ns.errors, ...ov.errors);
+  snap.errors.push(...ns.errors, ...ov.errors, ...usersRead.errors);
   snap.overlay = ov.overlay;
-  if (!statics && ov.overlay && ov.errors.length === 0 && opts.processes !== false)
-    ctx.cache.statics.set(c.Id, { pid, overlay: ov.overlay, users });
+  if (!statics && ov.overlay && ov.errors.length === 0 && opts.processes !== false && !usersRead.transient)
+    ctx.cache.statics.set(c.Id, { pid, overlay: ov.overlay, users: usersRead });
   if (cg) {
     snap.cgroup = cg.cgroup;
     snap.errors.push(...cg.errors);
@@ -199,14 +398,56 @@ export async function readContainer(
     }
     if (!cg.cgroup && cg.errors.some((e) => /exited/.test(e.reason))) return markGone(snap);
     if (opts.processes !== false) {
-      const procs = await readProcesses(ctx.files, cg.pids.length > 0 ? cg.pids : [pid], users);
+      const { listed, notListed } = choosePids(cg.pids.length > 0 ? cg.pids : [pid], pid, limits.maxProcesses);
+      const procs = await run.track('processes', readProcessList(ctx.files, listed, users, run));
+      if (run.closed) return snap;
+      run.applied();
       snap.processes = procs.processes;
+      if (notListed > 0) snap.processesNotListed = notListed;
       snap.errors.push(...procs.errors);
       if (snap.processes.length === 0 && !(await tryText(ctx.files, `/proc/${pid}/cgroup`))) return markGone(snap);
     }
   }
   snap.nearLimit = nearLimits(ctx, snap);
   return snap;
+}
+
+/** The PIDs to list when a container has more than `max`: its init and the lowest others, in the cgroup's order. */
+export function choosePids(pids: readonly number[], init: number, max: number): { listed: number[]; notListed: number } {
+  if (pids.length <= max) return { listed: [...pids], notListed: 0 };
+  const keep = new Set([...pids].sort((a, b) => a - b).slice(0, Math.max(1, max)));
+  if (max > 0 && pids.includes(init) && !keep.has(init)) {
+    keep.delete(Math.max(...keep));
+    keep.add(init);
+  }
+  const listed = pids.filter((p) => keep.has(p));
+  return { listed, notListed: pids.length - listed.length };
+}
+
+/**
+ * Reads the listed processes (those that exited meanwhile dropped), each kept in `run` as it arrives
+ * so a deadline in the middle still shows the ones read.
+ */
+async function readProcessList(
+  files: HostFiles,
+  pids: number[],
+  users: Map<number, string> | undefined,
+  run: ContainerRead,
+): Promise<{ processes: ProcessInfo[]; errors: FieldError[] }> {
+  const errors: FieldError[] = [];
+  const results = await Promise.all(
+    pids.map(async (pid) => {
+      try {
+        const p = await readProcess(files, pid, users);
+        if (p && !run.closed) run.early.processes.push(p);
+        return p;
+      } catch (err) {
+        errors.push({ field: `processes.${pid}`, reason: describeReadError(err, `/proc/${pid}/status`) });
+        return null;
+      }
+    }),
+  );
+  return { processes: results.filter((p): p is ProcessInfo => p !== null), errors };
 }
 
 /** Which limits the container runs close to: memory or pids at 90 % or more, or CPU throttled since the last look. */

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { registerCommands } from './commands/registerCommands';
 import { DOCKERFILE_SELECTOR, DockerfileCodeLensProvider, DockerfileHoverProvider, DockerfileLayers } from './hover/dockerfileProviders';
+import { consentText, helperConsent } from './helperConsent';
 import { Panels } from './panels/panels';
 import { XrayService } from './service';
 import { registerTrees } from './tree/providers';
@@ -23,7 +24,15 @@ export interface XrayApi {
 export function activate(context: vscode.ExtensionContext): XrayApi {
   const started = performance.now();
   const output = vscode.window.createOutputChannel('Container X-Ray', { log: true });
-  const service = new XrayService(output);
+  const service = new XrayService(
+    output,
+    helperConsent(context.globalState, async (req) => {
+      const t = consentText(req);
+      const choice = await vscode.window.showWarningMessage(t.message, { modal: true, detail: t.detail }, t.run);
+      output.info(`helper image ${req.image} (${req.imageId}) on ${req.endpoint}: ${choice === t.run ? 'approved' : 'declined'}`);
+      return choice === t.run;
+    }),
+  );
   const panels = new Panels(context.extensionUri, service);
   context.subscriptions.push(output, service, panels);
   registerTrees(context, service);

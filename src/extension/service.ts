@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import type { Engine } from '../core/engine';
+import type { ApproveHelperImage } from '../core/access/helperImage';
 import type { DockerEvent, DockerEventWatcher } from '../core/docker/events';
 import {
   ContainerSnapshot,
@@ -14,6 +15,7 @@ import {
 import { groupNamespaces } from '../shared/namespaces';
 import { EngineModule, loadEngine } from './engineLoader';
 import { ACCESS_SETTINGS, readSettings } from './settings';
+import { ignoredWorkspaceValues } from './settingsReader';
 
 export type DaemonState = { kind: 'idle' } | { kind: 'loading' } | { kind: 'ready' } | { kind: 'unreachable'; reason: string };
 
@@ -42,7 +44,11 @@ export class XrayService implements vscode.Disposable {
 
   private readonly settingsListener: vscode.Disposable;
 
-  constructor(private readonly output: vscode.LogOutputChannel) {
+  constructor(
+    private readonly output: vscode.LogOutputChannel,
+    /** Asked before a helper container runs an image not approved yet (a modal; see helperConsent.ts). */
+    private readonly approveHelperImage?: ApproveHelperImage,
+  ) {
     // The access settings make a new engine (dockerHost is handled by the extension's own listener).
     this.settingsListener = vscode.workspace.onDidChangeConfiguration((e) => {
       if (ACCESS_SETTINGS.some((s) => e.affectsConfiguration(s))) this.reset();
@@ -55,10 +61,16 @@ export class XrayService implements vscode.Disposable {
       const started = Date.now();
       this.module = loadEngine();
       const settings = readSettings();
+      const ignored = ignoredWorkspaceValues(vscode.workspace.getConfiguration('containerXray'));
+      if (ignored.length > 0)
+        this.output.warn(
+          `ignoring ${ignored.map((k) => `containerXray.${k}`).join(', ')} from the workspace settings: only your user settings may set them`,
+        );
       this.engineP = this.module.Engine.create({
         override: settings.dockerHost || undefined,
         access: settings.access,
         helperImage: settings.helperImage || undefined,
+        approveHelperImage: this.approveHelperImage,
       });
       this.engineP.then(
         (e) => this.output.info(`engine ready in ${Date.now() - started} ms: ${e.docker.endpoint.host} (${e.docker.endpoint.from})`),

@@ -42,6 +42,8 @@ export interface ProcessInfo {
   name: string;
   /** Full command line, arguments joined by spaces; the name in brackets for kernel threads. */
   command: string;
+  /** Set when the command line was longer than the engine reads (64 KiB): `command` is its beginning. */
+  commandTruncated?: true;
   /** Threads (from `Threads:`). */
   threads: number | null;
   /** Resident memory (VmRSS) in bytes. */
@@ -134,6 +136,8 @@ export interface OverlayLayerDir {
   resolved: string | null;
   /** `init` for Docker's `<id>-init` layer, `image` for image layers. */
   role: 'init' | 'image';
+  /** The containerd snapshot ID (`…/snapshots/<id>/fs`), on the containerd image store. */
+  snapshotId?: string;
 }
 
 export interface OverlayMount {
@@ -150,6 +154,8 @@ export interface OverlayMount {
   inspectAgrees: boolean | null;
   /** Mount options other than the directories (index=off, xino=…, userxattr …). */
   options: string[];
+  /** The upper dir's containerd snapshot ID, on the containerd image store. */
+  upperSnapshotId?: string;
 }
 
 export type ContainerState = 'running' | 'paused' | 'restarting' | 'exited' | 'created' | 'dead' | 'removing' | 'gone';
@@ -169,6 +175,8 @@ export interface ContainerSnapshot {
   networkMode: string;
   namespaces: NamespaceInodes | null;
   processes: ProcessInfo[];
+  /** Processes the container has beyond those listed (the list is capped); absent when all are listed. */
+  processesNotListed?: number;
   cgroup: CgroupInfo | null;
   overlay: OverlayMount | null;
   /** True when near a limit (memory ≥ 90 %, pids ≥ 90 %, or CPU throttled in the last refresh). */
@@ -176,7 +184,13 @@ export interface ContainerSnapshot {
   errors: FieldError[];
 }
 
+/**
+ * The machine the containers run on: the daemon's. Where that is not the machine the engine runs on (a
+ * remote daemon, Docker Desktop's VM), `thisMachine` names the engine's own machine.
+ */
 export interface HostFacts {
+  /** The engine's machine when the daemon runs elsewhere, else null. */
+  thisMachine: { hostname: string; kernel: string; os: string; cpus: number; memoryBytes: number } | null;
   hostname: string;
   kernel: string;
   os: { platform: string; distro: string; release: string; codename: string; arch: string };
@@ -220,6 +234,8 @@ export interface DaemonFacts {
 export interface AccessPath {
   mode: 'direct' | 'helper' | 'daemon-only';
   reason: string;
+  /** The image the helper container ran (as chosen) and its image ID, once one ran. */
+  helper?: { image: string; imageId: string | null };
 }
 
 export interface Snapshot {
@@ -268,8 +284,10 @@ export interface ImageLayer {
   changes: LayerChange[];
   /** Bytes this layer holds that a later layer overwrote or deleted. */
   wastedBytes: number;
-  /** Where the listing came from. */
-  source: 'tar-split' | 'layer-dir' | 'image-tar' | 'helper';
+  /** Where the listing came from (`content-store`: the layer blob in containerd's content store). */
+  source: 'tar-split' | 'layer-dir' | 'image-tar' | 'helper' | 'content-store';
+  /** The containerd snapshot holding this layer unpacked, where known (a running container's mount). */
+  snapshotId?: string;
 }
 
 export interface Inefficiency {
@@ -285,7 +303,7 @@ export interface LayerReport {
   layers: ImageLayer[];
   /** History entries below the first layer that made no layer (rare). */
   metadataBelow: { createdBy: string; createdAt: string | null }[];
-  upper: { dir: string | null; changes: LayerChange[]; sizeBytes: number } | null;
+  upper: { dir: string | null; changes: LayerChange[]; sizeBytes: number; snapshotId?: string } | null;
   /** Σ per-path smallest size / Σ per-path cumulative size (dive's score); 1 when nothing is duplicated. */
   efficiency: number;
   /** Cumulative size of every path held by two or more layers. */

@@ -17,7 +17,17 @@ import {
   treeRow,
   webviewFrame,
 } from '../support/codeServer';
-import { docker, ensureBaseImage, inspect, readlinkNamespaces, removeContainers, requireDocker, runContainer } from '../support/docker';
+import {
+  BASE_IMAGE,
+  docker,
+  ensureBaseImage,
+  inspect,
+  readlinkNamespaces,
+  removeContainers,
+  requireDocker,
+  runContainer,
+} from '../support/docker';
+import { Target, openTarget } from '../support/targets';
 
 const SHOTS = path.join(ARTIFACTS, 'e2e');
 const IMAGE = 'xray-e2e-app:1';
@@ -272,6 +282,39 @@ describe('the packaged extension in code-server, driven in Chromium', function (
     await ui.shot('container-vs-vm');
   });
 
+  it("opens a container's dashboard from a click on it in the Container vs VM view", async () => {
+    // The side container has no dashboard open yet: only this click can open one.
+    assert.equal(await ui.page.locator('.tab', { hasText: 'xray-e2e-side · X-Ray' }).count(), 0, 'no dashboard of the side container yet');
+    const vm = await webviewFrame(ui.page, 'vm');
+    await vm.locator(`.ct-box[data-container-id="${ids.side}"]`).click();
+    const tab = ui.page.locator('.tab', { hasText: 'xray-e2e-side · X-Ray' }).first();
+    await tab.waitFor({ timeout: 30000 });
+    const pid = (await inspect<{ State: { Pid: number } }>(ids.side)).State.Pid;
+    // The dashboard's page names the side container and its host PID (the web container's dashboard may be open too).
+    const deadline = Date.now() + 30000;
+    const seen: string[] = [];
+    for (;;) {
+      seen.length = 0;
+      for (const f of ui.page.frames()) {
+        try {
+          if ((await f.locator('body[data-view="dashboard"] h1').count()) === 0) continue;
+          const name = (await f.locator('h1').first().innerText()).trim();
+          const shownPid = (await f.locator('[data-field="pid"]').first().innerText()).trim();
+          seen.push(`${name} ${shownPid}`);
+        } catch {
+          // A frame may be detached while we look.
+        }
+      }
+      if (seen.includes(`xray-e2e-side ${pid}`) || Date.now() > deadline) break;
+      await ui.page.waitForTimeout(250);
+    }
+    assert.ok(
+      seen.includes(`xray-e2e-side ${pid}`),
+      `a dashboard of xray-e2e-side (host PID ${pid}) is shown; dashboards seen: ${seen.join(' | ')}`,
+    );
+    await ui.shot('dashboard-from-vm');
+  });
+
   it('checks an image against the efficiency rules from the palette', async () => {
     await runCommand(ui.page, 'Container X-Ray: Check Image Efficiency');
     await pickQuickItem(ui.page, IMAGE);
@@ -302,6 +345,106 @@ describe('the packaged extension in code-server, driven in Chromium', function (
     const toasts = await ui.page.locator('.notifications-toasts .notification-list-item-message').allInnerTexts();
     assert.deepEqual(
       toasts.filter((t) => /Container X-Ray/.test(t)),
+      [],
+    );
+  });
+});
+
+// Once against a daemon in the test VM, as Docker Desktop's users reach theirs: containerXray.dockerHost
+// names the VM's tcp endpoint (a machine-scoped user setting), the helper image is approved in the modal,
+// and the views show the guest's container and draw this machine apart from the VM and its kernel.
+describe('the packaged extension against the VM’s daemon over tcp (vm-docker)', function () {
+  this.timeout(1200000);
+  let t: Target;
+  let server: CodeServer;
+  let ui: Ui;
+  let workspace: string;
+  let id = '';
+  const NAME = 'xray-v3-e2e-vm';
+  const shots = path.join(SHOTS, 'vm');
+
+  before(async function () {
+    this.timeout(1500000);
+    requireCodeServer();
+    requireChromium();
+    requireVsix();
+    t = await openTarget('vm-docker');
+    await t.docker(['rm', '-f', NAME]).catch(() => undefined);
+    id = (await t.docker(['run', '-d', '--name', NAME, '--network', 'none', '--memory', '48m', BASE_IMAGE, 'sleep', '3600'])).trim();
+    workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'xray-v3-e2e-ws-'));
+    server = await startCodeServer(workspace, { 'containerXray.dockerHost': t.host, 'containerXray.helperImage': BASE_IMAGE });
+    ui = await openWorkbench(server, shots);
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed' && ui)
+      await ui.shot(`failed-${this.currentTest.title.slice(0, 40).replace(/\W+/g, '-')}`).catch(() => undefined);
+  });
+
+  after(async () => {
+    if (ui) await ui.shot('final').catch(() => undefined);
+    await ui?.close();
+    await server?.stop();
+    if (id) await t.docker(['rm', '-f', id]).catch(() => undefined);
+    if (workspace) fs.rmSync(workspace, { recursive: true, force: true });
+  });
+
+  it('asks before running the helper image on the VM’s daemon, naming the image and that daemon', async () => {
+    const page = ui.page;
+    const entry = page
+      .locator('.activitybar .action-item a[aria-label^="Container X-Ray"], .activitybar .action-item[aria-label^="Container X-Ray"]')
+      .first();
+    await entry.waitFor({ timeout: 60000 });
+    await entry.click();
+    const dialog = page.locator('.monaco-dialog-box').first();
+    await dialog.waitFor({ timeout: 180000 });
+    const text = await dialog.innerText();
+    assert.ok(text.includes(`Run ${BASE_IMAGE} as Container X-Ray's helper container?`), text);
+    assert.ok(text.includes(`Daemon ${t.host}`), text);
+    const imageId = (await t.docker(['image', 'inspect', '--format', '{{.Id}}', BASE_IMAGE])).trim();
+    assert.ok(text.includes(imageId), `the image ID on the VM's daemon (${imageId}) in: ${text}`);
+    await ui.shot('vm-helper-consent');
+    await dialog.locator('.monaco-button', { hasText: 'Run Helper' }).first().click();
+    await dialog.waitFor({ state: 'detached', timeout: 30000 });
+  });
+
+  it('lists the container made in the guest in the Containers view, with its PID in the guest', async () => {
+    const page = ui.page;
+    const row = treeRow(page, 'Containers', NAME).first();
+    await row.waitFor({ timeout: 180000 });
+    const pid = (await t.docker(['inspect', '--format', '{{.State.Pid}}', id])).trim();
+    const text = (await row.innerText()).replace(/\s+/g, ' ');
+    assert.ok(text.includes(NAME), text);
+    // The guest's own process table holds that PID as the container's sleep.
+    assert.match(await t.sh(`cat /proc/${pid}/cmdline | tr '\\0' ' '`), /^sleep 3600/);
+    await ui.shot('vm-containers');
+  });
+
+  it('draws this machine, the VM with the guest’s kernel, and the container inside it', async () => {
+    const guestKernel = (await t.sh('uname -r')).trim();
+    const guestHost = (await t.sh('hostname')).trim();
+    await runCommand(ui.page, 'Container X-Ray: Show Container vs VM');
+    const frame = await webviewFrame(ui.page, 'vm', 120000);
+    const daemonKernel = frame.locator('[data-field="daemon-kernel"]').first();
+    await daemonKernel.waitFor({ timeout: 180000 });
+    assert.equal((await daemonKernel.innerText()).trim(), guestKernel);
+    assert.equal((await frame.locator('[data-field="host-kernel"]').first().innerText()).trim(), os.release());
+    const here = frame.locator('[data-frame="this-machine"] .frame-label').first();
+    assert.equal((await here.innerText()).trim(), `this machine: ${os.hostname()}`);
+    const vmLabel = (await frame.locator('.vm-frame > .frame-label').first().innerText()).trim();
+    assert.ok(vmLabel.includes(guestHost) && vmLabel.includes(t.host!), vmLabel);
+    const hypervisor = frame.locator('[data-field="daemon-hypervisor"]').first();
+    await hypervisor.waitFor({ timeout: 60000 });
+    assert.equal((await hypervisor.innerText()).trim(), 'QEMU');
+    await frame.locator(`.vm-frame .ct-box[data-container-id="${id}"]`).waitFor({ timeout: 60000 });
+    assert.notEqual(guestKernel, os.release(), 'the VM runs its own kernel');
+    await ui.shot('vm-container-vs-vm');
+  });
+
+  it('shows no error notifications from the extension', async () => {
+    const toasts = await ui.page.locator('.notifications-toasts .notification-list-item-message').allInnerTexts();
+    assert.deepEqual(
+      toasts.filter((x) => /Container X-Ray/.test(x)),
       [],
     );
   });

@@ -14,6 +14,7 @@ import { buildImage, docker, ensureBaseImage, removeContainers, requireDocker, r
 const USER = 'xray-docker-user';
 const CLI = path.join(__dirname, '..', '..', '..', 'dist', 'cli.js');
 const WEIRD = 'we ird\nname ';
+/** An official name (so it is the image picked when none is set), yet no shell: the user's image all the same. */
 const NO_SHELL = 'busybox:xray-it-noshell';
 /** util-linux runuser: runs a command as another user without a password (root only). */
 const RUNUSER = ['/usr/sbin/runuser', '/sbin/runuser', '/usr/bin/runuser'].find((p) => fs.existsSync(p)) ?? 'runuser';
@@ -126,6 +127,8 @@ describe('access for a docker-group user through a helper container (real engine
   let user: Snapshot;
   let userRun: CliRun;
   let rootRun: CliRun;
+  /** The helper image every run names explicitly (no official image is assumed to be local). */
+  let base: string;
 
   before(async () => {
     requireDocker();
@@ -137,7 +140,7 @@ describe('access for a docker-group user through a helper container (real engine
     fs.cpSync(path.dirname(CLI), path.join(cliDir, 'dist'), { recursive: true, filter: (src) => !src.endsWith('.vsix') });
     execFileSync('chmod', ['-R', 'a+rX', cliDir]);
     cli = path.join(cliDir, 'dist', 'cli.js');
-    const base = await ensureBaseImage();
+    base = await ensureBaseImage();
     await buildImage(
       'xray-it-access:1',
       `FROM ${base}
@@ -146,7 +149,7 @@ RUN rm /data/gone.txt && rm -rf /data/sub && mkdir /data/sub && echo b > /data/s
 CMD ["sleep", "3600"]
 `,
     );
-    // Ranked first among local helper images (an official-looking busybox tag), yet it has no shell.
+    // An official name, so it is what runs when no helper image is set, yet it has no shell.
     const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'xray-noshell-'));
     fs.writeFileSync(path.join(empty, 'readme'), 'no shell here\n');
     try {
@@ -205,7 +208,7 @@ CMD ["sleep", "3600"]
       await new Promise((r) => setTimeout(r, 100));
     [rootRun, userRun] = [
       await runCli(cli, ['snapshot', '--json', ...names], 'root'),
-      await runCli(cli, ['snapshot', '--json', ...names], 'user'),
+      await runCli(cli, ['snapshot', '--json', '--helper-image', base, ...names], 'user'),
     ];
     root = json<Snapshot>(rootRun, 'root snapshot');
     user = json<Snapshot>(userRun, 'docker-group user snapshot');
@@ -224,8 +227,12 @@ CMD ["sleep", "3600"]
     assert.equal(user.host.access.mode, 'helper');
     assert.match(
       user.host.access.reason,
-      /^permission denied reading \/proc\/\d+\/ns\/net as uid \d+ \(in the docker group\): reading through a helper container \(image [^)]+\)$/,
+      /^permission denied reading \/proc\/\d+\/ns\/net as uid \d+ \(in the docker group\): reading through a helper container \(image xray-test-busybox:1, ID sha256:[0-9a-f]{64}\)$/,
     );
+    assert.deepEqual(user.host.access.helper, {
+      image: base,
+      imageId: execFileSync('docker', ['image', 'inspect', '-f', '{{.Id}}', base], { encoding: 'utf8' }).trim(),
+    });
     assert.ok((user.daemonCalls.helper ?? 0) >= 3, `the helper was started through the daemon (calls ${JSON.stringify(user.daemonCalls)})`);
     console.log(
       `      CLI snapshot of ${names.length} containers: root direct ${rootRun.ms} ms, docker-group user through the helper ${userRun.ms} ms`,
@@ -260,7 +267,10 @@ CMD ["sleep", "3600"]
 
   it('gives the same image layers (tar-split read through the helper) and container layer changes', async () => {
     for (const ref of ['xray-it-access:1', names[3]]) {
-      const [r, u] = [await runCli(cli, ['layers', ref, '--json'], 'root'), await runCli(cli, ['layers', ref, '--json'], 'user')];
+      const [r, u] = [
+        await runCli(cli, ['layers', ref, '--json'], 'root'),
+        await runCli(cli, ['layers', ref, '--json', '--helper-image', base], 'user'),
+      ];
       const rootReport = json<LayerReport>(r, `root layers ${ref}`);
       const userReport = json<LayerReport>(u, `user layers ${ref}`);
       assert.deepEqual(comparableLayers(userReport), comparableLayers(rootReport), ref);
@@ -270,7 +280,7 @@ CMD ["sleep", "3600"]
         `${ref}: image layers from tar-split, through the helper`,
       );
     }
-    const report = json<LayerReport>(await runCli(cli, ['layers', names[3], '--json'], 'user'), 'user layers');
+    const report = json<LayerReport>(await runCli(cli, ['layers', names[3], '--json', '--helper-image', base], 'user'), 'user layers');
     const changes = new Map(report.upper!.changes.map((c) => [c.path, c]));
     assert.equal(changes.get('/data/keep')?.opaque, true, 'opaque dir, judged through the merged view in the helper');
     assert.equal(changes.get('/data/keep/new.txt')?.kind, 'added');
@@ -284,7 +294,7 @@ CMD ["sleep", "3600"]
 
   it('gives root, in process with access "helper", the same results as direct reads', async () => {
     const direct = await Engine.create({ diskCache: false, access: 'direct' });
-    const helper = await Engine.create({ diskCache: false, access: 'helper', helperIdleMs: 0 });
+    const helper = await Engine.create({ diskCache: false, access: 'helper', helperImage: base, helperIdleMs: 0 });
     try {
       const d0 = Date.now();
       const ds = await direct.snapshot({ containers: names });
@@ -311,7 +321,7 @@ CMD ["sleep", "3600"]
   });
 
   it('never lists its own helper container among the containers, even while it runs', async () => {
-    const helper = await Engine.create({ diskCache: false, access: 'helper', helperIdleMs: 60000 });
+    const helper = await Engine.create({ diskCache: false, access: 'helper', helperImage: base, helperIdleMs: 60000 });
     try {
       const all = await helper.snapshot();
       assert.equal((await helperContainers()).length, 1, 'the helper is running (kept for the idle time)');
@@ -326,7 +336,7 @@ CMD ["sleep", "3600"]
   });
 
   it('starts a new helper when the one it had exits, and refuses paths outside its binds with a reason', async () => {
-    const engine = await Engine.create({ diskCache: false, access: 'helper', helperIdleMs: 60000 });
+    const engine = await Engine.create({ diskCache: false, access: 'helper', helperImage: base, helperIdleMs: 60000 });
     try {
       await engine.snapshot({ containers: [names[0]] });
       const [first] = await helperContainers();
@@ -357,7 +367,7 @@ CMD ["sleep", "3600"]
       { host: '/run/xray-it-absent', helper: '/host/run/xray-it-absent', purpose: 'test', optional: true },
     ];
     const session = await HelperSession.start(engine.docker, {
-      image: await ensureBaseImage(),
+      image: base,
       binds,
       securityOptions: [],
       serverVersion: '',
@@ -397,16 +407,17 @@ CMD ["sleep", "3600"]
     assert.deepEqual(await helperContainers(), []);
   });
 
-  it('picks a local image that really runs the helper, passing over one without a shell', async () => {
+  it('runs the official image found by its exact name and no other: one without a shell is an error naming it', async () => {
     const engine = await Engine.create({ diskCache: false, access: 'helper', helperIdleMs: 0 });
     try {
-      const s = await engine.snapshot({ containers: [names[2]] });
-      assert.equal(s.host.access.mode, 'helper');
-      const image = /\(image ([^)]+)\)$/.exec(s.host.access.reason)?.[1];
-      assert.ok(image && image !== NO_SHELL, `a working image was chosen: ${s.host.access.reason}`);
-      // listImages, then create/attach/start/remove for the shell-less one, then create/attach/start.
-      assert.ok((s.daemonCalls.helper ?? 0) >= 8, `the shell-less image was tried first (${JSON.stringify(s.daemonCalls)})`);
-      assert.ok(s.containers[0].namespaces?.net);
+      // NO_SHELL is the smallest local busybox: the one picked, and the only one tried.
+      await assert.rejects(engine.snapshot({ containers: [names[2]] }), (err: Error) => {
+        assert.equal(err.name, 'HelperUnavailableError');
+        assert.match(err.message, /the helper image busybox:xray-it-noshell has no \/bin\/sh .*set containerXray\.helperImage/);
+        return true;
+      });
+      // listImages, then create/attach/start/remove of the shell-less one; nothing else was tried.
+      assert.ok((engine.docker.calls.helper ?? 0) <= 6, `one image tried (${JSON.stringify(engine.docker.calls)})`);
     } finally {
       await engine.dispose();
     }
@@ -414,11 +425,12 @@ CMD ["sleep", "3600"]
   });
 
   it('tells the user in `host` which way is in use and why', async () => {
-    const run = await runCli(cli, ['host'], 'user');
+    const run = await runCli(cli, ['host', '--helper-image', base], 'user');
     assert.equal(run.code, 0, run.stderr);
     assert.match(
       run.stdout,
       /Access\s+helper: permission denied reading \/proc\/\d+\/ns\/net as uid \d+ \(in the docker group\): reading through a helper container/,
     );
+    assert.match(run.stdout, /Helper image\s+xray-test-busybox:1 \(ID sha256:[0-9a-f]{64}\)/);
   });
 });

@@ -1,15 +1,15 @@
 // Dockerfile lines ↔ image history ↔ layers, on the real engine: one Dockerfile built with the legacy
 // builder and with BuildKit; every instruction must map to the right history entry and layer, checked
 // against the image config's empty_layer flags and the layer tars of `docker save`, and sizes against
-// `docker history`.
+// `docker history`. Built on each target's daemon (in the guest for a VM), the oracles read from that daemon.
 import * as assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
+import { createGunzip } from 'node:zlib';
 import Docker from 'dockerode';
 import { extract } from 'tar-stream';
+import { Engine } from '../../src/core/engine';
 import { HistoryEntry, assignLayers, enrichHistoryLayerCounts } from '../../src/core/dockerfile/history';
 import {
   ImageCandidate,
@@ -21,9 +21,9 @@ import {
 import { codeLensTitle, describeInstructionLayer } from '../../src/core/dockerfile/describe';
 import { finalStage, parseDockerfile } from '../../src/core/dockerfile/parse';
 import type { ImageLayer, LayerChange, LayerReport } from '../../src/shared/model';
-import { BASE_IMAGE, ensureBaseImage, requireDocker } from '../support/docker';
-
-const run = promisify(execFile);
+import { BASE_IMAGE } from '../support/docker';
+import { buildOn, saveOn } from '../support/images';
+import { Target, engineOptions, openTarget, suiteTargets } from '../support/targets';
 
 const BASE = BASE_IMAGE;
 const TAGS = { legacy: 'xray-dftest-legacy:1', buildkit: 'xray-dftest-bk:1' } as const;
@@ -85,11 +85,7 @@ interface Built {
   diffIds: string[];
 }
 
-async function docker(args: string[], env: NodeJS.ProcessEnv = process.env, bin = 'docker'): Promise<string> {
-  const { stdout } = await run(bin, args, { env, maxBuffer: 256 * 1024 * 1024 });
-  return stdout;
-}
-
+/** A layer tar's entries, plain or gzip-compressed (the containerd image store exports compressed blobs). */
 async function listTar(file: string): Promise<TarEntry[]> {
   const out: TarEntry[] = [];
   const ex = extract();
@@ -98,15 +94,25 @@ async function listTar(file: string): Promise<TarEntry[]> {
     stream.on('end', next);
     stream.resume();
   });
+  const head = Buffer.alloc(2);
+  const fd = fs.openSync(file, 'r');
+  fs.readSync(fd, head, 0, 2, 0);
+  fs.closeSync(fd);
   await new Promise<void>((resolve, reject) => {
     ex.on('finish', resolve);
     ex.on('error', reject);
-    fs.createReadStream(file).on('error', reject).pipe(ex);
+    const raw = fs.createReadStream(file).on('error', reject);
+    (head[0] === 0x1f && head[1] === 0x8b ? raw.pipe(createGunzip().on('error', reject)) : raw).pipe(ex);
   });
   return out;
 }
 
-async function inspectBuilt(client: Docker, tag: string, work: string): Promise<Built> {
+/** A dockerode client for the target's daemon (the VMs' plain tcp port, on loopback). */
+function clientFor(t: Target): Docker {
+  return t.vm ? new Docker({ host: '127.0.0.1', port: t.vm.dockerTcp, protocol: 'http' }) : new Docker();
+}
+
+async function inspectBuilt(t: Target, client: Docker, tag: string, work: string): Promise<Built> {
   const info = (await client.getImage(tag).inspect()) as unknown as {
     Id: string;
     Created: string;
@@ -114,7 +120,7 @@ async function inspectBuilt(client: Docker, tag: string, work: string): Promise<
     RootFS: { Layers?: string[] };
   };
   const history = (await client.getImage(tag).history()) as unknown as HistoryEntry[];
-  const cliHistory = (await docker(['history', '--no-trunc', '--human=false', '--format', '{{json .}}', tag]))
+  const cliHistory = (await t.docker(['history', '--no-trunc', '--human=false', '--format', '{{json .}}', tag]))
     .split('\n')
     .filter((l) => l.trim() !== '')
     .map((l) => JSON.parse(l) as { CreatedBy: string; Size: string })
@@ -122,15 +128,13 @@ async function inspectBuilt(client: Docker, tag: string, work: string): Promise<
 
   // docker save: the config's history (with empty_layer) and the layer tars, the oracles.
   const dir = fs.mkdtempSync(path.join(work, 'save-'));
-  await docker(['save', '-o', path.join(dir, 'image.tar'), tag]);
-  await run('tar', ['-C', dir, '-xf', path.join(dir, 'image.tar')]);
-  const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as { Config: string; Layers: string[] }[];
-  const config = JSON.parse(fs.readFileSync(path.join(dir, manifest[0].Config), 'utf8')) as {
+  const manifest = await saveOn(t, tag, dir);
+  const config = JSON.parse(fs.readFileSync(path.join(dir, manifest.Config), 'utf8')) as {
     history: { created_by?: string; empty_layer?: boolean }[];
     rootfs: { diff_ids: string[] };
   };
   const layerTars: TarEntry[][] = [];
-  for (const l of manifest[0].Layers) layerTars.push(await listTar(path.join(dir, l)));
+  for (const l of manifest.Layers) layerTars.push(await listTar(path.join(dir, l)));
   return {
     tag,
     id: info.Id,
@@ -177,230 +181,263 @@ function layerFromTar(b: Built, index: number, createdBy: string): ImageLayer {
   };
 }
 
-describe('Dockerfile ↔ image layers on the real engine', function () {
-  this.timeout(300_000);
-  const client = new Docker();
-  const built: Partial<Record<BuilderName, Built>> = {};
-  let work = '';
+for (const name of suiteTargets()) {
+  describe(`Dockerfile ↔ image layers on the real engine (${name})`, function () {
+    this.timeout(900_000);
+    const built: Partial<Record<BuilderName, Built>> = {};
+    const reports: Partial<Record<BuilderName, LayerReport>> = {};
+    let t: Target;
+    let client: Docker;
+    let work = '';
+    const files = { 'payload.txt': 'payload 123\n', 'conf/a.conf': 'x=1\ny\n\n' };
 
-  before(async () => {
-    requireDocker();
-    await ensureBaseImage(BASE);
-    work = fs.mkdtempSync(path.join(os.tmpdir(), 'xray-dftest-'));
-    const ctx = path.join(work, 'ctx');
-    fs.mkdirSync(path.join(ctx, 'conf'), { recursive: true });
-    fs.writeFileSync(path.join(ctx, 'Dockerfile'), DOCKERFILE);
-    fs.writeFileSync(path.join(ctx, 'payload.txt'), 'payload 123\n');
-    fs.writeFileSync(path.join(ctx, 'conf', 'a.conf'), 'x=1\ny\n\n');
-    await docker(['rmi', '-f', TAGS.legacy, TAGS.buildkit]).catch(() => '');
-    // Legacy builder (the default here; said explicitly), then BuildKit through the 20.10 client.
-    await docker(['build', '--no-cache', '--network', 'none', '-t', TAGS.legacy, ctx], { ...process.env, DOCKER_BUILDKIT: '0' });
-    await new Promise((r) => setTimeout(r, 1100)); // the BuildKit image is the newer one
-    await docker(
-      ['build', '--no-cache', '--network', 'none', '-t', TAGS.buildkit, ctx],
-      { ...process.env, DOCKER_BUILDKIT: '1' },
-      '/usr/bin/docker',
-    );
-    built.legacy = await inspectBuilt(client, TAGS.legacy, work);
-    built.buildkit = await inspectBuilt(client, TAGS.buildkit, work);
-  });
+    before(async function () {
+      this.timeout(1_800_000);
+      t = await openTarget(name);
+      client = clientFor(t);
+      work = fs.mkdtempSync(path.join(os.tmpdir(), 'xray-dftest-'));
+      // On the target's daemon: the legacy builder (said explicitly), then BuildKit through the 20.10 client.
+      await buildOn(t, TAGS.legacy, DOCKERFILE, files, 'legacy', { extra: ['--no-cache'], label: false });
+      await new Promise((r) => setTimeout(r, 1100)); // the BuildKit image is the newer one
+      await buildOn(t, TAGS.buildkit, DOCKERFILE, files, 'buildkit', { extra: ['--no-cache'], label: false });
+      built.legacy = await inspectBuilt(t, client, TAGS.legacy, work);
+      built.buildkit = await inspectBuilt(t, client, TAGS.buildkit, work);
+      // The engine's own report of each image, as the hover reads it.
+      const engine = await Engine.create(engineOptions(t));
+      try {
+        for (const b of ['legacy', 'buildkit'] as const) reports[b] = await engine.layers(TAGS[b]);
+      } finally {
+        await engine.dispose();
+      }
+    });
 
-  after(async () => {
-    await docker(['rmi', '-f', TAGS.legacy, TAGS.buildkit]).catch(() => '');
-    if (work) fs.rmSync(work, { recursive: true, force: true });
-  });
+    after(async function () {
+      this.timeout(300_000);
+      if (t) await t.docker(['rmi', '-f', TAGS.legacy, TAGS.buildkit]).catch(() => '');
+      if (work) fs.rmSync(work, { recursive: true, force: true });
+    });
 
-  it('the conf fixture sizes are what the expectations say', () => {
-    assert.equal(fs.statSync(path.join(work, 'ctx', 'payload.txt')).size, EXPECTED[5].size);
-    assert.equal(fs.statSync(path.join(work, 'ctx', 'conf', 'a.conf')).size, EXPECTED[6].size);
-  });
+    it('the conf fixture sizes are what the expectations say', () => {
+      assert.equal(Buffer.byteLength(files['payload.txt']), EXPECTED[5].size);
+      assert.equal(Buffer.byteLength(files['conf/a.conf']), EXPECTED[6].size);
+    });
 
-  for (const builder of ['legacy', 'buildkit'] as const) {
-    describe(`built with ${builder === 'legacy' ? 'the legacy builder' : 'BuildKit'}`, () => {
-      it('writes the CreatedBy forms this module parses', () => {
-        const b = built[builder];
-        assert.ok(b);
-        const top = b.history.slice(0, 13).map((h) => h.CreatedBy);
-        if (builder === 'legacy') {
-          assert.ok(top.includes('/bin/sh -c #(nop)  CMD ["sh"]'), top.join('\n'));
-          assert.ok(top.includes('/bin/sh -c #(nop) WORKDIR /srv/app'), top.join('\n'));
-          assert.ok(
-            top.some((c) => /^\/bin\/sh -c #\(nop\) COPY file:[0-9a-f]{64} in \.\/payload\.txt $/.test(c)),
-            top.join('\n'),
-          );
-          assert.ok(
-            top.some((c) => /^\/bin\/sh -c #\(nop\) COPY dir:[0-9a-f]{64} in \/etc\/xray\/ $/.test(c)),
-            top.join('\n'),
-          );
-          assert.ok(top.includes('|1 SIZE_KB=48 /bin/sh -c rm data/blob'), top.join('\n'));
-          assert.ok(top.includes('|1 SIZE_KB=48 /bin/sh -c dd if=/dev/zero of=/srv/app/second bs=1k count=16'), top.join('\n'));
-        } else {
-          assert.ok(top.includes('CMD ["sh"]'), top.join('\n'));
-          assert.ok(top.includes('WORKDIR /srv/app'), top.join('\n'));
-          assert.ok(top.includes('COPY payload.txt ./payload.txt # buildkit'), top.join('\n'));
-          assert.ok(top.includes('RUN |1 SIZE_KB=48 /bin/sh -c rm data/blob # buildkit'), top.join('\n'));
-          assert.ok(b.history.slice(0, 12).every((h) => h.Comment === 'buildkit.dockerfile.v0'));
-        }
-      });
-
-      it('maps every instruction to the right history entry and layer index', () => {
-        const b = built[builder];
-        assert.ok(b);
-        const truth = truthLayerIndex(b);
-        const withFlags = b.history.map((h, i) => ({ ...h, emptyLayer: b.emptyLayer[i] }));
-        const exact = matchDockerfileToHistory(DOCKERFILE, withFlags, b.layerCount);
-        const apiOnly = matchDockerfileToHistory(DOCKERFILE, b.history, b.layerCount);
-        for (const m of [exact, apiOnly]) {
-          assert.ok(m, 'a match');
-          assert.equal(m.full, true);
-          assert.equal(m.score, 1);
-          assert.equal(m.builder, builder);
-          assert.equal(m.instructions.length, 12);
-          assert.equal(m.baseHistoryIndex, b.history.length - 1); // the base image: one imported entry
-          m.instructions.forEach((p, k) => {
-            const want = EXPECTED[p.instruction.startLine];
-            assert.ok(want, `line ${p.instruction.startLine}`);
-            assert.equal(p.instruction.keyword, want.keyword);
-            // Instructions, last first, are the history entries, newest first.
-            assert.equal(p.historyIndex, m.instructions.length - 1 - k, `line ${p.instruction.startLine + 1}`);
-            assert.equal(p.quality, 'exact');
-            assert.equal(p.createdBy, b.history[p.historyIndex ?? -1].CreatedBy);
-          });
-        }
-        assert.ok(exact && apiOnly);
-        for (const p of exact.instructions) {
-          assert.equal(p.layerIndex, truth[p.historyIndex ?? -1], `line ${p.instruction.startLine + 1} (config)`);
-          assert.equal(p.layerCertain, true);
-        }
-        // From the API alone: whatever it calls certain is right; and here every guess is right too.
-        for (const p of apiOnly.instructions) {
-          assert.equal(p.layerIndex, truth[p.historyIndex ?? -1], `line ${p.instruction.startLine + 1} (API only)`);
-        }
-        if (builder === 'buildkit') assert.ok(apiOnly.instructions.every((p) => p.layerCertain));
-      });
-
-      it('each layer-producing line’s layer tar holds what that line wrote', () => {
-        const b = built[builder];
-        assert.ok(b);
-        const m = matchDockerfileToHistory(DOCKERFILE, b.history, b.layerCount);
-        assert.ok(m);
-        for (const p of m.instructions) {
-          const want = EXPECTED[p.instruction.startLine];
-          if (p.instruction.effect === 'metadata') {
-            assert.equal(p.layerIndex, null);
-            continue;
+    for (const builder of ['legacy', 'buildkit'] as const) {
+      describe(`built with ${builder === 'legacy' ? 'the legacy builder' : 'BuildKit'}`, () => {
+        it('writes the CreatedBy forms this module parses', () => {
+          const b = built[builder];
+          assert.ok(b);
+          const top = b.history.slice(0, 13).map((h) => h.CreatedBy);
+          if (builder === 'legacy') {
+            assert.ok(top.includes('/bin/sh -c #(nop)  CMD ["sh"]'), top.join('\n'));
+            assert.ok(top.includes('/bin/sh -c #(nop) WORKDIR /srv/app'), top.join('\n'));
+            assert.ok(
+              top.some((c) => /^\/bin\/sh -c #\(nop\) COPY file:[0-9a-f]{64} in \.\/payload\.txt $/.test(c)),
+              top.join('\n'),
+            );
+            assert.ok(
+              top.some((c) => /^\/bin\/sh -c #\(nop\) COPY dir:[0-9a-f]{64} in \/etc\/xray\/ $/.test(c)),
+              top.join('\n'),
+            );
+            assert.ok(top.includes('|1 SIZE_KB=48 /bin/sh -c rm data/blob'), top.join('\n'));
+            assert.ok(top.includes('|1 SIZE_KB=48 /bin/sh -c dd if=/dev/zero of=/srv/app/second bs=1k count=16'), top.join('\n'));
+          } else {
+            assert.ok(top.includes('CMD ["sh"]'), top.join('\n'));
+            assert.ok(top.includes('WORKDIR /srv/app'), top.join('\n'));
+            assert.ok(top.includes('COPY payload.txt ./payload.txt # buildkit'), top.join('\n'));
+            assert.ok(top.includes('RUN |1 SIZE_KB=48 /bin/sh -c rm data/blob # buildkit'), top.join('\n'));
+            assert.ok(b.history.slice(0, 12).every((h) => h.Comment === 'buildkit.dockerfile.v0'));
           }
-          if (want.path === null) {
-            // `RUN echo` and the second `WORKDIR /srv/app` change nothing: no layer (legacy) or an empty one (BuildKit).
-            if (builder === 'legacy') assert.equal(p.layerIndex, null, `line ${p.instruction.startLine + 1}`);
-            else {
-              assert.ok(p.layerIndex !== null);
-              // BuildKit's RUN layer may still list `etc/` (the mount points it set up); no file content.
-              const files: TarEntry[] = b.layerTars[p.layerIndex].filter((e) => e.type !== 'directory');
-              assert.deepEqual(files, [], `line ${p.instruction.startLine + 1}: an empty layer`);
-              assert.equal(p.sizeBytes, 0);
-            }
-            continue;
-          }
-          assert.ok(p.layerIndex !== null, `line ${p.instruction.startLine + 1}`);
-          const tar: TarEntry[] = b.layerTars[p.layerIndex];
-          const hit: TarEntry | undefined = tar.find((e) => e.name === want.path || e.name === `./${want.path}`);
-          assert.ok(
-            hit,
-            `line ${p.instruction.startLine + 1}: layer ${p.layerIndex} holds ${want.path}: ${tar.map((e) => e.name).join(', ')}`,
-          );
-          if (want.size !== undefined) assert.equal(hit.size, want.size);
-          // The history Size of the entry is the layer's content bytes.
-          const content: number = tar.filter((e) => e.type === 'file').reduce((a, e) => a + e.size, 0);
-          assert.equal(p.sizeBytes, content, `line ${p.instruction.startLine + 1}: Size = bytes in the layer tar`);
-        }
-      });
-
-      it('cross-checks sizes with docker history and docker image inspect', () => {
-        const b = built[builder];
-        assert.ok(b);
-        assert.equal(b.cliHistory.length, b.history.length);
-        b.cliHistory.forEach((row, i) => {
-          assert.equal(row.Size, b.history[i].Size, `entry ${i}`);
-          assert.equal(row.CreatedBy, b.history[i].CreatedBy, `entry ${i}`);
         });
-        const a = assignLayers(b.history, b.layerCount);
-        assert.ok(a.consistent);
-        const layerBytes = b.history.reduce((sum, h, i) => sum + (a.makesLayer[i] ? h.Size : 0), 0);
-        assert.equal(layerBytes, b.imageSize, 'the layers’ sizes add up to the image size');
-        const m = matchDockerfileToHistory(DOCKERFILE, b.history, b.layerCount);
-        assert.equal(matchAtLine(m ?? (null as never), 8)?.sizeBytes, 48 * 1024 + 'built\n'.length);
+
+        it('maps every instruction to the right history entry and layer index', () => {
+          const b = built[builder];
+          assert.ok(b);
+          const truth = truthLayerIndex(b);
+          const withFlags = b.history.map((h, i) => ({ ...h, emptyLayer: b.emptyLayer[i] }));
+          const exact = matchDockerfileToHistory(DOCKERFILE, withFlags, b.layerCount);
+          const apiOnly = matchDockerfileToHistory(DOCKERFILE, b.history, b.layerCount);
+          for (const m of [exact, apiOnly]) {
+            assert.ok(m, 'a match');
+            assert.equal(m.full, true);
+            assert.equal(m.score, 1);
+            assert.equal(m.builder, builder);
+            assert.equal(m.instructions.length, 12);
+            assert.equal(m.baseHistoryIndex, b.history.length - 1); // the base image: one imported entry
+            m.instructions.forEach((p, k) => {
+              const want = EXPECTED[p.instruction.startLine];
+              assert.ok(want, `line ${p.instruction.startLine}`);
+              assert.equal(p.instruction.keyword, want.keyword);
+              // Instructions, last first, are the history entries, newest first.
+              assert.equal(p.historyIndex, m.instructions.length - 1 - k, `line ${p.instruction.startLine + 1}`);
+              assert.equal(p.quality, 'exact');
+              assert.equal(p.createdBy, b.history[p.historyIndex ?? -1].CreatedBy);
+            });
+          }
+          assert.ok(exact && apiOnly);
+          for (const p of exact.instructions) {
+            assert.equal(p.layerIndex, truth[p.historyIndex ?? -1], `line ${p.instruction.startLine + 1} (config)`);
+            assert.equal(p.layerCertain, true);
+          }
+          // From the API alone: whatever it calls certain is right; and here every guess is right too.
+          for (const p of apiOnly.instructions) {
+            assert.equal(p.layerIndex, truth[p.historyIndex ?? -1], `line ${p.instruction.startLine + 1} (API only)`);
+          }
+          if (builder === 'buildkit') assert.ok(apiOnly.instructions.every((p) => p.layerCertain));
+        });
+
+        it('each layer-producing line’s layer tar holds what that line wrote', () => {
+          const b = built[builder];
+          assert.ok(b);
+          const m = matchDockerfileToHistory(DOCKERFILE, b.history, b.layerCount);
+          assert.ok(m);
+          for (const p of m.instructions) {
+            const want = EXPECTED[p.instruction.startLine];
+            if (p.instruction.effect === 'metadata') {
+              assert.equal(p.layerIndex, null);
+              continue;
+            }
+            if (want.path === null) {
+              // `RUN echo` and the second `WORKDIR /srv/app` change nothing: no layer (legacy) or an empty one (BuildKit).
+              if (builder === 'legacy') assert.equal(p.layerIndex, null, `line ${p.instruction.startLine + 1}`);
+              else {
+                assert.ok(p.layerIndex !== null);
+                // BuildKit's RUN layer may still list `etc/` (the mount points it set up); no file content.
+                const files: TarEntry[] = b.layerTars[p.layerIndex].filter((e) => e.type !== 'directory');
+                assert.deepEqual(files, [], `line ${p.instruction.startLine + 1}: an empty layer`);
+                assert.equal(p.sizeBytes, 0);
+              }
+              continue;
+            }
+            assert.ok(p.layerIndex !== null, `line ${p.instruction.startLine + 1}`);
+            const tar: TarEntry[] = b.layerTars[p.layerIndex];
+            const hit: TarEntry | undefined = tar.find((e) => e.name === want.path || e.name === `./${want.path}`);
+            assert.ok(
+              hit,
+              `line ${p.instruction.startLine + 1}: layer ${p.layerIndex} holds ${want.path}: ${tar.map((e) => e.name).join(', ')}`,
+            );
+            if (want.size !== undefined) assert.equal(hit.size, want.size);
+            // The history Size of the entry is the layer's content bytes.
+            const content: number = tar.filter((e) => e.type === 'file').reduce((a, e) => a + e.size, 0);
+            assert.equal(p.sizeBytes, content, `line ${p.instruction.startLine + 1}: Size = bytes in the layer tar`);
+          }
+        });
+
+        it('cross-checks sizes with docker history and docker image inspect', () => {
+          const b = built[builder];
+          assert.ok(b);
+          assert.equal(b.cliHistory.length, b.history.length);
+          b.cliHistory.forEach((row, i) => {
+            assert.equal(row.Size, b.history[i].Size, `entry ${i}`);
+            assert.equal(row.CreatedBy, b.history[i].CreatedBy, `entry ${i}`);
+          });
+          const a = assignLayers(b.history, b.layerCount);
+          assert.ok(a.consistent);
+          const layerBytes = b.history.reduce((sum, h, i) => sum + (a.makesLayer[i] ? h.Size : 0), 0);
+          assert.equal(layerBytes, b.imageSize, 'the layers’ sizes add up to the image size');
+          const m = matchDockerfileToHistory(DOCKERFILE, b.history, b.layerCount);
+          assert.equal(matchAtLine(m ?? (null as never), 8)?.sizeBytes, 48 * 1024 + 'built\n'.length);
+        });
+
+        it('describes a line from its layer (hover and CodeLens text)', () => {
+          const b = built[builder];
+          assert.ok(b);
+          const m = matchDockerfileToHistory(DOCKERFILE, b.history, b.layerCount);
+          assert.ok(m);
+          const dd = matchAtLine(m, 7);
+          assert.ok(dd && dd.layerIndex !== null && dd.createdBy !== null);
+          const layers = b.diffIds.map((_, i) => layerFromTar(b, i, i === dd.layerIndex ? (dd.createdBy ?? '') : `layer ${i}`));
+          const report: LayerReport = {
+            image: { id: b.id, tags: [b.tag], ref: b.tag },
+            container: null,
+            layers,
+            metadataBelow: [],
+            upper: null,
+            efficiency: 1,
+            wastedBytes: 0,
+            userWastedPercent: 0,
+            sizeBytes: b.imageSize,
+            userSizeBytes: 0,
+            inefficiencies: [],
+            errors: [],
+          };
+          const layer = layerForInstruction(dd, report);
+          assert.ok(layer);
+          const text = describeInstructionLayer(dd.instruction, layer, report, dd, { markdown: false });
+          assert.match(
+            text,
+            new RegExp(
+              `^RUN \\(lines 8–10\\): layer ${dd.layerIndex + 1} of ${b.layerCount}, 48\\.0 KiB, digest ${b.diffIds[dd.layerIndex].slice(7, 19)}( \\(matched by counting layers; may be off by one\\))?\\.`,
+            ),
+          );
+          // BuildKit: every index is certain; legacy: the RUN sits between Size-0 guesses, so it says so.
+          assert.equal(text.includes('may be off by one'), builder === 'legacy');
+          assert.match(text, /• \/srv\/app\/data\/blob \(48\.0 KiB, added\)/);
+          assert.equal(codeLensTitle(layer, dd), '$(layers) 48.0 KiB · +2 ~0 -0 files');
+          const env = matchAtLine(m, 3);
+          assert.ok(env);
+          assert.match(
+            describeInstructionLayer(env.instruction, null, report, env, { markdown: false }),
+            /only sets image metadata; it produced no layer/,
+          );
+        });
+
+        it("describes a line from the engine's own report of the image built there (the hover as the editor shows it)", () => {
+          const b = built[builder];
+          const report = reports[builder];
+          assert.ok(b && report);
+          const m = matchDockerfileToHistory(DOCKERFILE, b.history, b.layerCount);
+          assert.ok(m);
+          const dd = matchAtLine(m, 7);
+          assert.ok(dd && dd.layerIndex !== null);
+          const layer = layerForInstruction(dd, report);
+          assert.ok(layer);
+          assert.equal(layer.diffId, b.diffIds[dd.layerIndex], 'the layer the line made, by the docker save config');
+          const text = describeInstructionLayer(dd.instruction, layer, report, dd, { markdown: false });
+          assert.match(
+            text,
+            new RegExp(
+              `^RUN \\(lines 8–10\\): layer ${dd.layerIndex + 1} of ${b.layerCount}, 48\\.0 KiB, digest ${b.diffIds[dd.layerIndex].slice(7, 19)}`,
+            ),
+          );
+          assert.match(text, /• \/srv\/app\/data\/blob \(48\.0 KiB, added\)/);
+          assert.equal(codeLensTitle(layer, dd), '$(layers) 48.0 KiB · +2 ~0 -0 files');
+          const rm = matchAtLine(m, 11);
+          assert.ok(rm);
+          const rmLayer = layerForInstruction(rm, report);
+          assert.deepEqual(
+            rmLayer?.changes.filter((c) => c.kind === 'deleted').map((c) => c.path),
+            ['/srv/app/data/blob'],
+          );
+        });
       });
+    }
 
-      it('describes a line from its layer (hover and CodeLens text)', () => {
-        const b = built[builder];
-        assert.ok(b);
-        const m = matchDockerfileToHistory(DOCKERFILE, b.history, b.layerCount);
-        assert.ok(m);
-        const dd = matchAtLine(m, 7);
-        assert.ok(dd && dd.layerIndex !== null && dd.createdBy !== null);
-        const layers = b.diffIds.map((_, i) => layerFromTar(b, i, i === dd.layerIndex ? (dd.createdBy ?? '') : `layer ${i}`));
-        const report: LayerReport = {
-          image: { id: b.id, tags: [b.tag], ref: b.tag },
-          container: null,
-          layers,
-          metadataBelow: [],
-          upper: null,
-          efficiency: 1,
-          wastedBytes: 0,
-          userWastedPercent: 0,
-          sizeBytes: b.imageSize,
-          userSizeBytes: 0,
-          inefficiencies: [],
-          errors: [],
-        };
-        const layer = layerForInstruction(dd, report);
-        assert.ok(layer);
-        const text = describeInstructionLayer(dd.instruction, layer, report, dd, { markdown: false });
-        assert.match(
-          text,
-          new RegExp(
-            `^RUN \\(lines 8–10\\): layer ${dd.layerIndex + 1} of ${b.layerCount}, 48\\.0 KiB, digest ${b.diffIds[dd.layerIndex].slice(7, 19)}( \\(matched by counting layers; may be off by one\\))?\\.`,
-          ),
-        );
-        // BuildKit: every index is certain; legacy: the RUN sits between Size-0 guesses, so it says so.
-        assert.equal(text.includes('may be off by one'), builder === 'legacy');
-        assert.match(text, /• \/srv\/app\/data\/blob \(48\.0 KiB, added\)/);
-        assert.equal(codeLensTitle(layer, dd), '$(layers) 48.0 KiB · +2 ~0 -0 files');
-        const env = matchAtLine(m, 3);
-        assert.ok(env);
-        assert.match(
-          describeInstructionLayer(env.instruction, null, report, env, { markdown: false }),
-          /only sets image metadata; it produced no layer/,
-        );
-      });
-    });
-  }
-
-  it('legacy: the intermediate images’ layer counts make every layer index certain', async () => {
-    const b = built.legacy;
-    assert.ok(b);
-    const enriched = await enrichHistoryLayerCounts(b.history, async (id) => {
-      const info = (await client.getImage(id).inspect()) as unknown as { RootFS: { Layers?: string[] } };
-      return info.RootFS.Layers?.length ?? null;
-    });
-    const a = assignLayers(enriched, b.layerCount);
-    assert.deepEqual(a.layerIndex, truthLayerIndex(b));
-    assert.ok(a.certain.every(Boolean));
-  });
-
-  it('findImageForDockerfile picks the newest of the two images built from the file', () => {
-    const candidates: ImageCandidate[] = (['legacy', 'buildkit'] as const).map((k) => {
-      const b = built[k];
+    it('legacy: the intermediate images’ layer counts make every layer index certain', async () => {
+      const b = built.legacy;
       assert.ok(b);
-      return { id: b.id, tags: [b.tag], created: b.created, history: b.history, layerCount: b.layerCount };
+      const enriched = await enrichHistoryLayerCounts(b.history, async (id) => {
+        const info = (await client.getImage(id).inspect()) as unknown as { RootFS: { Layers?: string[] } };
+        return info.RootFS.Layers?.length ?? null;
+      });
+      const a = assignLayers(enriched, b.layerCount);
+      assert.deepEqual(a.layerIndex, truthLayerIndex(b));
+      assert.ok(a.certain.every(Boolean));
     });
-    const best = findImageForDockerfile(DOCKERFILE, candidates);
-    assert.equal(best?.candidate.tags[0], TAGS.buildkit);
-    assert.equal(best?.match.full, true);
-    // A different Dockerfile matches neither.
-    assert.equal(findImageForDockerfile(`FROM ${BASE}\nRUN echo other\n`, candidates), null);
-    // The Dockerfile's final stage: 12 instructions after FROM.
-    assert.equal(finalStage(parseDockerfile(DOCKERFILE))?.instructions.length, 12);
+
+    it('findImageForDockerfile picks the newest of the two images built from the file', () => {
+      const candidates: ImageCandidate[] = (['legacy', 'buildkit'] as const).map((k) => {
+        const b = built[k];
+        assert.ok(b);
+        return { id: b.id, tags: [b.tag], created: b.created, history: b.history, layerCount: b.layerCount };
+      });
+      const best = findImageForDockerfile(DOCKERFILE, candidates);
+      assert.equal(best?.candidate.tags[0], TAGS.buildkit);
+      assert.equal(best?.match.full, true);
+      // A different Dockerfile matches neither.
+      assert.equal(findImageForDockerfile(`FROM ${BASE}\nRUN echo other\n`, candidates), null);
+      // The Dockerfile's final stage: 12 instructions after FROM.
+      assert.equal(finalStage(parseDockerfile(DOCKERFILE))?.instructions.length, 12);
+    });
   });
-});
+}

@@ -7,6 +7,7 @@
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import { stopVms } from './targets';
 
 interface MachineState {
   interfaces: string[];
@@ -62,6 +63,7 @@ export const mochaHooks = {
   },
   afterAll(this: Mocha.Context): void {
     this.timeout(120000);
+    stopVms();
     if (!before) return;
     const start = before;
     const now = record();

@@ -45,3 +45,17 @@ describe('the packaged extension', () => {
     );
   });
 });
+
+describe('package.json settings', () => {
+  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+    contributes: { configuration: { properties: Record<string, { scope?: string }> } };
+  };
+
+  it("lets only the user's (or remote machine's) settings choose the helper image, the access mode and the daemon", () => {
+    const props = pkg.contributes.configuration.properties;
+    for (const key of ['containerXray.helperImage', 'containerXray.access', 'containerXray.dockerHost'])
+      assert.equal(props[key]?.scope, 'machine', `${key} is machine-scoped, so a workspace's .vscode/settings.json cannot set it`);
+    // The scope VS Code applies to settings without one is "window": a workspace could set those.
+    assert.equal(props['containerXray.refreshInterval']?.scope, undefined);
+  });
+});

@@ -5,9 +5,9 @@ import { contains } from './util';
 
 describe('webview: container dashboard', function () {
   const suite = webviewSuite();
-  let vp: ViewPage | null = null;
+  let vp: ViewPage<'dashboard'> | null = null;
 
-  async function openDashboard(state = dashboardState()): Promise<ViewPage> {
+  async function openDashboard(state = dashboardState()): Promise<ViewPage<'dashboard'>> {
     vp = await suite.open('dashboard');
     await vp.push('state/dashboard', state);
     await vp.page.waitForSelector('[data-limit="memory"]');

@@ -6,16 +6,16 @@ import { attr, contains, shown } from './util';
 
 describe('webview: namespace graph', function () {
   const suite = webviewSuite();
-  let vp: ViewPage | null = null;
+  let vp: ViewPage<'graph'> | null = null;
 
-  async function openGraph(state = graphState()): Promise<ViewPage> {
+  async function openGraph(state = graphState()): Promise<ViewPage<'graph'>> {
     vp = await suite.open('graph');
     await vp.push('state/graph', state);
     await vp.page.waitForSelector('.graph-canvas[data-ready="true"]');
     return vp;
   }
 
-  const cellClass = async (v: ViewPage, id: string, type: string) =>
+  const cellClass = async (v: ViewPage<'graph'>, id: string, type: string) =>
     (await v.page.getAttribute(`table.matrix tr[data-container-id=${attr(id)}] td[data-ns-type=${attr(type)}]`, 'class')) ?? '';
 
   it('sends ready, then shows the matrix: every container by name with its net inode', async () => {
@@ -217,12 +217,13 @@ describe('webview: namespace graph', function () {
     assert.equal(await v.page.$$eval('table.matrix tbody tr', (trs) => trs.length), 6, 'the last data stays');
     await v.page.click('.banner-error vscode-button[data-action="retry"]');
     await v.waitForPosted((m) => m.method === 'retry');
-    await v.push('state/progress', { message: 'Reading 200 containers…' });
-    await v.page.waitForSelector('.banner-progress:not([hidden])');
-    await v.page.click('.banner-progress vscode-button[data-action="cancel"]');
-    await v.waitForPosted((m) => m.method === 'cancel');
+    // Progress (with its Cancel) belongs to the layers scope: the graph's page drops it.
+    await v.pushRaw({ kind: 'notification', method: 'state/progress', params: { message: 'Reading 200 containers…' } });
+    await v.push('state/error', { message: 'after the progress', retryable: true });
+    // Messages arrive in order: once this error shows, the progress message has been handled.
+    await v.waitFor(`(document.querySelector('.banner-error') || {}).textContent.includes('after the progress')`);
+    assert.equal(await v.page.isHidden('.banner-progress'), true, 'no progress banner in the graph');
     await v.screenshot('graph-banner');
-    await v.push('state/progress', { message: null });
     await v.push('state/graph', graphState());
     await v.page.waitForSelector('.banner-error', { state: 'hidden' });
     await v.page.waitForSelector('.banner-progress', { state: 'hidden' });

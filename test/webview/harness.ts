@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from '../support/chromium';
-import type { Notifications, ViewKind, WebviewToHost } from '../../src/shared/protocol';
+import type { NotificationName, NotificationParams, Protocols, ViewKind, WebviewToHost } from '../../src/shared/protocol';
 import { webviewPage } from '../../src/shared/webviewPage';
 
 /** The repository root (this file runs from out/test/webview/). */
@@ -224,7 +224,8 @@ export interface CspViolation {
   source: string;
 }
 
-export interface ViewPage {
+/** A page showing one view; it speaks that view's scope of the protocol. */
+export interface ViewPage<K extends ViewKind = ViewKind> {
   page: Page;
   context: BrowserContext;
   /** console.error messages and uncaught exceptions. */
@@ -233,12 +234,19 @@ export interface ViewPage {
   dialogs: string[];
   /** Requests the page made to anywhere but the harness. */
   foreign: string[];
-  push<M extends keyof Notifications>(method: M, params: Notifications[M]): Promise<void>;
-  posted(): Promise<WebviewToHost[]>;
+  push<M extends NotificationName<Protocols[K]>>(method: M, params: NotificationParams<Protocols[K], M>): Promise<void>;
+  /** Pushes a message the view's scope does not have (to check the page ignores it). */
+  pushRaw(message: unknown): Promise<void>;
+  posted(): Promise<WebviewToHost<Protocols[K]>[]>;
+  /**
+   * Hands every message the page posts (from its first) to a host-side receiver, as VS Code's
+   * onDidReceiveMessage would, until the returned function is called or the page closes.
+   */
+  connect(receive: (message: unknown) => Promise<void>): () => void;
   /** Waits until a JavaScript expression is true in the page. */
   waitFor(expression: string, timeoutMs?: number): Promise<void>;
   clearPosted(): Promise<void>;
-  waitForPosted(pred: (m: WebviewToHost) => boolean, timeoutMs?: number): Promise<WebviewToHost>;
+  waitForPosted(pred: (m: WebviewToHost<Protocols[K]>) => boolean, timeoutMs?: number): Promise<WebviewToHost<Protocols[K]>>;
   respond(seq: number, result: unknown, error?: string): Promise<void>;
   csp(): Promise<CspViolation[]>;
   reload(): Promise<void>;
@@ -246,11 +254,11 @@ export interface ViewPage {
   close(): Promise<void>;
 }
 
-export async function openView(
+export async function openView<K extends ViewKind>(
   h: Harness,
-  view: ViewKind,
+  view: K,
   opts: { theme?: 'dark' | 'light'; width?: number; height?: number } = {},
-): Promise<ViewPage> {
+): Promise<ViewPage<K>> {
   const context = await h.browser.newContext({ viewport: { width: opts.width ?? 1280, height: opts.height ?? 800 }, deviceScaleFactor: 1 });
   const page = await context.newPage();
   const errors: string[] = [];
@@ -285,7 +293,7 @@ export async function openView(
     await waitFor('window.__posted && window.__posted.some(function (m) { return m.method === "ready"; })');
   };
   await ready();
-  const vp: ViewPage = {
+  const vp: ViewPage<K> = {
     page,
     context,
     errors,
@@ -298,14 +306,36 @@ export async function openView(
     push: async (method, params) => {
       await page.evaluate(`window.__push(${JSON.stringify({ kind: 'notification', method, params })})`);
     },
-    posted: async () => (await page.evaluate('window.__posted')) as WebviewToHost[],
+    pushRaw: async (message) => {
+      await page.evaluate(`window.__push(${JSON.stringify(message)})`);
+    },
+    posted: async () => (await page.evaluate('window.__posted')) as WebviewToHost<Protocols[K]>[],
+    connect: (receive) => {
+      let stopped = false;
+      let seen = 0;
+      void (async () => {
+        while (!stopped && !page.isClosed()) {
+          const all = (await page.evaluate('window.__posted').catch(() => null)) as unknown[] | null;
+          if (all === null) return;
+          // clearPosted empties the list; count again from its start.
+          if (all.length < seen) seen = 0;
+          const fresh = all.slice(seen);
+          seen = all.length;
+          for (const m of fresh) await receive(m);
+          await page.waitForTimeout(25).catch(() => undefined);
+        }
+      })();
+      return () => {
+        stopped = true;
+      };
+    },
     clearPosted: async () => {
       await page.evaluate('window.__posted.length = 0');
     },
     waitForPosted: async (pred, timeoutMs = 5000) => {
       const end = Date.now() + timeoutMs;
       for (;;) {
-        const found = ((await page.evaluate('window.__posted')) as WebviewToHost[]).find(pred);
+        const found = ((await page.evaluate('window.__posted')) as WebviewToHost<Protocols[K]>[]).find(pred);
         if (found) return found;
         if (Date.now() > end) throw new Error(`no matching message was posted within ${timeoutMs} ms`);
         await page.waitForTimeout(25);
@@ -329,7 +359,7 @@ export async function openView(
 }
 
 /** The checks every view must pass: no CSP violation, no console error, no dialog, nothing fetched from outside. */
-export async function assertClean(vp: ViewPage): Promise<void> {
+export async function assertClean<K extends ViewKind>(vp: ViewPage<K>): Promise<void> {
   const csp = await vp.csp();
   const problems: string[] = [];
   if (csp.length) problems.push(`CSP violations: ${JSON.stringify(csp)}`);
@@ -340,7 +370,7 @@ export async function assertClean(vp: ViewPage): Promise<void> {
 }
 
 /** No element anywhere (shadow roots included) carries an event-handler attribute, and no <script>/<img> came from data. */
-export async function injectedElements(vp: ViewPage): Promise<string[]> {
+export async function injectedElements<K extends ViewKind>(vp: ViewPage<K>): Promise<string[]> {
   return (await vp.page.evaluate(`(function () {
     var found = [];
     function walk(root) {
@@ -365,10 +395,10 @@ export async function injectedElements(vp: ViewPage): Promise<string[]> {
  */
 export function webviewSuite(): {
   harness: () => Harness;
-  open: (view: ViewKind, opts?: Parameters<typeof openView>[2]) => Promise<ViewPage>;
+  open: <K extends ViewKind>(view: K, opts?: Parameters<typeof openView>[2]) => Promise<ViewPage<K>>;
 } {
   let h: Harness | null = null;
-  let current: ViewPage | null = null;
+  let current: Pick<ViewPage, 'screenshot' | 'close'> | null = null;
   before(async () => {
     h = await startHarness();
   });
@@ -386,8 +416,9 @@ export function webviewSuite(): {
     harness: () => h!,
     open: async (view, opts) => {
       if (current) await current.close();
-      current = await openView(h!, view, opts);
-      return current;
+      const opened = await openView(h!, view, opts);
+      current = opened;
+      return opened;
     },
   };
 }

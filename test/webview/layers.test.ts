@@ -1,31 +1,31 @@
 import * as assert from 'node:assert/strict';
-import type { RequestMessage, WebviewToHost } from '../../src/shared/protocol';
+import type { LayersProtocol, RequestMessage, WebviewToHost } from '../../src/shared/protocol';
 import { ViewPage, assertClean, injectedElements, webviewSuite } from './harness';
 import { HOSTILE, LAYER_CHANGES, bigLayer, layersState } from './sample';
 import { attr, contains } from './util';
 
-const isChangesRequest = (layer?: number | 'upper') => (m: WebviewToHost) =>
+const isChangesRequest = (layer?: number | 'upper') => (m: WebviewToHost<LayersProtocol>) =>
   m.kind === 'request' && m.method === 'layers/changes' && (layer === undefined || m.params.layer === layer);
 
 describe('webview: layer diff explorer', function () {
   const suite = webviewSuite();
-  let vp: ViewPage | null = null;
+  let vp: ViewPage<'layers'> | null = null;
 
   /** Answers the next layers/changes request for `layer` with the sample's changes. */
-  async function answer(v: ViewPage, layer: number | 'upper', changes = LAYER_CHANGES[String(layer)]): Promise<void> {
-    const req = (await v.waitForPosted(isChangesRequest(layer))) as RequestMessage;
+  async function answer(v: ViewPage<'layers'>, layer: number | 'upper', changes = LAYER_CHANGES[String(layer)]): Promise<void> {
+    const req = (await v.waitForPosted(isChangesRequest(layer))) as RequestMessage<LayersProtocol>;
     await v.clearPosted();
     await v.respond(req.seq, { changes });
   }
 
-  async function openLayers(selected: number | 'upper' | null = null): Promise<ViewPage> {
+  async function openLayers(selected: number | 'upper' | null = null): Promise<ViewPage<'layers'>> {
     vp = await suite.open('layers');
     await vp.push('state/layers', layersState(selected));
     await vp.page.waitForSelector('table.layers tbody tr');
     return vp;
   }
 
-  const rowPaths = (v: ViewPage) => v.page.$$eval('.tree-row', (rows) => rows.map((r) => r.getAttribute('data-path')));
+  const rowPaths = (v: ViewPage<'layers'>) => v.page.$$eval('.tree-row', (rows) => rows.map((r) => r.getAttribute('data-path')));
 
   it('lists the layers with created-by, size, wasted and counts, the upper layer, efficiency and the verdict', async () => {
     const v = await openLayers();
@@ -188,10 +188,10 @@ describe('webview: layer diff explorer', function () {
 
   it('ignores a late answer for a layer no longer picked, and shows a failed request with a retry', async () => {
     const v = await openLayers(0);
-    const first = (await v.waitForPosted(isChangesRequest(0))) as RequestMessage;
+    const first = (await v.waitForPosted(isChangesRequest(0))) as RequestMessage<LayersProtocol>;
     await v.clearPosted();
     await v.page.click('table.layers tr[data-layer="1"]');
-    const second = (await v.waitForPosted(isChangesRequest(1))) as RequestMessage;
+    const second = (await v.waitForPosted(isChangesRequest(1))) as RequestMessage<LayersProtocol>;
     await v.clearPosted();
     await v.respond(second.seq, { changes: LAYER_CHANGES['1'] });
     await v.respond(first.seq, { changes: LAYER_CHANGES['0'] });
@@ -199,7 +199,7 @@ describe('webview: layer diff explorer', function () {
     assert.equal(await v.page.$('.tree-row[data-path="/bin"]'), null, 'layer 0 arrived late and is not shown');
 
     await v.page.click('table.layers tr[data-layer="2"]');
-    const failing = (await v.waitForPosted(isChangesRequest(2))) as RequestMessage;
+    const failing = (await v.waitForPosted(isChangesRequest(2))) as RequestMessage<LayersProtocol>;
     await v.clearPosted();
     await v.respond(failing.seq, undefined, 'the layer tar could not be read: EACCES');
     await v.page.waitForSelector('.match-line .error-text');
@@ -210,9 +210,23 @@ describe('webview: layer diff explorer', function () {
     await assertClean(v);
   });
 
+  it('shows long work with a Cancel that asks the host to stop, and hides it when done', async () => {
+    const v = await openLayers();
+    await v.push('state/progress', { message: `Reading layers… ${HOSTILE.img}` });
+    await v.page.waitForSelector('.banner-progress:not([hidden])');
+    assert.ok(contains(await v.page.textContent('.banner-progress'), HOSTILE.img));
+    await v.page.click('.banner-progress vscode-button[data-action="cancel"]');
+    assert.deepEqual((await v.waitForPosted((m) => m.method === 'cancel')).params, {});
+    await v.screenshot('layers-progress');
+    await v.push('state/progress', { message: null });
+    await v.page.waitForSelector('.banner-progress', { state: 'hidden' });
+    assert.ok(await v.page.$('table.layers tbody tr'), 'the layers stay under the banner');
+    await assertClean(v);
+  });
+
   it('opens a layer of 100 000 paths with only the visible rows in the page (prints the time)', async () => {
     const v = await openLayers(0);
-    const req = (await v.waitForPosted(isChangesRequest(0))) as RequestMessage;
+    const req = (await v.waitForPosted(isChangesRequest(0))) as RequestMessage<LayersProtocol>;
     const big = bigLayer(100_000);
     const t0 = Date.now();
     await v.respond(req.seq, { changes: big });

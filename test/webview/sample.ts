@@ -56,6 +56,7 @@ function privateNs(overrides: Partial<NamespaceInodes> = {}): NamespaceInodes {
 
 export function host(overrides: Partial<HostFacts> = {}): HostFacts {
   return {
+    thisMachine: null,
     hostname: 'build-01',
     kernel: '6.8.0-49-generic',
     os: { platform: 'linux', distro: 'Ubuntu', release: '24.04.1 LTS', codename: 'noble', arch: 'x64' },
@@ -440,12 +441,14 @@ export function vmState(h: HostFacts = host()): VmState {
   return { host: h, containers: containers().map((c) => ({ id: c.id, name: c.name, image: c.image, pid: c.pid })) };
 }
 
+/** Docker Desktop: the host facts are its VM's, and this machine (a Fedora laptop) is named beside them. */
 export function desktopHost(): HostFacts {
   const h = host({
-    hostname: 'laptop',
-    kernel: '6.11.5-300.fc41.x86_64',
-    os: { platform: 'linux', distro: 'Fedora Linux', release: '41', codename: '', arch: 'x64' },
-    virtualization: { isVirtual: false, hypervisor: null, evidence: 'systemd-detect-virt: none' },
+    thisMachine: { hostname: 'laptop', kernel: '6.11.5-300.fc41.x86_64', os: 'Fedora Linux 41', cpus: 8, memoryBytes: 32 * 1024 * MiB },
+    hostname: 'docker-desktop',
+    kernel: '6.10.14-linuxkit',
+    os: { platform: 'linux', distro: 'Docker Desktop', release: '', codename: '', arch: 'x86_64' },
+    virtualization: { isVirtual: true, hypervisor: 'QEMU', evidence: 'the daemon machine’s DMI: vendor "QEMU"' },
     access: { mode: 'daemon-only', reason: 'the daemon runs in Docker Desktop’s VM: its /proc and cgroups are not on this machine' },
   });
   h.daemon = {

@@ -1,13 +1,24 @@
 import * as assert from 'node:assert/strict';
+import { Channel } from '../../src/extension/panels/channel';
+import { PanelHost, vmHandlers } from '../../src/extension/panels/handlers';
+import { VmProtocol, VmState, vmScope } from '../../src/shared/protocol';
 import { ViewPage, assertClean, injectedElements, webviewSuite } from './harness';
 import { HOSTILE, IDS, desktopHost, host, vmState } from './sample';
 import { contains } from './util';
 
+/** Waits up to 5 s for something the host side records. */
+async function until(pred: () => boolean): Promise<void> {
+  for (const end = Date.now() + 5000; !pred();) {
+    if (Date.now() > end) return;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
 describe('webview: container vs VM', function () {
   const suite = webviewSuite();
-  let vp: ViewPage | null = null;
+  let vp: ViewPage<'vm'> | null = null;
 
-  async function openVm(state = vmState()): Promise<ViewPage> {
+  async function openVm(state = vmState()): Promise<ViewPage<'vm'>> {
     vp = await suite.open('vm');
     await vp.push('state/vm', state);
     await vp.page.waitForSelector('.diagram');
@@ -33,11 +44,56 @@ describe('webview: container vs VM', function () {
     assert.match(note ?? '', /cgroups/);
     assert.match(note ?? '', /This machine is itself a virtual machine \(KVM/);
     assert.match((await v.page.textContent('[data-field="access"]')) ?? '', /direct: .*running as root on the Docker host/);
-    await v.page.click(`.ct-box[data-container-id="${IDS.db}"]`);
-    assert.deepEqual((await v.waitForPosted((m) => m.method === 'openDashboard')).params, { containerId: IDS.db });
     assert.deepEqual(await injectedElements(v), []);
     await v.screenshot('vm');
     await assertClean(v);
+  });
+
+  it("a click on a container reaches the VM panel's handlers: that container's dashboard opens, or the error shows", async () => {
+    // The host side is the panel's own code (its scope's checks and handler table) with the editor's part
+    // recorded: which dashboards it was asked to open, and refreshes.
+    const state: VmState = vmState();
+    const running = new Set(state.containers.map((c) => c.id));
+    const opened: string[] = [];
+    let refreshes = 0;
+    const host: PanelHost = {
+      refresh: async () => {
+        refreshes++;
+      },
+      showDashboard: async (containerId) => {
+        if (!running.has(containerId)) throw new Error(`no running container ${containerId}`);
+        opened.push(containerId);
+      },
+      showLayers: () => Promise.reject(new Error('the VM view opens no layers')),
+      copyText: () => Promise.reject(new Error('the VM view copies nothing')),
+      revealUpperDir: () => Promise.reject(new Error('the VM view reveals nothing')),
+    };
+    const v = (vp = await suite.open('vm'));
+    const channel: Channel<VmProtocol> = new Channel(
+      vmScope,
+      vmHandlers(host, { push: () => channel.notify('state/vm', state) }),
+      (m) => void v.pushRaw(m),
+    );
+    const stop = v.connect((m) => channel.receive(m));
+    try {
+      // Its `ready` made the host push the state: nothing was pushed by the test.
+      await v.page.waitForSelector('.diagram');
+      await v.page.click(`.ct-box[data-container-id="${IDS.db}"]`);
+      await until(() => opened.length > 0);
+      assert.deepEqual(opened, [IDS.db]);
+      // The web container exits; the page still shows its box, and a click on it says why nothing opens.
+      running.delete(IDS.web);
+      await v.page.click(`.ct-box[data-container-id="${IDS.web}"]`);
+      await v.page.waitForSelector('.banner-error:not([hidden])');
+      assert.ok(contains(await v.page.textContent('.banner-error'), `no running container ${IDS.web}`));
+      assert.deepEqual(opened, [IDS.db], 'no dashboard for a container that is gone');
+      await v.page.click('.banner-error vscode-button[data-action="retry"]');
+      await until(() => refreshes > 0);
+      assert.equal(refreshes, 1);
+      await assertClean(v);
+    } finally {
+      stop();
+    }
   });
 
   it('on bare metal draws no hypervisor under the kernel', async () => {
@@ -80,6 +136,18 @@ describe('webview: container vs VM', function () {
     assert.ok(await v.page.$('.diagram.two-machines'));
     assert.equal(await v.page.getAttribute('.drawing .vm-frame', 'data-frame'), 'remote');
     assert.match((await v.page.textContent('[data-field="runs-elsewhere"]')) ?? '', /DOCKER_HOST is ssh:\/\/ops@build-02/);
+    // This machine is drawn from thisMachine; the daemon's machine from the host facts (its own hypervisor).
+    assert.match((await v.page.textContent('.drawing [data-frame="this-machine"] .frame-label')) ?? '', /this machine: laptop/);
+    assert.equal((await v.page.textContent('.drawing [data-field="host-kernel"]'))?.trim(), '6.11.5-300.fc41.x86_64');
+    assert.match(
+      (await v.page.textContent('.drawing .vm-frame .frame-label')) ?? '',
+      /the daemon’s machine: docker-desktop \(ssh:\/\/ops@build-02\)/,
+    );
+    assert.equal((await v.page.textContent('.drawing [data-field="daemon-hypervisor"]'))?.trim(), 'QEMU');
+    assert.match(
+      (await v.page.textContent('.drawing [data-field="daemon-hardware"]')) ?? '',
+      /^virtual hardware of docker-desktop: \d+ CPUs/,
+    );
     await v.screenshot('vm-remote');
     await assertClean(v);
   });

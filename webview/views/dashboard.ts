@@ -3,14 +3,17 @@
 // once a second: each part is rebuilt only when its own data changed, so scrolling and hovering survive.
 import { ContainerSnapshot, NAMESPACE_TYPES, ProcessInfo } from '../../src/shared/model';
 import { ProcessNode, buildProcessTree } from '../../src/shared/processTree';
-import type { DashboardState, UsageSample } from '../../src/shared/protocol';
-import { on, send } from '../bus';
+import { commandText, processCount } from '../../src/shared/processText';
+import { DashboardState, UsageSample, dashboardScope } from '../../src/shared/protocol/dashboard';
+import { viewBus } from '../bus';
 import { clear, h, styled, svg } from '../dom';
 import { cpuFraction, cpuSeries, formatBytes, formatCount, formatCpus, formatDurationNs, formatPercent, shortId } from '../lib/format';
 import { indexGroups, sharedWithText } from '../lib/namespaces';
 import { viewState } from '../state';
 import { badge, button, facts, section, show, trunc, waiting } from '../ui';
 import { unreadableReason } from './matrix';
+
+const { on, send } = viewBus(dashboardScope);
 
 /** How many samples the history shows. */
 const HISTORY = 60;
@@ -370,7 +373,7 @@ function processesCard(c: ContainerSnapshot): HTMLElement {
         h('td', { class: 'user' }, trunc(p.user)),
         h('td', { class: 'num' }, p.threads === null ? '—' : String(p.threads)),
         h('td', { class: 'num' }, formatBytes(p.rssBytes)),
-        h('td', { class: 'cmd' }, trunc(p.command || p.name, { title: show(p.command || p.name) }, 'code')),
+        h('td', { class: 'cmd' }, trunc(commandText(p) || p.name, { title: show(commandText(p) || p.name) }, 'code')),
       ),
     );
   }
@@ -394,7 +397,7 @@ function processesCard(c: ContainerSnapshot): HTMLElement {
     body,
   );
   return section(
-    `Processes (${c.processes.length})`,
+    c.processesNotListed ? `Processes (${c.processes.length} of ${processCount(c)} listed)` : `Processes (${c.processes.length})`,
     { class: 'processes', 'data-card': 'processes' },
     c.processes.length
       ? h('div', { class: 'table-scroll' }, table)

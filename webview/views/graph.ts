@@ -4,15 +4,17 @@
 // text painted on the canvas, never HTML.
 import cytoscape from 'cytoscape';
 import { HOST_MEMBER, NAMESPACE_TYPES, NamespaceType, Snapshot } from '../../src/shared/model';
-import type { GraphState } from '../../src/shared/protocol';
+import { GraphState, graphScope } from '../../src/shared/protocol/graph';
 import { printable, truncate } from '../../src/shared/text';
-import { on, send } from '../bus';
+import { viewBus } from '../bus';
 import { clear, h } from '../dom';
 import { GroupIndex, NAMESPACE_INFO, QUIET_TYPES, ShareEdge, components, indexGroups, memberName, shareEdges } from '../lib/namespaces';
 import { viewState } from '../state';
 import { cssVar, mix, onThemeChange, themeColor } from '../theme';
 import { button, show, trunc, waiting } from '../ui';
 import { matrixLegend, renderMatrix } from './matrix';
+
+const { on, send } = viewBus(graphScope);
 
 /** Up to this many containers a layered layout reads well; beyond it, a grid. */
 const SMALL_MAX = 60;
@@ -551,7 +553,10 @@ export function mountGraph(root: HTMLElement): void {
     instance.resize();
 
     clear(matrixBox);
-    matrixBox.append(renderMatrix(snapshot, index, names, focus), matrixLegend());
+    matrixBox.append(
+      renderMatrix(snapshot, index, names, focus, (containerId) => send('openDashboard', { containerId })),
+      matrixLegend(),
+    );
     clear(notes);
     if (snapshot.hostNamespacesFrom !== 'PID 1') {
       notes.append(

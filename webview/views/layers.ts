@@ -2,13 +2,16 @@
 // changed, the image's efficiency and CI verdict, and the file tree of the picked layer. The tree is
 // virtual: only the rows in view exist in the DOM, so a layer of 100 000 paths opens as fast as one of 10.
 import type { LayerChange } from '../../src/shared/model';
-import type { LayerSummary, LayersState } from '../../src/shared/protocol';
-import { on, request, send } from '../bus';
+import { LayerSummary, LayersState, layersScope } from '../../src/shared/protocol/layers';
+import type { Banner } from '../banner';
+import { viewBus } from '../bus';
 import { clear, h, styled } from '../dom';
 import { FileTree, Row, SortMode, buildTree, changeMark, flatten, isDir } from '../lib/fileTree';
 import { formatBytes, formatCount, formatPercent, layerOrigin, shortId, shortenCreatedBy } from '../lib/format';
 import { viewState } from '../state';
 import { badge, button, facts, perFrame, show, trunc, waiting } from '../ui';
+
+const { on, request, send } = viewBus(layersScope);
 
 type LayerKey = number | 'upper';
 
@@ -200,7 +203,9 @@ class TreeView {
   }
 }
 
-export function mountLayers(root: HTMLElement): void {
+export function mountLayers(root: HTMLElement, banner: Banner): void {
+  // Only this view has long work (a big layer read), so only it shows progress with a Cancel.
+  on('state/progress', (p) => banner.showProgress(p.message, () => send('cancel', {})));
   const vs = viewState<LayersViewState>('layers', {
     imageId: null,
     hostSelected: null,

@@ -1,7 +1,6 @@
 // The namespace matrix: a real table, containers × the eight namespace types, each cell the inode as
 // text, coloured by its sharing group within the column. The accessible twin of the graph.
 import { ContainerSnapshot, HOST_MEMBER, NAMESPACE_TYPES, NamespaceType, Snapshot } from '../../src/shared/model';
-import { send } from '../bus';
 import { h } from '../dom';
 import { GroupIndex, NAMESPACE_INFO, sharedWithText } from '../lib/namespaces';
 import { show, trunc } from '../ui';
@@ -36,7 +35,13 @@ function cell(type: NamespaceType, inode: number | null, self: string, index: Gr
   return h('td', { class: cls, 'data-ns-type': type, 'data-inode': inode, title: label, 'aria-label': label }, String(inode));
 }
 
-export function renderMatrix(snapshot: Snapshot, index: GroupIndex, names: Record<string, string>, focus: Set<string>): HTMLElement {
+export function renderMatrix(
+  snapshot: Snapshot,
+  index: GroupIndex,
+  names: Record<string, string>,
+  focus: Set<string>,
+  openDashboard: (containerId: string) => void,
+): HTMLElement {
   const head = h(
     'tr',
     {},
@@ -74,7 +79,7 @@ export function renderMatrix(snapshot: Snapshot, index: GroupIndex, names: Recor
 
   for (const c of snapshot.containers) {
     const open = h('button', { class: 'link trunc', type: 'button', title: show(c.name), 'data-action': 'open' }, show(c.name));
-    open.addEventListener('click', () => send('openDashboard', { containerId: c.id }));
+    open.addEventListener('click', () => openDashboard(c.id));
     const row = h(
       'tr',
       { 'data-container-id': c.id, class: [focus.has(c.id) ? 'focus' : '', c.state !== 'running' ? 'down' : ''].join(' ').trim() || null },

@@ -2,14 +2,16 @@
 // machine is a VM → the one Linux kernel → the containers), beside a VM for comparison, and a note that
 // says why: containers are processes in namespaces and cgroups on a shared kernel; a VM has its own.
 import type { HostFacts } from '../../src/shared/model';
-import type { VmState } from '../../src/shared/protocol';
-import { on, send } from '../bus';
+import { VmState, vmScope } from '../../src/shared/protocol/vm';
+import { viewBus } from '../bus';
 import { clear, h } from '../dom';
 import { formatBytes } from '../lib/format';
 import { facts, show, trunc, waiting } from '../ui';
 
 /** Container boxes drawn before the rest are summed up as "+N more". */
 const MAX_BOXES = 48;
+
+const { on, send } = viewBus(vmScope);
 
 function tier(cls: string, label: string, ...content: (Node | string)[]): HTMLElement {
   return h(
@@ -81,17 +83,38 @@ function diagram(state: VmState): HTMLElement {
       h(
         'span',
         { class: 'frame-label' },
-        d.runsInVm ? 'virtual machine running the Docker daemon' : `the daemon’s machine (${show(d.endpoint)})`,
+        d.runsInVm
+          ? `virtual machine running the Docker daemon${host.thisMachine ? `: ${show(host.hostname)}` : ''}`
+          : `the daemon’s machine${host.thisMachine ? `: ${show(host.hostname)}` : ''} (${show(d.endpoint)})`,
       ),
       containersTier,
       daemonKernel,
     );
+    // host.* is the daemon's machine; thisMachine (null in fixtures of older engines) is the engine's own.
+    const here = host.thisMachine;
     const thisKernel = tier(
       'kernel',
       'host kernel',
-      h('strong', { 'data-field': 'host-kernel' }, show(host.kernel)),
-      h('span', { class: 'muted' }, ` · ${show(host.os.distro)} — runs VS Code and the docker client, no containers`),
+      h('strong', { 'data-field': 'host-kernel' }, show(here ? here.kernel : host.kernel)),
+      h('span', { class: 'muted' }, ` · ${show(here ? here.os : host.os.distro)} — runs VS Code and the docker client, no containers`),
     );
+    const hereHardware = (what: string) =>
+      here
+        ? tier(
+            'hardware',
+            'hardware',
+            h('span', {}, what),
+            h('span', { class: 'muted' }, ` ${here.cpus} CPU${here.cpus === 1 ? '' : 's'} · ${formatBytes(here.memoryBytes)}`),
+          )
+        : hardware(host, what);
+    const daemonHypervisor = virt.isVirtual
+      ? tier(
+          'hypervisor',
+          'hypervisor',
+          h('strong', { 'data-field': 'daemon-hypervisor' }, hypervisorName),
+          h('span', { class: 'muted' }, ` — ${show(virt.evidence)}`),
+        )
+      : '';
     if (d.runsElsewhere && !d.runsInVm) {
       return h(
         'div',
@@ -99,18 +122,23 @@ function diagram(state: VmState): HTMLElement {
         h(
           'div',
           { class: 'frame host-frame', 'data-frame': 'this-machine' },
-          h('span', { class: 'frame-label' }, `this machine: ${show(host.hostname)}`),
+          h('span', { class: 'frame-label' }, `this machine: ${show(here ? here.hostname : host.hostname)}`),
           thisKernel,
-          hardware(host, 'this machine’s hardware'),
+          hereHardware('this machine’s hardware'),
         ),
         h(
           'div',
           { class: 'frame remote-frame' },
           daemonBox,
+          daemonHypervisor,
           tier(
             'hardware',
             'hardware',
-            h('span', {}, `another machine: ${d.cpus} CPUs · ${formatBytes(d.memoryBytes)} · ${show(d.architecture)}`),
+            h(
+              'span',
+              { 'data-field': 'daemon-hardware' },
+              `${virt.isVirtual ? 'virtual hardware of' : 'another machine'}${host.hostname ? ` ${show(host.hostname)}` : ''}: ${d.cpus} CPUs · ${formatBytes(d.memoryBytes)} · ${show(d.architecture)}`,
+            ),
           ),
         ),
       );
@@ -121,10 +149,12 @@ function diagram(state: VmState): HTMLElement {
       daemonBox,
       tier('hypervisor', 'hypervisor', 'the VM’s virtual hardware, provided on this machine'),
       thisKernel,
-      virt.isVirtual
-        ? tier('hypervisor', 'hypervisor', h('strong', { 'data-field': 'hypervisor' }, hypervisorName), ' (this machine is itself a VM)')
-        : '',
-      hardware(host, virt.isVirtual ? 'physical host (not visible from here)' : 'this machine'),
+      here
+        ? ''
+        : virt.isVirtual
+          ? tier('hypervisor', 'hypervisor', h('strong', { 'data-field': 'hypervisor' }, hypervisorName), ' (this machine is itself a VM)')
+          : '',
+      here ? hereHardware('this machine') : hardware(host, virt.isVirtual ? 'physical host (not visible from here)' : 'this machine'),
     );
   }
 
@@ -214,7 +244,7 @@ function note(state: VmState): HTMLElement {
       ' on virtual hardware that a hypervisor provides; nothing in it shares the host’s kernel.',
     ),
   ];
-  if (host.virtualization.isVirtual) {
+  if (host.virtualization.isVirtual && !elsewhere) {
     parts.push(
       h(
         'p',
@@ -231,7 +261,7 @@ function note(state: VmState): HTMLElement {
         'p',
         { class: 'elsewhere', 'data-field': 'runs-elsewhere' },
         h('strong', {}, 'The containers do not run on this machine’s kernel. '),
-        `They share ${show(d.kernel)} (${show(d.operatingSystem)}), the kernel of ${d.runsInVm ? 'the VM the Docker daemon runs in' : 'the machine the daemon runs on'}, not this machine’s ${show(host.kernel)}`,
+        `They share ${show(d.kernel)} (${show(d.operatingSystem)}), the kernel of ${d.runsInVm ? 'the VM the Docker daemon runs in' : 'the machine the daemon runs on'}, not this machine’s ${show(host.thisMachine ? host.thisMachine.kernel : host.kernel)}`,
         d.runsElsewhereReason ? `: ${show(d.runsElsewhereReason)}` : '.',
       ),
     );

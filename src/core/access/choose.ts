@@ -105,9 +105,16 @@ export function planAccess(i: AccessInputs): AccessPlan {
   return { mode: 'direct', why: `${i.user} reads /proc, cgroupfs and /var/lib/docker directly${checked}` };
 }
 
-/** The reason shown for a plan once the helper ran, or could not. */
-export function accessReason(plan: AccessPlan, helper: { image: string } | { error: string } | null): AccessPath {
+/** The reason shown for a plan once the helper ran (naming its image and image ID), or could not. */
+export function accessReason(plan: AccessPlan, helper: { image: string; imageId: string | null } | { error: string } | null): AccessPath {
   if (plan.mode !== 'helper' || helper === null) return { mode: plan.mode, reason: plan.why };
-  if ('image' in helper) return { mode: 'helper', reason: `${plan.why}: reading through a helper container (image ${helper.image})` };
+  if ('image' in helper) {
+    const id = helper.imageId ? `, ID ${helper.imageId}` : '';
+    return {
+      mode: 'helper',
+      reason: `${plan.why}: reading through a helper container (image ${helper.image}${id})`,
+      helper: { image: helper.image, imageId: helper.imageId },
+    };
+  }
   return { mode: 'helper', reason: `${plan.why}: no helper container could run: ${helper.error}` };
 }

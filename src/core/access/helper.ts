@@ -4,16 +4,24 @@
 import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
 import type { DockerClient } from '../docker/client';
+import { HelperImage, describeHelperImage } from './helperImage';
 import { HelperBind, PathTranslator } from './paths';
 import { AttachDemuxer, HelperOp, HelperReply, ReplyParser, encodeRequest } from './protocol';
 import { HELPER_SCRIPT } from './script';
 
-/** Every helper container carries this label (and is left out of snapshots and image users). */
+/**
+ * Every helper container carries this label, so a person can find them (`docker ps --filter label=…`). The
+ * engine does not go by it: any container can carry a label. It knows its helpers by the IDs it recorded
+ * when it created them (registry.ts).
+ */
 export const HELPER_LABEL = 'container-xray.helper';
 
-/** What to do when no helper image is set and none suitable is local. */
+/** What to do when the helper image cannot run. */
 export const HELPER_IMAGE_HINT =
-  'set containerXray.helperImage (CLI: --helper-image) to a local image with a POSIX shell, e.g. after `docker pull busybox`';
+  'set containerXray.helperImage (CLI: --helper-image) to a local image you trust with a POSIX shell, base64, find, stat, readlink and xargs, or `docker pull busybox` (an official image is used by its exact name)';
+
+/** Seconds a helper waits for its next request before it exits by itself, unless the engine says otherwise. */
+export const DEFAULT_HELPER_IDLE_S = 120;
 
 /** The helper could not run: no such image, no shell in it, or the daemon refused the container. */
 export class HelperUnavailableError extends Error {
@@ -26,8 +34,28 @@ export class HelperUnavailableError extends Error {
   }
 }
 
+/** The user declined to run the chosen image as the helper (the extension asks before it runs one). */
+export class HelperDeclinedError extends HelperUnavailableError {
+  constructor(readonly chosen: Pick<HelperImage, 'image' | 'imageId'>) {
+    super(
+      chosen.image,
+      `running the helper image ${describeHelperImage(chosen)} with root's read rights on the host was declined (to be asked again, reload the window or set containerXray.helperImage)`,
+    );
+    this.name = 'HelperDeclinedError';
+  }
+}
+
 export interface HelperSpec {
+  /** The image's name, for messages. */
   image: string;
+  /** The image ID the name resolved to when it was chosen (and approved): the container runs exactly this. */
+  imageId?: string;
+  /** XRAY_IDLE_S: the script exits after this many seconds without a request (its owner may hang). */
+  idleTimeoutS?: number;
+  /** Called with each container's ID once it is created and before it starts (the engine records it). */
+  onCreated?: (id: string) => Promise<void> | void;
+  /** Called once a container the session created is removed. */
+  onRemoved?: (id: string) => Promise<void> | void;
   binds: HelperBind[];
   /** The daemon's SecurityOptions from GET /info: AppArmor and SELinux confinement need lifting. */
   securityOptions: string[];
@@ -120,18 +148,20 @@ export function helperContainerConfig(spec: HelperSpec, binds: HelperBind[], nam
   };
   return {
     name,
-    Image: spec.image,
+    // The ID, not the name: a retag after the image was chosen cannot change what runs.
+    Image: spec.imageId ?? spec.image,
     User: '0:0',
     WorkingDir: '/',
     Entrypoint: ['/bin/sh', '-c'],
     Cmd: [HELPER_SCRIPT, 'container-xray-helper'],
-    Env: ['LC_ALL=C'],
+    Env: ['LC_ALL=C', `XRAY_IDLE_S=${Math.max(1, Math.ceil(spec.idleTimeoutS ?? DEFAULT_HELPER_IDLE_S))}`],
     Labels: { [HELPER_LABEL]: '1' },
     AttachStdin: true,
     AttachStdout: true,
     AttachStderr: true,
     OpenStdin: true,
-    // Closing the attached stdin ends the script, so a helper never outlives the engine's connection.
+    // The daemon closes the script's stdin when the attach connection goes (the engine stopped, or its
+    // process was killed): the script ends at EOF, so a helper does not outlive its owner.
     StdinOnce: true,
     Tty: false,
     NetworkDisabled: true,
@@ -167,6 +197,9 @@ export class HelperSession {
     private readonly stream: NodeJS.ReadWriteStream,
     readonly image: string,
     readonly translator: PathTranslator,
+    /** The image ID the container was created from. */
+    readonly imageId: string | null,
+    private readonly onRemoved?: (id: string) => Promise<void> | void,
   ) {}
 
   get id(): string {
@@ -204,16 +237,29 @@ export class HelperSession {
         }
         throw new HelperUnavailableError(spec.image, `the daemon refused to create the helper container from ${spec.image}: ${msg}`);
       }
+      const discard = async () => {
+        await removeQuietly(client, container);
+        await spec.onRemoved?.(container.id);
+      };
+      await spec.onCreated?.(container.id);
       let stream: NodeJS.ReadWriteStream;
       try {
         count(client);
         stream = await container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true });
       } catch (err) {
-        await removeQuietly(client, container);
+        await discard();
         throw new HelperUnavailableError(spec.image, `cannot attach to the helper container: ${daemonMessage(err)}`);
       }
       const missing = new Set(spec.binds.filter((b) => !binds.includes(b)).map((b) => b.host));
-      const session = new HelperSession(client, container, stream, spec.image, new PathTranslator(spec.binds, missing));
+      const session = new HelperSession(
+        client,
+        container,
+        stream,
+        spec.image,
+        new PathTranslator(spec.binds, missing),
+        spec.imageId ?? null,
+        spec.onRemoved,
+      );
       const ready = session.waitReady(spec.startTimeoutMs ?? DEFAULT_TIMEOUT_MS);
       // Awaited below, once started; the container may exit before that.
       ready.catch(() => undefined);
@@ -222,7 +268,7 @@ export class HelperSession {
         await container.start();
       } catch (err) {
         session.detach();
-        await removeQuietly(client, container);
+        await discard();
         const msg = daemonMessage(err);
         const absent = missingOptionalBind(binds, msg);
         if (absent) {
@@ -333,7 +379,7 @@ export class HelperSession {
   }
 
   /** Sends one request; requests are pipelined (sent at once, answered in order, matched by id). */
-  request(op: HelperOp, helperPath: string, file: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<HelperReply> {
+  request(op: HelperOp, helperPath: string | Buffer, file: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<HelperReply> {
     if (this.ended) return Promise.reject(this.ended);
     if (this.closing) return Promise.reject(new Error('the helper container is shutting down'));
     const id = this.nextId++;
@@ -365,6 +411,7 @@ export class HelperSession {
       const inTime = await Promise.race([removed, new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 10_000).unref?.())]);
       if (!inTime) await removeQuietly(this.client, this.container);
       (this.stream as NodeJS.ReadWriteStream & { destroy?: () => void }).destroy?.();
+      await this.onRemoved?.(this.id);
     })();
     return this.closing;
   }
@@ -382,30 +429,14 @@ async function removeQuietly(client: DockerClient, container: Docker.Container):
   await container.remove({ force: true }).catch(() => undefined);
 }
 
-/** Images a helper can run from, best first: official-looking busybox, alpine, debian, ubuntu, smallest first. */
-export function rankHelperImages(images: Pick<Docker.ImageInfo, 'RepoTags' | 'Size'>[]): string[] {
-  const families = ['busybox', 'alpine', 'debian', 'ubuntu'];
-  const ranked: { tag: string; score: number; size: number }[] = [];
-  for (const img of images) {
-    for (const tag of img.RepoTags ?? []) {
-      if (tag === '<none>:<none>') continue;
-      const colon = tag.lastIndexOf(':');
-      const repo = colon > tag.lastIndexOf('/') ? tag.slice(0, colon) : tag;
-      const base = repo.slice(repo.lastIndexOf('/') + 1).toLowerCase();
-      const family = families.findIndex((f) => base === f || base.split(/[-_.]/).includes(f));
-      if (family < 0) continue;
-      // Docker Hub's official images (no namespace) before anyone's copy: the helper runs with SYS_PTRACE.
-      const official = !repo.includes('/') || repo.startsWith('docker.io/library/') || repo.startsWith('library/');
-      const exact = base === families[family];
-      ranked.push({ tag, score: (official ? 0 : 100) + (exact ? 0 : 10) + family, size: img.Size ?? 0 });
-    }
-  }
-  ranked.sort((a, b) => a.score - b.score || a.size - b.size || (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0));
-  return [...new Set(ranked.map((r) => r.tag))];
-}
-
-/** Local images to try, when no helper image is set (listed through the daemon, counted as `helper`). */
-export async function localHelperImages(client: DockerClient): Promise<string[]> {
+/** Kills and removes a helper container by ID (one an earlier run recorded); "no such container" is done. */
+export async function removeHelperContainer(client: DockerClient, id: string): Promise<void> {
   count(client);
-  return rankHelperImages(await client.docker.listImages({ all: false }));
+  try {
+    await client.docker.getContainer(id).remove({ force: true });
+  } catch (err) {
+    const status = statusOf(err);
+    // 404: gone already; 409: its removal is under way (AutoRemove).
+    if (status !== 404 && status !== 409) throw err;
+  }
 }

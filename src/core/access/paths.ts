@@ -33,6 +33,7 @@ export function helperBinds(dockerRootDir: string): HelperBind[] {
   return [
     bind('/sys/fs/cgroup', 'cgroup limits, usage and member processes', false),
     bind(root, 'image layer metadata (tar-split) and the overlay upper dirs', false),
+    bind('/var/lib/containerd', "containerd's content store and snapshots (the containerd image store)", true),
     bind('/run/docker', "dockerd's containerd state: each container's init.pid", true),
     bind('/run/containerd', "a system containerd's state: each container's init.pid", true),
     bind('/run/docker.pid', "dockerd's PID, standing in for PID 1 where that is not readable", true),
@@ -68,6 +69,8 @@ export class PathTranslator {
     const self = /^\/proc\/(self|thread-self)(?=\/|$)/.exec(p);
     if (self) p = `/proc/1${p.slice(self[0].length)}`;
     if (p === '/proc' || p.startsWith('/proc/')) return { ok: true, path: p };
+    // The helper's own sysfs shows the machine's DMI (firmware facts are not namespaced): no bind needed.
+    if (p.startsWith('/sys/class/dmi/id/')) return { ok: true, path: p };
     for (const b of this.binds) {
       if (p === b.host || p.startsWith(`${b.host}/`)) {
         if (this.missing.has(b.host)) return { ok: false, code: 'ENOENT', reason: `${hostPath} does not exist on the daemon's machine` };

@@ -3,19 +3,35 @@
 // tested without Docker.
 //
 // Request, one line:  `ID OP ARG|`
-//   OP `r` read a file's bytes, `l` readlink, `d` list a directory, `w` walk a tree, `s` lstat.
+//   OP on host paths: `r` read a file's bytes, `l` readlink, `d` list a directory, `s` lstat.
+//   OP inside a root someone else wrote (see script.ts): ARG is `ROOT//C1/C2/…`, the engine's path of the
+//   root and then components that are plain names (never `.`, `..` or empty):
+//     `c` read the last component (a regular file); its ARG starts `MAX SECS `: at most MAX bytes,
+//     within SECS seconds;
+//     `t` list the directory the components lead to; `k` readlink the last one; `e` lstat the last one;
+//     `p` only go down them.
 //   Lower-case OP: ARG is the path as is (printable ASCII only). Upper-case OP: ARG is a printf(1)
 //   format whose octal escapes spell the path's bytes, so newlines and any other byte survive `read`.
 //   The trailing `|` keeps trailing spaces from being trimmed by `read`.
 // Reply, lines:
 //   `>ID` opens a reply; base64 lines follow; `+` starts the next part; `!ID 0` closes it (success).
 //   `!ID 1 REASON` fails request ID (REASON is the tool's strerror text); data sent before it is dropped.
+//   `!ID S K TEXT` ends a confined op with status S about its component K (0-based; -1 the root itself):
+//     1 an errno (TEXT its strerror), 2 the read's deadline passed, 3 K is a link (TEXT its target when
+//     it is one line, else `link` and the target, with readlink's newline, in base64 before), 4 K changed while it was resolved, 5 K is not a regular
+//     file (TEXT its st_mode in hex), 6 K is on a kernel filesystem (TEXT its statfs type in hex).
+//   `=ID` opens a listing: raw stat records `DEV:INO MODE SIZE MAJOR MINOR NAME/` + newline, in hex but
+//     DEV:INO and SIZE; NAME ends at its first `/` (a name holds none) and may be `./`-prefixed. A line
+//     starting with `!` ends it.
 //   `~ID TEXT` answers with one line of raw text (a link target without newlines); a target with newlines
 //   comes as base64 of readlink's output, its own trailing newline included.
 //   `!0 0 ready` is sent once when the script runs; `!0 127 missing TOOL` when it cannot.
 import type { FileType } from '../../shared/model';
 
-export type HelperOp = 'r' | 'l' | 'd' | 'w' | 's';
+export type HelperOp = 'r' | 'l' | 'd' | 's' | 'c' | 't' | 'k' | 'e' | 'p';
+
+/** Ops that read inside a root someone else wrote (ARG is `ROOT//C1/C2/…`). */
+export const CONFINED_OPS: ReadonlySet<HelperOp> = new Set(['c', 't', 'k', 'e', 'p']);
 
 /** Bytes a path may hold and still travel unescaped: printable ASCII. */
 function isPlain(bytes: Buffer): boolean {
@@ -31,22 +47,40 @@ function isFormatSafe(b: number): boolean {
 }
 
 /** One request line for the helper script. */
-export function encodeRequest(id: number, op: HelperOp, path: string): string {
-  const bytes = Buffer.from(path, 'utf8');
-  if (isPlain(bytes)) return `${id} ${op} ${path}|\n`;
+export function encodeRequest(id: number, op: HelperOp, path: string | Buffer): string {
+  const bytes = typeof path === 'string' ? Buffer.from(path, 'utf8') : path;
+  if (isPlain(bytes)) return `${id} ${op} ${bytes.toString('latin1')}|\n`;
   let arg = '';
   for (const b of bytes) arg += isFormatSafe(b) ? String.fromCharCode(b) : `\\${b.toString(8).padStart(3, '0')}`;
   return `${id} ${op.toUpperCase()} ${arg}|\n`;
 }
 
+/** The ARG of a confined op: the root's path, `//`, then the components joined by `/`. */
+export function confinedArg(root: string, components: readonly Buffer[]): Buffer {
+  const parts: Buffer[] = [Buffer.from(`${root.replace(/\/+$/, '')}//`, 'utf8')];
+  components.forEach((c, i) => {
+    if (c.length === 0 || c.includes(0x2f) || c.includes(0) || (c[0] === 0x2e && (c.length === 1 || (c.length === 2 && c[1] === 0x2e))))
+      throw new Error(`not a plain name: ${c.toString('utf8')}`);
+    if (i > 0) parts.push(Buffer.from('/'));
+    parts.push(c);
+  });
+  return Buffer.concat(parts);
+}
+
+/** The ARG of a `c` request: the byte cap and the seconds the read may take, then the path. */
+export function readArg(maxBytes: number, seconds: number, arg: Buffer): Buffer {
+  if (!Number.isInteger(maxBytes) || maxBytes < 0 || !(seconds > 0)) throw new Error(`bad read bounds ${maxBytes} ${seconds}`);
+  return Buffer.concat([Buffer.from(`${maxBytes} ${Math.round(seconds * 1000) / 1000} `), arg]);
+}
+
 /** Inverse of encodeRequest, as the script's `read` and printf(1) see it (for tests and diagnostics). */
 export function decodeRequest(line: string): { id: number; op: HelperOp; path: Buffer } | null {
-  const m = /^(\d+) ([rldwsRLDWS]) (.*)\|$/s.exec(line.replace(/\n$/, ''));
+  const m = /^(\d+) ([rldscktepRLDSCKTEP]) (.*)\|$/s.exec(line.replace(/\n$/, ''));
   if (!m) return null;
   const op = m[2].toLowerCase() as HelperOp;
-  if (m[2] === op) return { id: Number(m[1]), op, path: Buffer.from(m[3], 'latin1') };
-  const bytes: number[] = [];
   const arg = m[3];
+  if (m[2] === op) return { id: Number(m[1]), op, path: Buffer.from(arg, 'latin1') };
+  const bytes: number[] = [];
   for (let i = 0; i < arg.length; i++) {
     if (arg[i] === '\\' && /^[0-7]{3}$/.test(arg.slice(i + 1, i + 4))) {
       bytes.push(parseInt(arg.slice(i + 1, i + 4), 8));
@@ -56,8 +90,30 @@ export function decodeRequest(line: string): { id: number; op: HelperOp; path: B
   return { id: Number(m[1]), op, path: Buffer.from(bytes) };
 }
 
-/** A reply; `raw` when it came as one `~` line rather than base64 parts. */
-export type HelperReply = { id: number; ok: true; parts: Buffer[]; raw?: true } | { id: number; ok: false; code: string; message: string };
+/** One entry as a listing's `stat` told it (the pinned directory itself comes first, named `.`). */
+export interface StatRecord {
+  /** One component, as bytes. */
+  name: Buffer;
+  /** `DEV:INO`: what the script compares to pin a directory. */
+  identity: string;
+  ino: number;
+  /** The raw st_mode. */
+  rawMode: number;
+  size: number;
+  /** Device numbers of a character or block device (0/0 on a char device is an overlay whiteout). */
+  major: number;
+  minor: number;
+}
+
+/**
+ * A reply. Success carries base64 `parts`, a `raw` one-line text or a listing's `records`. Failure
+ * carries `status` (1 an errno, 2–6 a confined op's outcome: see the top of this file), for confined ops
+ * the component `at` it concerns and `text` after it, and for status 3 the `parts` sent before it (the
+ * link's target).
+ */
+export type HelperReply =
+  | { id: number; ok: true; parts: Buffer[]; raw?: true; records?: StatRecord[] }
+  | { id: number; ok: false; code: string; message: string; status: number; at?: number; text?: string; parts: Buffer[] };
 
 /** A readlink reply's target: raw as sent, or base64 of readlink's output, which ends in a newline of its own. */
 export function linkTarget(reply: Extract<HelperReply, { ok: true }>): Buffer {
@@ -89,35 +145,101 @@ export function errnoFromMessage(message: string): string {
 }
 
 const NEWLINE = 0x0a;
+const SLASH = 0x2f;
+const SPACE = 0x20;
+const EMPTY = Buffer.alloc(0);
+/** A line this long without its newline is not the script's (its lines are short, records < 4 KiB). */
+const MAX_LINE = 1 << 20;
+
+/** errno-like codes for the statuses of confined ops that are no errno (see the top of this file). */
+const STATUS_CODES: Record<number, string> = { 2: 'ETIMEDOUT', 3: 'ELOOP', 4: 'ESTALE', 5: 'EINVAL', 6: 'EINVAL', 127: 'ENOEXEC' };
+
+/**
+ * Reads one listing record at `at`: the bytes it took, 0 when the record is not complete yet, -1 when
+ * what is there is no record.
+ */
+export function parseRecord(data: Buffer, at: number, into: StatRecord[]): number {
+  const fields: string[] = [];
+  let p = at;
+  for (let i = 0; i < 5; i++) {
+    const space = data.indexOf(SPACE, p);
+    if (space < 0 || space - p > 24) return space < 0 && data.length - p <= 24 ? 0 : -1;
+    fields.push(data.toString('latin1', p, space));
+    p = space + 1;
+  }
+  const [identity, mode, size, major, minor] = fields;
+  const id = /^(\d+):(\d+)$/.exec(identity);
+  if (!id || !/^[0-9a-f]+$/.test(mode) || !/^\d+$/.test(size) || !/^[0-9a-f]+$/.test(major) || !/^[0-9a-f]+$/.test(minor)) return -1;
+  if (data.length - p < 2) return 0;
+  if (data[p] === SLASH) return -1;
+  // `./name/` as find passes names, `./` for the directory itself, `name/` as the glob does.
+  if (data[p] === 0x2e && data[p + 1] === SLASH) {
+    if (data.length - p < 3) return 0;
+    if (data[p + 2] !== NEWLINE) p += 2;
+  }
+  const slash = data.indexOf(SLASH, p);
+  if (slash < 0) return data.length - p > 4096 ? -1 : 0;
+  if (slash + 1 >= data.length) return 0;
+  if (data[slash + 1] !== NEWLINE || slash === p) return -1;
+  into.push({
+    name: Buffer.from(data.subarray(p, slash)),
+    identity,
+    ino: Number(id[2]),
+    rawMode: parseInt(mode, 16),
+    size: Number(size),
+    major: parseInt(major, 16),
+    minor: parseInt(minor, 16),
+  });
+  return slash + 2 - at;
+}
 
 /**
  * Turns the helper's stdout, in chunks of any size, into replies. Lines outside a reply (which the
  * script never writes) are kept in `stray` for diagnostics rather than failing the session.
  */
 export class ReplyParser {
-  private pending: Buffer[] = [];
+  private rest: Buffer = EMPTY;
   private open: { id: number; parts: string[][] } | null = null;
+  private listing: { id: number; records: StatRecord[] } | null = null;
   readonly stray: string[] = [];
 
   /** Feeds a chunk; returns the replies it completed, in order. */
   push(chunk: Buffer): HelperReply[] {
     const out: HelperReply[] = [];
-    let start = 0;
-    for (let nl = chunk.indexOf(NEWLINE); nl >= 0; nl = chunk.indexOf(NEWLINE, start)) {
-      const piece = chunk.subarray(start, nl);
-      const line = this.pending.length > 0 ? Buffer.concat([...this.pending, piece]) : piece;
-      this.pending = [];
-      const reply = this.line(line);
+    const data = this.rest.length > 0 ? Buffer.concat([this.rest, chunk]) : chunk;
+    let at = 0;
+    while (at < data.length) {
+      if (this.listing && data[at] !== 0x21 /* ! */) {
+        const used = parseRecord(data, at, this.listing.records);
+        if (used > 0) {
+          at += used;
+          continue;
+        }
+        if (used === 0) break;
+        // Not a record: keep the line aside and carry on from the next one.
+        const nl = data.indexOf(NEWLINE, at);
+        if (nl < 0) break;
+        this.noise(data.subarray(at, nl));
+        at = nl + 1;
+        continue;
+      }
+      const nl = data.indexOf(NEWLINE, at);
+      if (nl < 0) break;
+      const reply = this.line(data.subarray(at, nl));
       if (reply) out.push(reply);
-      start = nl + 1;
+      at = nl + 1;
     }
-    if (start < chunk.length) this.pending.push(Buffer.from(chunk.subarray(start)));
+    this.rest = at < data.length ? Buffer.from(data.subarray(at)) : EMPTY;
+    if (this.rest.length > MAX_LINE) {
+      this.noise(this.rest.subarray(0, 200));
+      this.rest = EMPTY;
+    }
     return out;
   }
 
   /** True while a reply is half received (the helper died mid-reply if the stream ends now). */
   get midReply(): boolean {
-    return this.open !== null || this.pending.length > 0;
+    return this.open !== null || this.listing !== null || this.rest.length > 0;
   }
 
   private line(bytes: Buffer): HelperReply | null {
@@ -130,10 +252,11 @@ export class ReplyParser {
       return { id, ok: true, parts: [space < 0 ? Buffer.alloc(0) : Buffer.from(bytes.subarray(space + 1))], raw: true };
     }
     const text = bytes.toString('latin1');
-    if (first === 0x3e /* > */) {
+    if (first === 0x3e /* > */ || first === 0x3d /* = */) {
       const id = Number(text.slice(1));
-      if (!Number.isInteger(id)) return this.noise(bytes);
-      this.open = { id, parts: [[]] };
+      if (!Number.isInteger(id) || text.length < 2) return this.noise(bytes);
+      if (first === 0x3e) this.open = { id, parts: [[]] };
+      else this.listing = { id, records: [] };
       return null;
     }
     if (first === 0x21 /* ! */) {
@@ -141,10 +264,23 @@ export class ReplyParser {
       if (!m) return this.noise(bytes);
       const id = Number(m[1]);
       const open = this.open && this.open.id === id ? this.open : null;
+      const listing = this.listing && this.listing.id === id ? this.listing : null;
       this.open = null;
-      if (m[2] === '0') return { id, ok: true, parts: open ? open.parts.map((p) => Buffer.from(p.join(''), 'base64')) : [] };
+      this.listing = null;
+      const parts = open ? open.parts.map((p) => Buffer.from(p.join(''), 'base64')) : [];
+      if (m[2] === '0') return listing ? { id, ok: true, parts, records: listing.records } : { id, ok: true, parts };
+      const status = Number(m[2]);
       const message = Buffer.from(m[3] ?? '', 'latin1').toString('utf8');
-      return { id, ok: false, code: m[2] === '127' ? 'ENOEXEC' : errnoFromMessage(message), message };
+      const k = /^(-?\d+) (.*)$/s.exec(message);
+      const code = STATUS_CODES[status] ?? errnoFromMessage(message);
+      // Data sent before a failure is dropped, but for a link's target (status 3), which is the answer:
+      // in base64 before, or (one line) the text itself, given back with readlink's newline.
+      let kept: Buffer[] = [];
+      const rawText = /^-?\d+ (.*)$/s.exec(m[3] ?? '')?.[1];
+      if (status === 3) kept = open ? parts : rawText !== undefined ? [Buffer.from(`${rawText}\n`, 'latin1')] : [];
+      return k
+        ? { id, ok: false, code, message, status, at: Number(k[1]), text: k[2], parts: kept }
+        : { id, ok: false, code, message, status, parts: kept };
     }
     if (this.open) {
       if (text === '+') this.open.parts.push([]);
@@ -176,19 +312,6 @@ export function decodeListing(data: Buffer): string[] {
   return names;
 }
 
-/** One entry of a directory tree, as `stat` tells it (symlinks not followed). */
-export interface StatEntry {
-  /** Path relative to the walked directory, `/`-separated. */
-  name: string;
-  type: FileType;
-  size: number;
-  /** Permission bits (mode & 0o7777). */
-  mode: number;
-  /** Device numbers of a character or block device (0/0 on a char device is an overlay whiteout). */
-  major: number;
-  minor: number;
-}
-
 /** The file type of a raw st_mode. */
 export function typeFromMode(mode: number): FileType {
   switch (mode & 0o170000) {
@@ -209,60 +332,6 @@ export function typeFromMode(mode: number): FileType {
     default:
       return 'other';
   }
-}
-
-export interface WalkParse {
-  entries: StatEntry[];
-  /** The first error other than "vanished meanwhile", as the direct walker would have thrown it. */
-  error: { code: string; message: string } | null;
-}
-
-/**
- * Joins a walk reply: part 0 is `find ROOT/ -mindepth 1 -print0`, part 1 is `stat -c '%f %s %t %T %n'` of
- * those paths in the same order, part 2 what both wrote to stderr. `stat` prints nothing for a path that
- * vanished in between, so each line is matched to the path it must end with, byte for byte: names may hold
- * any byte, newlines included.
- */
-export function parseWalk(rootPrefix: string, names: Buffer, stats: Buffer, errors: Buffer): WalkParse {
-  const prefix = Buffer.from(rootPrefix.endsWith('/') ? rootPrefix : `${rootPrefix}/`, 'utf8');
-  const entries: StatEntry[] = [];
-  let cursor = 0;
-  let start = 0;
-  while (start < names.length) {
-    let end = names.indexOf(0, start);
-    if (end < 0) end = names.length;
-    const full = names.subarray(start, end);
-    start = end + 1;
-    if (full.length === 0) continue;
-    const head = /^([0-9a-f]+) (\d+) ([0-9a-f]+) ([0-9a-f]+) /.exec(stats.subarray(cursor, cursor + 64).toString('latin1'));
-    if (!head) continue;
-    const nameAt = cursor + head[0].length;
-    const after = nameAt + full.length;
-    if (after >= stats.length || stats[after] !== NEWLINE || !stats.subarray(nameAt, after).equals(full)) continue;
-    cursor = after + 1;
-    let rel = full;
-    if (rel.subarray(0, prefix.length).equals(prefix)) rel = rel.subarray(prefix.length);
-    while (rel[0] === 0x2f) rel = rel.subarray(1);
-    const rawMode = parseInt(head[1], 16);
-    entries.push({
-      name: rel.toString('utf8'),
-      type: typeFromMode(rawMode),
-      size: Number(head[2]),
-      mode: rawMode & 0o7777,
-      major: parseInt(head[3], 16),
-      minor: parseInt(head[4], 16),
-    });
-  }
-  let error: WalkParse['error'] = null;
-  for (const line of errors.toString('utf8').split('\n')) {
-    if (line.trim() === '') continue;
-    const code = errnoFromMessage(line);
-    // A path removed while the tree was walked is simply not listed, as the direct walker does.
-    if (code === 'ENOENT') continue;
-    error = { code, message: line };
-    break;
-  }
-  return { entries, error };
 }
 
 /**

@@ -46,6 +46,41 @@ function explainConnectError(err: unknown, endpoint: string): string {
   return endpoint ? msg : msg;
 }
 
+/** Node's codes for a server certificate the client could not verify. */
+const CERT_VERIFY_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_SIGNATURE_FAILURE',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/**
+ * Why a tcp:// endpoint refused this client over TLS, in the words of what to set (as `docker --tlsverify`
+ * wants it), or null when the failure is not a TLS mismatch. The daemon answers plain HTTP on its TLS port
+ * with a 400; it ends the handshake when it wants a client certificate; Node refuses a server certificate
+ * no given CA signed.
+ */
+export function tlsRefusal(err: unknown, endpoint: Pick<DockerEndpoint, 'host' | 'tls'>): string | null {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  const msg = err instanceof Error ? err.message : String(err);
+  const tls = endpoint.tls;
+  const have = tls ? ['ca', 'cert', 'key'].filter((k) => tls[k as 'ca' | 'cert' | 'key']).map((k) => `${k}.pem`) : [];
+  const given = have.length > 0 ? `only ${have.join(', ')} ${have.length === 1 ? 'was' : 'were'} found` : 'no ca.pem, cert.pem or key.pem was found';
+  const how = 'set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH to a directory holding ca.pem, cert.pem and key.pem, or use a docker context made with ca=, cert= and key=';
+  if (statusCode(err) === 400 && /HTTP request to an HTTPS server/i.test(msg))
+    return `the daemon speaks TLS on this port and this client sent plain HTTP: ${how}`;
+  if (code === 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED' || /alert (certificate required|bad certificate|unknown ca)/i.test(msg))
+    return `the daemon refused the TLS handshake: it wants a client certificate signed by its CA, and ${tls ? given : 'none was given'}: ${how}`;
+  if (typeof code === 'string' && CERT_VERIFY_CODES.has(code))
+    return `the daemon's TLS certificate was not verified (${msg})${tls?.ca ? ': the ca.pem given did not sign it' : `: ${given}`}; ${how}`;
+  return null;
+}
+
 /** ssh2's error levels for a connection that never became a session. */
 const SSH_CONNECT_LEVELS = new Set(['client-socket', 'client-timeout', 'client-dns', 'client-authentication', 'handshake']);
 
@@ -146,6 +181,8 @@ export class DockerClient {
       if (refused && (err as { level?: unknown } | undefined)?.level === 'handshake')
         throw new DaemonUnreachableError(this.endpoint.host, new HostKeyError(refused));
       if (isConnectError(err)) throw new DaemonUnreachableError(this.endpoint.host, err);
+      const tls = tlsRefusal(err, this.endpoint);
+      if (tls) throw new DaemonUnreachableError(this.endpoint.host, new Error(tls, { cause: err }));
       throw err;
     }
   }

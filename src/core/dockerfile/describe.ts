@@ -28,7 +28,10 @@ const HARD_BREAK = '  \n';
  * controls with `�`, tabs with a space, and shortens the text in the middle to `max` characters.
  */
 export function sanitizeName(text: unknown, max = MAX_NAME_CHARS): string {
-  const s = typeof text === 'string' ? text : String(text ?? '');
+  const whole = typeof text === 'string' ? text : String(text ?? '');
+  // Only the ends are shown: keep twice `max` code units of each (a cut surrogate pair lands in the
+  // dropped middle), so a 1 MB label costs no more than a short one.
+  const s = whole.length > 4 * max + 8 ? whole.slice(0, 2 * max + 4) + whole.slice(whole.length - 2 * max - 4) : whole;
   const clean = s
     .replace(/\t/g, ' ')
     // C0, DEL, C1, line/paragraph separators, bidi embeddings/overrides/isolates, BOM/zero-width.

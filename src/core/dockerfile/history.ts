@@ -18,6 +18,7 @@
 import type { LayerReport } from '../../shared/model';
 import type { HistoryEntry as ApiHistoryEntry } from '../docker/client';
 import { DOCKERFILE_KEYWORDS } from './parse';
+import { boundHistoryText, copyDestination, isLineEnd, isSpace, shellScript, skipNonSpace, skipSpace, trimEndSpace } from './scan';
 
 /** One entry of `GET /images/{name}/history`, plus what a caller may know beyond the API. */
 export interface HistoryEntry extends ApiHistoryEntry {
@@ -48,10 +49,9 @@ export interface ParsedCreatedBy {
 
 const BUILDKIT_COMMENT = 'buildkit.dockerfile.v0';
 
-/** Parses a CreatedBy string of either builder. Never throws. */
+/** Parses a CreatedBy string of either builder. Never throws. Looks at its first MAX_HISTORY_TEXT characters. */
 export function parseCreatedBy(createdBy: unknown, comment?: unknown): ParsedCreatedBy {
-  const raw = typeof createdBy === 'string' ? createdBy : '';
-  let s = raw.replace(/\s+$/, '');
+  let s = trimEndSpace(boundHistoryText(createdBy));
   let builder: Builder | null = typeof comment === 'string' && comment === BUILDKIT_COMMENT ? 'buildkit' : null;
   const none: ParsedCreatedBy = {
     keyword: null,
@@ -62,35 +62,40 @@ export function parseCreatedBy(createdBy: unknown, comment?: unknown): ParsedCre
     buildArgs: null,
     command: null,
   };
-  if (s.trim() === '') return none;
+  if (none.body === '') return none;
 
   let bkSuffix = false;
-  if (/(^|\s)# buildkit$/.test(s)) {
-    s = s.replace(/\s*# buildkit$/, '');
+  const BK = '# buildkit';
+  if (s.endsWith(BK) && (s.length === BK.length || isSpace(s.charCodeAt(s.length - BK.length - 1)))) {
+    s = trimEndSpace(s.slice(0, s.length - BK.length));
     bkSuffix = true;
     builder = 'buildkit';
   }
 
-  const nop = /^(.*?)\s*#\(nop\)\s*([\s\S]*)$/.exec(s);
-  if (nop && !bkSuffix) {
-    const rest = nop[2];
-    const kw = /^(\S+)\s*([\s\S]*)$/.exec(rest);
-    const keyword = kw ? kw[1].toUpperCase() : null;
+  // `SHELL #(nop) KEYWORD args`: the shell is on one line (what the builder writes).
+  const nopAt = bkSuffix ? -1 : s.indexOf('#(nop)');
+  const shellText = nopAt < 0 ? '' : trimEndSpace(s.slice(0, nopAt));
+  if (nopAt >= 0 && !hasLineEnd(shellText)) {
+    const rest = s.slice(skipSpace(s, nopAt + '#(nop)'.length));
+    const kwEnd = skipNonSpace(rest, 0);
+    const keyword = kwEnd > 0 ? rest.slice(0, kwEnd).toUpperCase() : null;
     return {
       keyword: keyword && DOCKERFILE_KEYWORDS.has(keyword) ? keyword : null,
-      body: kw ? kw[2].trim() : rest.trim(),
+      body: rest.slice(kwEnd).trim(),
       builder: builder ?? 'legacy',
       nop: true,
-      shell: nop[1].trim() || null,
+      shell: shellText.trim() || null,
       buildArgs: null,
       command: null,
     };
   }
 
-  const first = /^([A-Z]+)(?:\s+([\s\S]*))?$/.exec(s);
-  if (first && DOCKERFILE_KEYWORDS.has(first[1]) && first[1] !== 'FROM') {
-    const keyword = first[1];
-    const body = (first[2] ?? '').trim();
+  // BuildKit: `KEYWORD args` (FROM is no history entry, so text starting with it is a command).
+  let kwEnd = 0;
+  while (kwEnd < s.length && s.charCodeAt(kwEnd) >= 0x41 && s.charCodeAt(kwEnd) <= 0x5a) kwEnd++;
+  const keyword = s.slice(0, kwEnd);
+  if (kwEnd > 0 && (kwEnd === s.length || isSpace(s.charCodeAt(kwEnd))) && DOCKERFILE_KEYWORDS.has(keyword) && keyword !== 'FROM') {
+    const body = s.slice(kwEnd).trim();
     const run = keyword === 'RUN' ? splitBuildArgs(body) : null;
     return {
       keyword,
@@ -117,20 +122,36 @@ export function parseCreatedBy(createdBy: unknown, comment?: unknown): ParsedCre
   };
 }
 
+function hasLineEnd(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (isLineEnd(s.charCodeAt(i))) return true;
+  return false;
+}
+
+function isNameStart(code: number): boolean {
+  return (code >= 0x41 && code <= 0x5a) || (code >= 0x61 && code <= 0x7a) || code === 0x5f;
+}
+
+function isNameChar(code: number): boolean {
+  return isNameStart(code) || (code >= 0x30 && code <= 0x39);
+}
+
 /** Splits `|2 A=1 B=two /bin/sh -c cmd` into the prefix and `/bin/sh -c cmd`. */
 export function splitBuildArgs(body: string): { buildArgs: string | null; command: string } {
-  const m = /^\|(\d+)(?:\s+|$)/.exec(body);
-  if (!m) return { buildArgs: null, command: body };
-  const n = Number(m[1]);
-  let rest = body.slice(m[0].length);
-  let consumed = m[0];
-  for (let i = 0; i < n; i++) {
-    const kv = /^[A-Za-z_][A-Za-z0-9_]*=\S*(?:\s+|$)/.exec(rest);
-    if (!kv) break;
-    consumed += kv[0];
-    rest = rest.slice(kv[0].length);
+  // `|N` then blanks (or the end), then up to N `NAME=value` words, each followed by blanks or the end.
+  if (body.charCodeAt(0) !== 0x7c) return { buildArgs: null, command: body };
+  let i = 1;
+  while (i < body.length && body.charCodeAt(i) >= 0x30 && body.charCodeAt(i) <= 0x39) i++;
+  if (i === 1 || (i < body.length && !isSpace(body.charCodeAt(i)))) return { buildArgs: null, command: body };
+  const n = Number(body.slice(1, i));
+  i = skipSpace(body, i);
+  for (let k = 0; k < n && i < body.length; k++) {
+    if (!isNameStart(body.charCodeAt(i))) break;
+    let j = i + 1;
+    while (j < body.length && isNameChar(body.charCodeAt(j))) j++;
+    if (body.charCodeAt(j) !== 0x3d) break;
+    i = skipSpace(body, skipNonSpace(body, j + 1));
   }
-  return { buildArgs: consumed.trim(), command: rest };
+  return { buildArgs: body.slice(0, i).trim(), command: body.slice(i) };
 }
 
 // ---- layers ----
@@ -189,8 +210,8 @@ function addWithAncestors(set: Set<string>, dir: string): void {
 
 /** Whether a RUN command plainly writes nothing: every simple command in it is a read-only one, no redirection. */
 function looksReadOnly(command: string): boolean {
-  const body = command.replace(/^\S*\/?(?:ba|da)?sh\s+(?:-\S+\s+)*-c\s+/, '');
-  if (/>/.test(body)) return false;
+  const body = shellScript(command);
+  if (body.includes('>')) return false;
   const words = body
     .split(/&&|\|\||;|\|/)
     .map((part) => part.trim().split(/\s+/)[0] ?? '')
@@ -216,9 +237,8 @@ function maybePriority(parsed: ParsedCreatedBy, existing: Set<string>): number {
 function rememberDirs(parsed: ParsedCreatedBy, existing: Set<string>): void {
   if (parsed.keyword === 'WORKDIR' && parsed.body.startsWith('/')) addWithAncestors(existing, parsed.body);
   if ((parsed.keyword === 'COPY' || parsed.keyword === 'ADD') && parsed.nop) {
-    const m = / in (\/[^\s]*)\s*$/.exec(parsed.body);
-    if (m) {
-      const dest = m[1];
+    const dest = copyDestination(parsed.body);
+    if (dest !== null) {
       const dir = dest.endsWith('/') || /\b(dir|multi):/.test(parsed.body) ? dest : dest.slice(0, dest.lastIndexOf('/')) || '/';
       addWithAncestors(existing, dir);
     }
@@ -229,10 +249,15 @@ function rememberDirs(parsed: ParsedCreatedBy, existing: Set<string>): void {
  * Decides which history entries (newest first) made the image's layers. `layerCount` is
  * RootFS.Layers.length (null when unknown). Never throws.
  */
-export function assignLayers(history: readonly HistoryEntry[], layerCount: number | null): LayerAssignment {
+export function assignLayers(
+  history: readonly HistoryEntry[],
+  layerCount: number | null,
+  /** The entries already parsed (one per entry, in order), to parse them once. */
+  known?: readonly ParsedCreatedBy[],
+): LayerAssignment {
   const list = Array.isArray(history) ? history : [];
   const n = list.length;
-  const parsed = list.map((e) => parseCreatedBy(e?.CreatedBy, e?.Comment));
+  const parsed = known && known.length === n ? known : list.map((e) => parseCreatedBy(e?.CreatedBy, e?.Comment));
   const cls: LayerClass[] = list.map((e, i) => classifyEntry(e, parsed[i]));
   const warnings: string[] = [];
 

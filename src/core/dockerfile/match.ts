@@ -6,8 +6,17 @@
 // base image). An entry corresponds to an instruction when the keyword agrees and the arguments do,
 // after undoing each builder's way of writing them.
 
-import { DockerfileInstruction, ParsedDockerfile, ParseOptions, collapse, finalStage, parseDockerfile, stageChain } from './parse';
+import {
+  DockerfileInstruction,
+  ParsedDockerfile,
+  ParseOptions,
+  collapse as collapseText,
+  finalStage,
+  parseDockerfile,
+  stageChain,
+} from './parse';
 import { Builder, HistoryEntry, ParsedCreatedBy, assignLayers, parseCreatedBy } from './history';
+import { boundHistoryText, globMatch, legacyCopyDest, trimEndChar, wildcardPieces } from './scan';
 import type { ImageLayer, LayerReport } from '../../shared/model';
 
 /** How well a history entry corresponds to an instruction. */
@@ -75,12 +84,50 @@ export function matchDockerfileToHistory(
   layerCount: number | null,
   options: MatchOptions = {},
 ): DockerfileImageMatch | null {
+  return withMemo(() => {
+    try {
+      return matchUnsafe(dockerfile, history, layerCount, options);
+    } catch {
+      return null;
+    }
+  });
+}
+
+/**
+ * collapse() and unquote() of the texts of one match: every history entry is compared with every
+ * instruction of its keyword, and every instruction with the entries of 50 images. Kept for the
+ * outermost call only.
+ */
+let memo: {
+  collapse: Map<string, string>;
+  unquote: Map<string, string>;
+  cleanPath: Map<string, string>;
+  /** Entries by their text: images share their base image's entries, and often build steps. */
+  parsed: Map<string, ParsedCreatedBy>;
+  /** Per parsed entry, its quality against each expectation (by index; undefined = not yet scored). */
+  quality: Map<ParsedCreatedBy, (MatchQuality | null | undefined)[]>;
+} | null = null;
+
+function withMemo<T>(fn: () => T): T {
+  if (memo) return fn();
+  memo = { collapse: new Map(), unquote: new Map(), cleanPath: new Map(), parsed: new Map(), quality: new Map() };
   try {
-    return matchUnsafe(dockerfile, history, layerCount, options);
-  } catch {
-    return null;
+    return fn();
+  } finally {
+    memo = null;
   }
 }
+
+function collapse(text: string): string {
+  const known = memo?.collapse.get(text);
+  if (known !== undefined) return known;
+  const out = collapseText(text);
+  memo?.collapse.set(text, out);
+  return out;
+}
+
+/** The expectations of a parsed Dockerfile, built once for all the images it is matched against. */
+const expectationsOf = new WeakMap<ParsedDockerfile, Expectation[]>();
 
 function matchUnsafe(
   dockerfile: string | ParsedDockerfile,
@@ -92,37 +139,47 @@ function matchUnsafe(
   const final = finalStage(parsed);
   if (!final || !Array.isArray(historyIn)) return null;
   const history = historyIn.filter((e) => e && typeof e === 'object');
-  const chain = stageChain(parsed);
-  const expectations = buildExpectations(chain.flatMap((s) => [s.fromInstruction, ...s.instructions]));
+  let expectations = expectationsOf.get(parsed);
+  if (!expectations) {
+    expectations = buildExpectations(stageChain(parsed).flatMap((s) => [s.fromInstruction, ...s.instructions]));
+    expectationsOf.set(parsed, expectations);
+  }
   if (expectations.length === 0) return null;
 
-  const entries = history.map((e) => parseCreatedBy(e.CreatedBy, e.Comment));
+  const entries = history.map((e) => parsedEntry(e));
   const top = [...expectations].reverse(); // last instruction first
   const n = top.length;
   const m = history.length;
 
   // score[i][j]: how instruction top[i] corresponds to history[j].
-  const quality: (MatchQuality | null)[][] = top.map((x) => entries.map((e) => x.score(e)));
+  const quality: (MatchQuality | null)[][] = top.map((x, i) => entries.map((e) => qualityOf(x, n - 1 - i, e)));
 
-  // dp[i][j]: best value having decided top[0..i) and history[0..j).
+  // dp[i][j] (at i * w + j): best value having decided top[0..i) and history[0..j).
   const NEG = -Infinity;
-  const dp: number[][] = Array.from({ length: n + 1 }, () => new Array<number>(m + 1).fill(NEG));
-  const step: number[][] = Array.from({ length: n + 1 }, () => new Array<number>(m + 1).fill(0)); // 1 match, 2 skip ins, 3 skip entry
-  dp[0][0] = 0;
+  const w = m + 1;
+  const dp = new Float64Array((n + 1) * w).fill(NEG);
+  const step = new Uint8Array((n + 1) * w); // 1 match, 2 skip ins, 3 skip entry
+  const relax = (at: number, v: number, how: number): void => {
+    if (v > dp[at]) {
+      dp[at] = v;
+      step[at] = how;
+    }
+  };
+  dp[0] = 0;
   for (let i = 0; i <= n; i++) {
     for (let j = 0; j <= m; j++) {
-      const here = dp[i][j];
+      const here = dp[i * w + j];
       if (here === NEG) continue;
       if (i < n && j < m) {
         const q = quality[i][j];
-        if (q !== null) relax(dp, step, i + 1, j + 1, here + 1 + QUALITY_WEIGHT[q], 1);
+        if (q !== null) relax((i + 1) * w + j + 1, here + 1 + QUALITY_WEIGHT[q], 1);
       }
-      if (i < n) relax(dp, step, i + 1, j, here - (top[i].optional ? 0 : 1), 2);
-      if (j < m && i < n) relax(dp, step, i, j + 1, here - 1, 3);
+      if (i < n) relax((i + 1) * w + j, here - (top[i].optional ? 0 : 1), 2);
+      if (j < m && i < n) relax(i * w + j + 1, here - 1, 3);
     }
   }
   let bestJ = 0;
-  for (let j = 0; j <= m; j++) if (dp[n][j] > dp[n][bestJ]) bestJ = j;
+  for (let j = 0; j <= m; j++) if (dp[n * w + j] > dp[n * w + bestJ]) bestJ = j;
 
   // Backtrack.
   const matchOf = new Array<number | null>(n).fill(null);
@@ -130,7 +187,7 @@ function matchUnsafe(
   let i = n;
   let j = bestJ;
   while (i > 0 || j > 0) {
-    const s = step[i][j];
+    const s = step[i * w + j];
     if (s === 1) {
       matchOf[i - 1] = j - 1;
       i--;
@@ -148,7 +205,7 @@ function matchUnsafe(
   const unexplainedAbove = unexplained.filter((x) => x < lowestMatch);
   const baseHistoryIndex = lowestMatch + 1;
 
-  const layers = assignLayers(history, layerCount);
+  const layers = assignLayers(history, layerCount, entries);
   const perInstruction: InstructionMatch[] = top.map((x, k) => {
     const h = matchOf[k];
     const q = h === null ? null : quality[k][h];
@@ -207,11 +264,32 @@ function matchUnsafe(
   };
 }
 
-function relax(dp: number[][], step: number[][], i: number, j: number, v: number, how: number): void {
-  if (v > dp[i][j]) {
-    dp[i][j] = v;
-    step[i][j] = how;
+/** An entry parsed once per match, shared by the images that have it. */
+function parsedEntry(e: HistoryEntry): ParsedCreatedBy {
+  if (!memo) return parseCreatedBy(e.CreatedBy, e.Comment);
+  const key = `${typeof e.Comment === 'string' ? boundHistoryText(e.Comment) : ''}\u0000${boundHistoryText(e.CreatedBy)}`;
+  let parsed = memo.parsed.get(key);
+  if (!parsed) {
+    parsed = parseCreatedBy(e.CreatedBy, e.Comment);
+    memo.parsed.set(key, parsed);
   }
+  return parsed;
+}
+
+/** An expectation's quality against an entry, scored once per match. */
+function qualityOf(x: Expectation, index: number, e: ParsedCreatedBy): MatchQuality | null {
+  if (!memo) return x.score(e);
+  let row = memo.quality.get(e);
+  if (!row) {
+    row = [];
+    memo.quality.set(e, row);
+  }
+  let q = row[index];
+  if (q === undefined) {
+    q = x.score(e);
+    row[index] = q;
+  }
+  return q;
 }
 
 function numberOr(v: unknown, d: number): number {
@@ -246,14 +324,16 @@ export function findImageForDockerfile(
 ): CandidateMatch | null {
   const parsed = typeof dockerfileText === 'string' ? parseDockerfile(dockerfileText, options) : dockerfileText;
   if (!finalStage(parsed) || !Array.isArray(candidates)) return null;
-  let best: CandidateMatch | null = null;
-  for (const candidate of candidates) {
-    if (!candidate || !Array.isArray(candidate.history)) continue;
-    const match = matchDockerfileToHistory(parsed, candidate.history, candidate.layerCount ?? null, options);
-    if (!match) continue;
-    if (best === null || better({ candidate, match }, best)) best = { candidate, match };
-  }
-  return best;
+  return withMemo(() => {
+    let best: CandidateMatch | null = null;
+    for (const candidate of candidates) {
+      if (!candidate || !Array.isArray(candidate.history)) continue;
+      const match = matchDockerfileToHistory(parsed, candidate.history, candidate.layerCount ?? null, options);
+      if (!match) continue;
+      if (best === null || better({ candidate, match }, best)) best = { candidate, match };
+    }
+    return best;
+  });
 }
 
 function better(a: CandidateMatch, b: CandidateMatch): boolean {
@@ -416,9 +496,9 @@ function scoreCopy(ins: DockerfileInstruction, e: ParsedCreatedBy): MatchQuality
   if (!parts) return null;
   if (e.nop || e.builder === 'legacy') {
     // `file:<sha> in /dest `, `dir:…`, `multi:…`, `--chown=1:1multi:…`
-    const m = /(?:^|\S*?)(?:file|dir|multi):[0-9a-f]+ in ([\s\S]*)$/.exec(e.body) ?? / in ([\s\S]*)$/.exec(e.body);
-    if (!m) return null;
-    return sameDest(m[1].trim(), parts.dest) ? 'exact' : null;
+    const dest = legacyCopyDest(e.body);
+    if (dest === null) return null;
+    return sameDest(dest.trim(), parts.dest) ? 'exact' : null;
   }
   const expected = [...parts.sources, parts.dest].join(' ');
   if (matchesWithVars(e.body, expected)) return 'exact';
@@ -428,7 +508,7 @@ function scoreCopy(ins: DockerfileInstruction, e: ParsedCreatedBy): MatchQuality
 }
 
 function sameDest(recorded: string, written: string): boolean {
-  const strip = (p: string): string => (p.length > 1 ? p.replace(/\/+$/, '') : p);
+  const strip = (p: string): string => (p.length > 1 ? trimEndChar(p, '/') : p);
   return matchesWithVars(recorded, written) || matchesWithVars(strip(recorded), strip(written));
 }
 
@@ -454,6 +534,14 @@ function resolveWorkdir(current: string | null, path: string): string | null {
 }
 
 function cleanPath(p: string): string {
+  const known = memo?.cleanPath.get(p);
+  if (known !== undefined) return known;
+  const out = cleanPathOnce(p);
+  memo?.cleanPath.set(p, out);
+  return out;
+}
+
+function cleanPathOnce(p: string): string {
   const abs = p.startsWith('/');
   const parts: string[] = [];
   for (const seg of p.split('/')) {
@@ -540,45 +628,24 @@ function sameText(a: string, b: string): boolean {
 }
 
 function unquote(s: string): string {
-  return collapse(s.replace(/\\(["'\\])/g, '$1').replace(/["']/g, ''));
+  const known = memo?.unquote.get(s);
+  if (known !== undefined) return known;
+  const out = collapse(s.replace(/\\(["'\\])/g, '$1').replace(/["']/g, ''));
+  memo?.unquote.set(s, out);
+  return out;
 }
 
 /**
  * Whether recorded text equals written text, whitespace collapsed, where `$VAR`/`${VAR…}` in the
  * written text stands for anything (builders expand variables in ENV, LABEL, WORKDIR, COPY …).
- * With `glob`, a `*` in the written text also stands for anything.
+ * With `glob`, a `*` in the written text also stands for anything. A plain scan: the recorded text is
+ * the image's, and a regular expression of `.*?` per variable backtracks exponentially over it.
  */
 function matchesWithVars(recorded: string, written: string, glob = false): boolean {
   const r = collapse(recorded);
   const w = collapse(written);
   if (r === w) return true;
   if (!w.includes('$') && !(glob && w.includes('*'))) return unquote(r) === unquote(w);
-  let pattern = '';
-  let i = 0;
-  while (i < w.length) {
-    const rest = w.slice(i);
-    const v = /^\$(?:\{[^}]*\}|[A-Za-z_][A-Za-z0-9_]*)/.exec(rest);
-    if (v) {
-      pattern += '.*?';
-      i += v[0].length;
-      continue;
-    }
-    if (glob && w[i] === '*') {
-      pattern += '.*?';
-      i++;
-      continue;
-    }
-    if (w[i] === '\\' && w[i + 1] === '$') {
-      pattern += '\\$';
-      i += 2;
-      continue;
-    }
-    pattern += w[i].replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    i++;
-  }
-  try {
-    return new RegExp(`^${pattern}$`, 's').test(r) || new RegExp(`^${pattern}$`, 's').test(unquote(r));
-  } catch {
-    return false;
-  }
+  const pieces = wildcardPieces(w, glob);
+  return globMatch(pieces, r) || globMatch(pieces, unquote(r));
 }

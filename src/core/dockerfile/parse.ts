@@ -6,6 +6,7 @@
 // key/value pairs of ENV/LABEL/ARG. The argument text and JSON (exec) forms are computed here,
 // following the rules of Docker's own parser: dockerfile-ast drops whitespace inside JSON strings.
 
+import { isSpace } from './scan';
 import { DockerfileParser } from 'dockerfile-ast';
 import type { Instruction, Property } from 'dockerfile-ast';
 
@@ -292,19 +293,27 @@ function buildInstruction(ins: Instruction, lines: string[], esc: string, stageI
  * skipped.
  */
 export function joinLogicalLine(lines: readonly string[], start: number, end: number, esc = '\\'): { text: string; nextLine: number } {
-  const contRe = new RegExp(`${esc === '`' ? '`' : '\\\\'}[ \\t]*$`);
+  const escape = esc === '`' ? '`' : '\\';
   const first = (lines[start] ?? '').replace(/^\s+/, '');
-  let cont = contRe.test(first);
-  let text = cont ? first.replace(contRe, '') : first;
+  let cut = continuationAt(first, escape);
+  let text = cut < 0 ? first : first.slice(0, cut);
   let i = start + 1;
-  while (cont && i <= end && i < lines.length) {
+  while (cut >= 0 && i <= end && i < lines.length) {
     const line = lines[i];
     i++;
-    if (/^\s*#/.test(line) || /^\s*$/.test(line)) continue;
-    cont = contRe.test(line);
-    text += cont ? line.replace(contRe, '') : line;
+    const t = line.trimStart();
+    if (t === '' || t.startsWith('#')) continue;
+    cut = continuationAt(line, escape);
+    text += cut < 0 ? line : line.slice(0, cut);
   }
   return { text, nextLine: i };
+}
+
+/** Where a line's continuation escape starts (the escape character, then only blanks), or -1. */
+function continuationAt(line: string, escape: string): number {
+  let j = line.length;
+  while (j > 0 && (line[j - 1] === ' ' || line[j - 1] === '\t')) j--;
+  return j > 0 && line[j - 1] === escape ? j - 1 : -1;
 }
 
 function stripKeyword(text: string): string {
@@ -321,9 +330,29 @@ function stripFlags(text: string, count: number): string {
   return out;
 }
 
-/** Collapses every run of whitespace to one space and trims. */
+/** Collapses every run of whitespace to one space and trims. One pass; text already collapsed is returned as is. */
 export function collapse(text: string): string {
-  return text.replace(/\s+/g, ' ').trim();
+  const n = text.length;
+  let out = '';
+  let from = 0; // start of the text not yet copied to `out`
+  let i = 0;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c !== 0x20 && !isSpace(c)) {
+      i++;
+      continue;
+    }
+    let j = i + 1;
+    while (j < n && isSpace(text.charCodeAt(j))) j++;
+    // A single space between two words stays where it is; anything else is cut here.
+    if (c !== 0x20 || j - i > 1 || i === 0 || j === n) {
+      out += text.slice(from, i);
+      if (i > 0 && j < n) out += ' ';
+      from = j;
+    }
+    i = j;
+  }
+  return from === 0 ? text : out + text.slice(from);
 }
 
 /** Docker's `parseMaybeJSON`: a JSON array of strings, else null (shell form). */

@@ -1,4 +1,5 @@
-import { Readable } from 'node:stream';
+import { Readable, Transform, TransformCallback } from 'node:stream';
+import * as zlib from 'node:zlib';
 import type { Readable as StreamxReadable } from 'streamx';
 import * as tar from 'tar-stream';
 import { RawEntry, normaliseTarName, typeFromTarStream } from './tarHeader';
@@ -43,8 +44,43 @@ function readSmall(stream: ByteStream): Promise<Buffer> {
   });
 }
 
-/** Lists one layer tar's headers from its stream, skipping file contents (never held in memory). */
-function listLayerTar(stream: ByteStream): Promise<RawEntry[]> {
+/**
+ * Passes a layer blob on as a plain tar: a gzip-compressed one (as the containerd image store keeps pulled
+ * and BuildKit-built layers, and its `docker save` exports them) is inflated on the way.
+ */
+class PlainTar extends Transform {
+  private gunzip: zlib.Gunzip | null = null;
+  private decided = false;
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    if (!this.decided) {
+      this.decided = true;
+      if (chunk[0] === 0x1f && chunk[1] === 0x8b) {
+        this.gunzip = zlib.createGunzip();
+        this.gunzip.on('data', (d: Buffer) => this.push(d));
+        this.gunzip.on('error', (err) => this.destroy(err));
+      }
+    }
+    if (this.gunzip) this.gunzip.write(chunk, () => cb());
+    else cb(null, chunk);
+  }
+
+  override _flush(cb: TransformCallback): void {
+    if (!this.gunzip) return cb();
+    this.gunzip.once('end', () => cb());
+    this.gunzip.end();
+  }
+}
+
+/**
+ * Lists one layer tar's headers from its stream (plain or gzip), skipping file contents (never held in
+ * memory); `onTar` sees the plain tar's bytes (to check them against the layer's diff ID).
+ */
+export function listLayerTar(source: ByteStream, onTar?: (chunk: Buffer) => void): Promise<RawEntry[]> {
+  const stream = new PlainTar();
+  source.on('error', (err: Error) => stream.destroy(err));
+  if (onTar) stream.on('data', onTar);
+  (source as Readable).pipe(stream);
   return new Promise((resolve, reject) => {
     const entries: RawEntry[] = [];
     const extract = tar.extract();

@@ -3,7 +3,8 @@ import * as path from 'node:path';
 import type Docker from 'dockerode';
 import { FieldError, ImageLayer, LayerChange, LayerReport, OverlayMount } from '../../shared/model';
 import type { DaemonInfo, DockerClient } from '../docker/client';
-import { HostFiles, describeReadError, isGone, isPermission } from '../util/hostFiles';
+import { ConfinedReadError, ConfinedRoot, HostFileError, HostFiles, describeReadError, isGone, isPermission } from '../util/hostFiles';
+import { containerdRoots, readStoreLayers, usesContainerdStore } from './containerdStore';
 import { HistoryItem, assignHistory, chainIds, historyFromApi, historyFromConfig } from './history';
 import { ImageConfig, readSavedImage } from './imageTar';
 import { AppliedLayer, LayerStack, computeEfficiency } from './stack';
@@ -128,8 +129,34 @@ async function listImageLayers(ctx: LayerContext, image: Docker.ImageInspectInfo
   );
   let config = ctx.cache.config(image.Id) ?? null;
   const info = ctx.local ? await ctx.daemon() : null;
-  const imageDir = info ? path.posix.join(info.DockerRootDir ?? '/var/lib/docker', 'image', info.Driver ?? 'overlay2') : null;
+  const containerd = info ? usesContainerdStore(info) : false;
+  const imageDir =
+    info && !containerd ? path.posix.join(info.DockerRootDir ?? '/var/lib/docker', 'image', info.Driver ?? 'overlay2') : null;
   let denied: string | null = null;
+  if (info && containerd) {
+    const want = layers.flatMap((l, i) => (l ? [] : [i]));
+    if (want.length > 0 || !config) {
+      try {
+        const store = await readStoreLayers(ctx.files, containerdRoots(info), image, want, {
+          signal: ctx.signal,
+          onLayer: (i, n) => ctx.onProgress?.(`read layer ${i + 1} of ${chains.length} from the content store (${n} entries)`),
+        });
+        for (const i of want) {
+          layers[i] = store.layers[i];
+          sources[i] = 'content-store';
+          ctx.cache.set(chains[i], store.layers[i]!, 'content-store');
+        }
+        if (!config) {
+          config = store.config;
+          ctx.cache.setConfig(image.Id, config);
+        }
+      } catch (err) {
+        if (ctx.signal?.aborted) throw err;
+        const file = err instanceof HostFileError ? err.file : "containerd's content store";
+        denied = isPermission(err) ? describeReadError(err, file, ctx.files.kind) : (err as Error).message;
+      }
+    }
+  }
   if (imageDir) {
     await Promise.all(
       chains.map(async (chain, i) => {
@@ -146,7 +173,7 @@ async function listImageLayers(ctx: LayerContext, image: Docker.ImageInspectInfo
         } catch (err) {
           // Cancelled: stop, rather than fall back to docker save.
           if (ctx.signal?.aborted) throw err;
-          if (isPermission(err)) denied = describeReadError(err, file);
+          if (isPermission(err)) denied = describeReadError(err, file, ctx.files.kind);
         }
       }),
     );
@@ -301,24 +328,31 @@ export async function analyseContainer(
     mount.inspectAgrees = fromInspect ? fromInspect.upperDir === mount.upperDir : null;
   }
   const upperDir = mount?.upperDir ?? null;
+  // On the containerd image store the mount names each layer's snapshot: image layers bottom first.
+  const imageDirs = mount?.stack.filter((l) => l.role === 'image') ?? [];
+  if (imageDirs.length === report.layers.length && imageDirs.every((l) => l.snapshotId !== undefined))
+    report.layers = report.layers.map((l, i) => ({ ...l, snapshotId: imageDirs[i].snapshotId }));
+  const upperSnapshot = mount?.upperSnapshotId !== undefined ? { snapshotId: mount.upperSnapshotId } : {};
   if (ctx.local && upperDir) {
     try {
-      const init = mount?.stack.find((l) => l.role === 'init');
+      // The container's own init layer is the top one (others, below, belong to the image's build).
+      const init = mount ? [...mount.stack].reverse().find((l) => l.role === 'init') : undefined;
       if (init?.resolved) stack.apply(await walkLayer(ctx.files, init.resolved, { signal: ctx.signal }));
-      const merged = pid !== null ? `/proc/${pid}/root` : (mount?.mergedDir ?? null);
+      const merged: ConfinedRoot | null =
+        pid !== null ? { kind: 'process', pid } : mount?.mergedDir ? { kind: 'dir', dir: mount.mergedDir } : null;
       const entries = await walkLayer(ctx.files, upperDir, {
         signal: ctx.signal,
         onProgress: (n) => ctx.onProgress?.(`${n} entries of the writable layer`),
         isOpaque: merged ? (rel, present, whiteouts) => isOpaqueByMergedView(ctx.files, stack, merged, rel, present, whiteouts) : undefined,
       });
       const applied = stack.apply(entries);
-      report.upper = { dir: upperDir, changes: sortChanges(applied.changes), sizeBytes: applied.sizeBytes };
+      report.upper = { dir: upperDir, changes: sortChanges(applied.changes), sizeBytes: applied.sizeBytes, ...upperSnapshot };
       return report;
     } catch (err) {
       if (!isPermission(err) && !isGone(err)) throw err;
       report.errors.push({
         field: 'upper',
-        reason: `${describeReadError(err, upperDir)}; the change list comes from the daemon, without sizes`,
+        reason: `${describeReadError(err, upperDir, ctx.files.kind)}; the change list comes from the daemon, without sizes`,
       });
     }
   }
@@ -332,6 +366,7 @@ export async function analyseContainer(
       }),
     ),
     sizeBytes: 0,
+    ...upperSnapshot,
   };
   return report;
 }
@@ -350,7 +385,7 @@ async function walkLayer(files: HostFiles, dir: string, opts: WalkOptions): Prom
 async function isOpaqueByMergedView(
   files: HostFiles,
   stack: LayerStack,
-  merged: string,
+  merged: ConfinedRoot,
   rel: string,
   present: Set<string>,
   whiteouts: Set<string>,
@@ -359,7 +394,18 @@ async function isOpaqueByMergedView(
   if (!lower) return false;
   const candidate = lower.find((n) => !present.has(n) && !whiteouts.has(n));
   if (candidate === undefined) return false;
-  const file = path.posix.join(merged, rel, candidate);
+  // The merged view is the container's to change: the path is resolved inside it, no link of its followed out.
+  const inside = path.posix.join('/', rel, candidate);
+  if (files.existsConfined) {
+    try {
+      return !(await files.existsConfined(merged, inside));
+    } catch (err) {
+      // A loop or a swap the container made on that path: its opacity stays unknown (not opaque).
+      if (err instanceof ConfinedReadError) return false;
+      throw err;
+    }
+  }
+  const file = path.posix.join(merged.kind === 'process' ? `/proc/${merged.pid}/root` : merged.dir, inside);
   try {
     if (files.exists) return !(await files.exists(file));
     await fsp.lstat(file);

@@ -89,6 +89,27 @@ export function lowerDirRole(resolved: string): OverlayLayerDir['role'] {
   return /-init(\/diff)?\/?$/.test(resolved) ? 'init' : 'image';
 }
 
+/** The containerd snapshot ID of a snapshotter's directory (`…/io.containerd.snapshotter.v1.X/snapshots/<id>/fs`). */
+export function snapshotIdOf(dir: string): string | null {
+  return /\/io\.containerd\.snapshotter\.v1\.[^/]+\/snapshots\/(\d+)\/fs\/?$/.exec(dir)?.[1] ?? null;
+}
+
+/**
+ * On the containerd image store snapshots are named by numbers only: Docker's init layers are the ones
+ * holding the `/.dockerenv` Docker puts there. The container's own is the top one; an image built by the
+ * legacy builder there also carries its build containers' init snapshots between its layers.
+ */
+async function markContainerdInit(files: HostFiles, stack: OverlayLayerDir[]): Promise<void> {
+  if (stack.some((l) => l.role === 'init')) return;
+  const snapshots = stack.filter((l) => l.snapshotId !== undefined);
+  const marked = await Promise.all(
+    snapshots.map((l) => (files.exists ? files.exists(`${l.resolved ?? l.dir}/.dockerenv`).catch(() => false) : Promise.resolve(false))),
+  );
+  snapshots.forEach((l, i) => {
+    if (marked[i]) l.role = 'init';
+  });
+}
+
 /**
  * Reads a container's overlay mount from its root entry in /proc/PID/mountinfo. Lower dirs that are short
  * links under overlay2/l/ are resolved; the merged dir comes from the host's mount table.
@@ -103,7 +124,7 @@ export async function readOverlayMount(
   try {
     text = await files.readText(file);
   } catch (err) {
-    return { overlay: null, errors: [{ field: 'overlay', reason: describeReadError(err, file) }], gone: isGone(err) };
+    return { overlay: null, errors: [{ field: 'overlay', reason: describeReadError(err, file, files.kind) }], gone: isGone(err) };
   }
   const { entries, errors: lineErrors } = parseMountinfo(text);
   const errors: FieldError[] = lineErrors.map((reason) => ({ field: 'overlay.mountinfo', reason }));
@@ -121,19 +142,33 @@ export async function readOverlayMount(
   const { lowerDirs, upperDir, workDir, other } = opts.value;
   const resolved = await Promise.all(lowerDirs.map((d) => resolveLowerDir(files, d)));
   const stack: OverlayLayerDir[] = lowerDirs
-    .map((dir, i) => ({ dir, resolved: resolved[i], role: lowerDirRole(resolved[i] ?? dir) }))
+    .map((dir, i) => {
+      const layer: OverlayLayerDir = { dir, resolved: resolved[i], role: lowerDirRole(resolved[i] ?? dir) };
+      const snapshotId = snapshotIdOf(dir);
+      if (snapshotId !== null) layer.snapshotId = snapshotId;
+      return layer;
+    })
     .reverse();
+  await markContainerdInit(files, stack);
   let mergedDir: string | null = null;
   if (upperDir) {
     mergedDir = hostMounts ? findMergedDir(hostMounts, upperDir) : null;
     // overlay2 keeps merged/ beside diff/; use it when the host table is not visible to us.
     if (!mergedDir && path.basename(upperDir) === 'diff') mergedDir = path.join(path.dirname(upperDir), 'merged');
   }
-  return {
-    overlay: { lowerDirs, stack, upperDir, workDir, mergedDir, source: 'mountinfo', inspectAgrees: null, options: other },
-    errors,
-    gone: false,
+  const overlay: OverlayMount = {
+    lowerDirs,
+    stack,
+    upperDir,
+    workDir,
+    mergedDir,
+    source: 'mountinfo',
+    inspectAgrees: null,
+    options: other,
   };
+  const upperSnapshotId = upperDir ? snapshotIdOf(upperDir) : null;
+  if (upperSnapshotId !== null) overlay.upperSnapshotId = upperSnapshotId;
+  return { overlay, errors, gone: false };
 }
 
 async function resolveLowerDir(files: HostFiles, dir: string): Promise<string | null> {

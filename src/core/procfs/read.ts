@@ -1,5 +1,5 @@
 import { FieldError, NAMESPACE_TYPES, NamespaceInodes, ProcessInfo } from '../../shared/model';
-import { HostFiles, describeReadError, isGone } from '../util/hostFiles';
+import { ConfinedReadError, HostFiles, describeReadError, isGone, readHead } from '../util/hostFiles';
 import { parseCmdline, parseNamespaceLink, parsePasswd, parseProcStatus } from './parse';
 
 export interface NamespaceRead {
@@ -48,6 +48,9 @@ export async function readNamespaces(files: HostFiles, pid: number): Promise<Nam
   return { namespaces: ns, errors, gone };
 }
 
+/** The most of a process's command line read (/proc/PID/cmdline); a longer one is cut and marked. */
+export const CMDLINE_MAX_BYTES = 64 * 1024;
+
 /** Reads one process; null when it exited in the meantime. */
 export async function readProcess(files: HostFiles, hostPid: number, users?: Map<number, string>): Promise<ProcessInfo | null> {
   let statusText: string;
@@ -60,8 +63,15 @@ export async function readProcess(files: HostFiles, hostPid: number, users?: Map
   const status = parseProcStatus(statusText);
   if (!status.ok) return null;
   let args: string[] = [];
+  let truncated = false;
   try {
-    args = parseCmdline(await files.readText(`/proc/${hostPid}/cmdline`));
+    // The process writes its own arguments (and can make them megabytes long): read a bounded head only.
+    const head = await readHead(files, `/proc/${hostPid}/cmdline`, CMDLINE_MAX_BYTES);
+    truncated = head.truncated;
+    let text = head.data.toString('utf8');
+    // A character cut at the cap decodes as U+FFFD: drop it rather than show a character never there.
+    if (truncated && text.endsWith('\ufffd')) text = text.slice(0, -1);
+    args = parseCmdline(text);
   } catch (err) {
     if (isGone(err)) return null;
   }
@@ -76,6 +86,7 @@ export async function readProcess(files: HostFiles, hostPid: number, users?: Map
     user: uid === null ? '?' : (users?.get(uid) ?? String(uid)),
     name: s.name,
     command: args.length > 0 ? args.join(' ') : `[${s.name}]`,
+    ...(truncated ? { commandTruncated: true as const } : {}),
     threads: s.threads,
     rssBytes: s.vmRssBytes,
   };
@@ -101,12 +112,48 @@ export async function readProcesses(
   return { processes: results.filter((p): p is ProcessInfo => p !== null), errors };
 }
 
-/** The user names a container knows, from its own /etc/passwd through /proc/PID/root. */
-export async function readContainerUsers(files: HostFiles, pid: number): Promise<Map<number, string> | undefined> {
+/** Bounds on reading a container's /etc/passwd: it is the container's to make as large or slow as it likes. */
+export const PASSWD_LIMITS = { maxBytes: 1024 * 1024, deadlineMs: 1000 };
+
+export interface UsersRead {
+  /** uid → name; undefined when the container has no /etc/passwd or it could not be read. */
+  users: Map<number, string> | undefined;
+  /** Why it was not read (a FIFO, a device, a link loop, too slow …) or read only in part; field `users`. */
+  errors: FieldError[];
+  /** A timeout: worth trying again next time, not worth remembering. */
+  transient: boolean;
+}
+
+/**
+ * The user names a container knows, from its own /etc/passwd, read confined to its root (no link of
+ * the container's followed out of it, only a regular file, at most 1 MiB, within 1 s). What was refused
+ * becomes an error on `users`; a container without /etc/passwd (FROM scratch) simply has no names.
+ */
+export async function readContainerUsers(files: HostFiles, pid: number): Promise<UsersRead> {
+  const file = '/etc/passwd';
   try {
-    return parsePasswd(await files.readText(`/proc/${pid}/root/etc/passwd`));
-  } catch {
-    return undefined;
+    const { data, truncated } = await files.readConfined({ kind: 'process', pid }, file, PASSWD_LIMITS);
+    let text = data.toString('utf8');
+    const errors: FieldError[] = [];
+    if (truncated) {
+      // The last line may be cut in the middle of its uid: keep whole lines only.
+      text = text.slice(0, text.lastIndexOf('\n') + 1);
+      errors.push({
+        field: 'users',
+        reason: `${file} is longer than ${PASSWD_LIMITS.maxBytes} bytes: only the first ${PASSWD_LIMITS.maxBytes} read`,
+      });
+    }
+    return { users: parsePasswd(text), errors, transient: false };
+  } catch (err) {
+    // No /etc/passwd (FROM scratch) means no names; a process that exited says so on other fields.
+    if (isGone(err) && !(err instanceof ConfinedReadError && err.refusal === 'link-escape'))
+      return { users: undefined, errors: [], transient: false };
+    const reason = err instanceof Error ? err.message : String(err);
+    return {
+      users: undefined,
+      errors: [{ field: 'users', reason: `${reason} (user names shown as numbers)` }],
+      transient: err instanceof ConfinedReadError && err.refusal === 'timeout',
+    };
   }
 }
 

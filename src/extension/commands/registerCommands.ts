@@ -1,5 +1,4 @@
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { formatBytes, formatPercent, shortId } from '../../shared/format';
 import { ContainerSnapshot, NAMESPACE_TYPES } from '../../shared/model';
@@ -8,6 +7,7 @@ import { Panels } from '../panels/panels';
 import { XrayService } from '../service';
 import { rulesFromSettings } from '../settings';
 import type { XrayNode } from '../tree/nodes';
+import { UPPER_FILE_SCHEME, UpperFileProvider, upperFileUri } from './upperFiles';
 
 /** What a command was invoked on: a tree node, a `{ ref, layer }` from a CodeLens or tree item, an id, or nothing. */
 type CommandArg = XrayNode | { ref?: string; layer?: number | 'upper' | null; target?: XrayNode['target'] } | string | undefined;
@@ -59,6 +59,8 @@ export function registerCommands(
         }
       }),
     );
+
+  context.subscriptions.push(vscode.workspace.registerTextDocumentContentProvider(UPPER_FILE_SCHEME, new UpperFileProvider(service)));
 
   reg('containerXray.refresh', () => service.refresh());
 
@@ -208,7 +210,7 @@ export function registerCommands(
           label: printable(ch.path),
           description: `${ch.kind} · ${formatBytes(ch.sizeBytes)}`,
           action: 'open' as const,
-          file: path.join(upper, ch.path),
+          file: ch.path,
         })),
     ];
     const picked = await vscode.window.showQuickPick(items, {
@@ -217,6 +219,7 @@ export function registerCommands(
     });
     if (!picked) return;
     if (picked.action === 'copy') await vscode.env.clipboard.writeText(upper);
-    else if (picked.file) await vscode.window.showTextDocument(vscode.Uri.file(picked.file), { preview: true });
+    // Through the engine's confined reader: the container may have swapped the file for a link meanwhile.
+    else if (picked.file) await vscode.window.showTextDocument(upperFileUri(upper, picked.file), { preview: true });
   });
 }

@@ -1,11 +1,26 @@
 import * as vscode from 'vscode';
 import { ContainerSnapshot, LayerReport, Snapshot } from '../../shared/model';
-import { UsageSample, summariseReport } from '../../shared/protocol';
+import {
+  DashboardProtocol,
+  GraphProtocol,
+  LayersProtocol,
+  UsageSample,
+  VmProtocol,
+  dashboardScope,
+  graphScope,
+  layersScope,
+  summariseReport,
+  vmScope,
+} from '../../shared/protocol';
 import { XrayService } from '../service';
 import { readSettings, rulesFromSettings } from '../settings';
-import { XrayPanel } from './panel';
+import { PanelHost, dashboardHandlers, graphHandlers, layersHandlers, vmHandlers } from './handlers';
+import { AnyPanel, XrayPanel } from './panel';
+import { withCommandsCut } from '../../shared/processText';
 
 const MAX_SAMPLES = 120;
+/** The most of a command line the dashboard shows (webview/ui.ts MAX_TEXT), so the most it is sent. */
+const DASHBOARD_COMMAND_CHARS = 4096;
 
 function sampleOf(c: ContainerSnapshot): UsageSample {
   const u = c.cgroup?.usage;
@@ -28,18 +43,26 @@ function graphSnapshot(s: Snapshot): Snapshot {
 
 /** Opens and feeds the four webviews from the service; one panel per view kind (dashboards per container). */
 export class Panels implements vscode.Disposable {
-  private graph: XrayPanel | null = null;
+  private graph: XrayPanel<GraphProtocol> | null = null;
   private graphFocus: string[] = [];
-  private vm: XrayPanel | null = null;
+  private vm: XrayPanel<VmProtocol> | null = null;
   private readonly dashboards = new Map<
     string,
-    { panel: XrayPanel; samples: UsageSample[]; timer: NodeJS.Timeout | null; last: ContainerSnapshot }
+    { panel: XrayPanel<DashboardProtocol>; samples: UsageSample[]; timer: NodeJS.Timeout | null; last: ContainerSnapshot }
   >();
   private readonly layers = new Map<
     string,
-    { panel: XrayPanel; report: LayerReport | null; abort: AbortController | null; selected: number | 'upper' | null }
+    { panel: XrayPanel<LayersProtocol>; report: LayerReport | null; abort: AbortController | null; selected: number | 'upper' | null }
   >();
   private readonly sub: vscode.Disposable;
+  /** What every panel's commands may ask of the editor. */
+  private readonly host: PanelHost = {
+    refresh: () => this.service.refresh(),
+    showDashboard: (containerId) => this.showDashboard(containerId),
+    showLayers: (ref, opts) => this.showLayers(ref, opts),
+    copyText: (text) => vscode.env.clipboard.writeText(text),
+    revealUpperDir: (containerId) => vscode.commands.executeCommand('containerXray.revealUpperDir', { target: { containerId } }),
+  };
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -52,18 +75,18 @@ export class Panels implements vscode.Disposable {
       }
       if (this.service.state.kind === 'unreachable') {
         const message = this.service.state.reason;
-        for (const p of this.openPanels()) p.notify('state/error', { message, retryable: true });
+        for (const p of this.openPanels()) p.showError(message, true);
       }
     });
   }
 
-  private openPanels(): XrayPanel[] {
+  private openPanels(): AnyPanel[] {
     return [
       this.graph,
       this.vm,
       ...[...this.dashboards.values()].map((d) => d.panel),
       ...[...this.layers.values()].map((l) => l.panel),
-    ].filter((p): p is XrayPanel => p !== null);
+    ].filter((p) => p !== null);
   }
 
   private async current(): Promise<Snapshot> {
@@ -81,18 +104,18 @@ export class Panels implements vscode.Disposable {
       this.pushGraph();
       return;
     }
-    const panel = new XrayPanel(this.extensionUri, 'graph', 'Namespace Graph', {
-      ready: () => this.pushGraph(),
-      openDashboard: ({ containerId }) => this.showDashboard(containerId),
-      retry: () => this.service.refresh(),
-      copyText: ({ text }) => vscode.env.clipboard.writeText(text),
-    });
+    const panel = new XrayPanel(
+      this.extensionUri,
+      graphScope,
+      'Namespace Graph',
+      graphHandlers(this.host, { push: () => this.pushGraph() }),
+    );
     this.graph = panel;
     panel.onDidDispose(() => (this.graph = null));
     this.service.setVisible('panel:graph', true);
     panel.panel.onDidChangeViewState(() => this.service.setVisible('panel:graph', panel.visible));
     panel.onDidDispose(() => this.service.setVisible('panel:graph', false));
-    await this.current().catch((err: Error) => panel.notify('state/error', { message: err.message, retryable: true }));
+    await this.current().catch((err: Error) => panel.showError(err.message, true));
     this.pushGraph();
   }
 
@@ -112,13 +135,10 @@ export class Panels implements vscode.Disposable {
       this.vm.reveal();
       return;
     }
-    const panel = new XrayPanel(this.extensionUri, 'vm', 'Container vs VM', {
-      ready: () => this.pushVm(),
-      retry: () => this.service.refresh(),
-    });
+    const panel = new XrayPanel(this.extensionUri, vmScope, 'Container vs VM', vmHandlers(this.host, { push: () => this.pushVm() }));
     this.vm = panel;
     panel.onDidDispose(() => (this.vm = null));
-    await this.current().catch((err: Error) => panel.notify('state/error', { message: err.message, retryable: true }));
+    await this.current().catch((err: Error) => panel.showError(err.message, true));
     this.pushVm();
   }
 
@@ -143,21 +163,21 @@ export class Panels implements vscode.Disposable {
     const snap = await this.current();
     const container = snap.containers.find((c) => c.id === containerId || c.name === containerId);
     if (!container) throw new Error(`no running container ${containerId}`);
-    const panel = new XrayPanel(this.extensionUri, 'dashboard', `${container.name} · X-Ray`, {
-      ready: () => this.pushDashboard(container.id),
-      openLayers: ({ ref, layer }) => this.showLayers(ref, { container: true, layer }),
-      openDashboard: ({ containerId: other }) => this.showDashboard(other),
-      revealUpperDir: ({ containerId: id }) =>
-        vscode.commands.executeCommand('containerXray.revealUpperDir', { target: { containerId: id } }),
-      copyText: ({ text }) => vscode.env.clipboard.writeText(text),
-      retry: async () => {
-        await this.service.refresh();
-        const fresh = this.service.snapshot?.containers.find((c) => c.id === container.id);
-        const d = this.dashboards.get(container.id);
-        if (d && fresh) d.last = fresh;
-        this.tick(container.id);
-      },
-    });
+    const panel = new XrayPanel(
+      this.extensionUri,
+      dashboardScope,
+      `${container.name} · X-Ray`,
+      dashboardHandlers(this.host, {
+        push: () => this.pushDashboard(container.id),
+        retry: async () => {
+          await this.service.refresh();
+          const fresh = this.service.snapshot?.containers.find((c) => c.id === container.id);
+          const d = this.dashboards.get(container.id);
+          if (d && fresh) d.last = fresh;
+          await this.tick(container.id);
+        },
+      }),
+    );
     const entry = { panel, samples: [sampleOf(container)], timer: null as NodeJS.Timeout | null, last: container };
     this.dashboards.set(container.id, entry);
     const schedule = () => {
@@ -187,14 +207,14 @@ export class Panels implements vscode.Disposable {
       if (fresh.state === 'gone') {
         if (d.timer) clearInterval(d.timer);
         d.timer = null;
-        d.panel.notify('state/error', { message: `${fresh.name} is no longer running; its last figures are shown.`, retryable: true });
+        d.panel.showError(`${fresh.name} is no longer running; its last figures are shown.`, true);
         return;
       }
       d.samples.push(sampleOf(fresh));
       if (d.samples.length > MAX_SAMPLES) d.samples.splice(0, d.samples.length - MAX_SAMPLES);
       this.pushDashboard(id);
     } catch (err) {
-      d.panel.notify('state/error', { message: err instanceof Error ? err.message : String(err), retryable: true });
+      d.panel.showError(err instanceof Error ? err.message : String(err), true);
     } finally {
       this.ticking.delete(id);
     }
@@ -208,7 +228,8 @@ export class Panels implements vscode.Disposable {
     const names: Record<string, string> = { host: 'host' };
     for (const c of snap.containers) names[c.id] = c.name;
     d.panel.notify('state/dashboard', {
-      container: d.last,
+      // Posted every tick: command lines no longer than the view shows (a container controls their length).
+      container: withCommandsCut(d.last, DASHBOARD_COMMAND_CHARS),
       samples: d.samples,
       groups,
       names,
@@ -237,29 +258,22 @@ export class Panels implements vscode.Disposable {
       abort: null,
       selected: opts.layer ?? null,
     };
-    const panel: XrayPanel = new XrayPanel(
+    const panel = new XrayPanel(
       this.extensionUri,
-      'layers',
+      layersScope,
       `Layers · ${title}`,
-      {
-        ready: () => this.pushLayers(key),
+      layersHandlers(this.host, {
+        push: () => this.pushLayers(key),
         cancel: () => state.abort?.abort(),
         retry: () => this.loadLayers(key, ref, opts.container === true, true),
-        copyText: ({ text }) => vscode.env.clipboard.writeText(text),
-        openLayers: ({ layer }) => {
-          state.selected = layer;
-          this.pushLayers(key);
-        },
-      },
-      {
-        'layers/changes': async ({ layer }) => {
+        changes: async (layer) => {
           const report = state.report ?? (await this.service.layers(ref, { container: opts.container }));
-          if (layer === 'upper') return { changes: report.upper?.changes ?? [] };
+          if (layer === 'upper') return report.upper?.changes ?? [];
           const l = report.layers[layer];
           if (!l) throw new Error(`no layer ${layer}`);
-          return { changes: l.changes };
+          return l.changes;
         },
-      },
+      }),
     );
     const entry = Object.assign(state, { panel });
     this.layers.set(key, entry);
@@ -288,10 +302,7 @@ export class Panels implements vscode.Disposable {
       this.pushLayers(key);
     } catch (err) {
       entry.panel.notify('state/progress', { message: null });
-      entry.panel.notify('state/error', {
-        message: abort.signal.aborted ? 'Cancelled.' : err instanceof Error ? err.message : String(err),
-        retryable: true,
-      });
+      entry.panel.showError(abort.signal.aborted ? 'Cancelled.' : err instanceof Error ? err.message : String(err), true);
     } finally {
       if (entry.abort === abort) entry.abort = null;
     }

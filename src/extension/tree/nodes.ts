@@ -16,6 +16,7 @@ import {
   Snapshot,
 } from '../../shared/model';
 import { ProcessNode, buildProcessTree } from '../../shared/processTree';
+import { commandText } from '../../shared/processText';
 import { sharingText as sharingWords } from '../../shared/namespaces';
 import { printable, truncate } from '../../shared/text';
 
@@ -276,8 +277,8 @@ export function processNodes(idPrefix: string, processes: ProcessInfo[]): XrayNo
     return {
       id: `${idPrefix}:ps:${p.hostPid}`,
       label: `${p.hostPid} → ${p.containerPid ?? '?'}`,
-      description: `${text(p.user, 32)} · ${text(p.command, 160)}`,
-      tooltip: `host PID ${p.hostPid}, container PID ${p.containerPid ?? 'unknown'}, parent ${p.ppid}\nuser ${text(p.user, 64)}\n${text(p.command, 2000)}`,
+      description: `${text(p.user, 32)} · ${text(commandText(p), 160)}`,
+      tooltip: `host PID ${p.hostPid}, container PID ${p.containerPid ?? 'unknown'}, parent ${p.ppid}\nuser ${text(p.user, 64)}\n${text(commandText(p), 2000)}`,
       icon: 'terminal',
       contextValue: 'xray.process',
       collapsible: n.children.length > 0 ? 'expanded' : 'none',
@@ -306,12 +307,16 @@ export function overlayNodes(idPrefix: string, c: ContainerSnapshot): XrayNode[]
       'lowerdir',
       `${image} image layer${image === 1 ? '' : 's'}${init ? ' + init layer' : ''}`,
       ov.stack
-        .map((l, i) => `${i}: ${l.role} ${l.resolved ?? l.dir}`)
+        .map((l, i) => `${i}: ${l.role}${l.snapshotId !== undefined ? ` snapshot ${l.snapshotId}` : ''} ${l.resolved ?? l.dir}`)
         .reverse()
         .join('\n'),
     ),
     {
-      ...leaf('upper', 'upperdir', ov.upperDir),
+      ...leaf(
+        'upper',
+        'upperdir',
+        ov.upperDir && ov.upperSnapshotId !== undefined ? `snapshot ${ov.upperSnapshotId}  ${ov.upperDir}` : ov.upperDir,
+      ),
       contextValue: ov.upperDir ? 'xray.upperdir' : undefined,
       target: { containerId: c.id, upperDir: ov.upperDir ?? undefined },
     },
@@ -444,8 +449,29 @@ export function hostNodes(host: HostFacts): XrayNode[] {
     icon,
     collapsible: 'none',
   });
-  const nodes = [
-    leaf('kernel', 'Kernel', host.kernel, `Linux ${host.kernel}: the one kernel every container on this host runs on`, 'chip'),
+  const here = host.thisMachine;
+  const nodes: XrayNode[] = [];
+  // Elsewhere (a remote host, Docker Desktop's VM), the facts below are the daemon's machine's: say so first.
+  if (here)
+    nodes.push(
+      leaf(
+        'machine',
+        'Daemon machine',
+        `${host.hostname} · where the containers run`,
+        `The facts below are of ${host.hostname}, the machine the Docker daemon runs on (${d?.runsElsewhereReason ?? 'not this machine'}), not of this machine.`,
+        'server-environment',
+      ),
+    );
+  nodes.push(
+    leaf(
+      'kernel',
+      'Kernel',
+      host.kernel,
+      here
+        ? `Linux ${host.kernel} on ${host.hostname}: the one kernel every container of this daemon runs on (this machine runs ${here.kernel})`
+        : `Linux ${host.kernel}: the one kernel every container on this host runs on`,
+      'chip',
+    ),
     leaf('os', 'OS', `${host.os.distro} ${host.os.release} ${host.os.codename}`.trim(), undefined, 'server'),
     leaf(
       'virt',
@@ -462,7 +488,17 @@ export function hostNodes(host: HostFacts): XrayNode[] {
       'dashboard',
     ),
     leaf('cpus', 'CPUs · memory', `${host.cpus} · ${formatBytes(host.memoryBytes)}`),
-  ];
+  );
+  if (here)
+    nodes.push(
+      leaf(
+        'thisMachine',
+        'This machine',
+        `${here.hostname} · kernel ${here.kernel}`,
+        `${here.hostname}: ${here.os}, kernel ${here.kernel}, ${here.cpus} CPUs, ${formatBytes(here.memoryBytes)}. Container X-Ray runs here; the containers do not.`,
+        'device-desktop',
+      ),
+    );
   if (d) {
     nodes.push(
       leaf('docker', 'Docker', `${d.serverVersion} · ${d.operatingSystem}`, `endpoint ${d.endpoint}\nroot ${d.rootDir}`, 'package'),
@@ -490,6 +526,17 @@ export function hostNodes(host: HostFacts): XrayNode[] {
     nodes.push(leaf('docker', 'Docker', 'unreachable', host.errors.map((e) => e.reason).join('\n'), 'error'));
   }
   nodes.push(leaf('access', 'Access', `${host.access.mode} · ${host.access.reason}`, undefined, 'key'));
+  const helper = host.access.helper;
+  if (helper)
+    nodes.push(
+      leaf(
+        'helperImage',
+        'Helper image',
+        `${helper.image} · ${helper.imageId ? shortId(helper.imageId) : 'ID unknown'}`,
+        `The helper container ran ${helper.image} (image ID ${helper.imageId ?? 'unknown'}) as root with SYS_PTRACE and DAC_READ_SEARCH in the host's PID namespace.`,
+        'shield',
+      ),
+    );
   nodes.push(...errorNodes('h', host.errors));
   return nodes;
 }

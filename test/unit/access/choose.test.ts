@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { AccessInputs, accessReason, planAccess } from '../../../src/core/access/choose';
-import { HELPER_LABEL, helperContainerConfig, missingOptionalBind, rankHelperImages } from '../../../src/core/access/helper';
+import { HELPER_LABEL, helperContainerConfig, missingOptionalBind } from '../../../src/core/access/helper';
 import { helperBinds } from '../../../src/core/access/paths';
 import { HELPER_SCRIPT } from '../../../src/core/access/script';
 
@@ -20,10 +20,12 @@ describe('access/choose', () => {
     it('auto: takes the helper, naming the denied read and the user, when the probe fails', () => {
       const plan = planAccess({ setting: 'auto', runsElsewhere: null, probe: denied, user });
       assert.deepEqual(plan, { mode: 'helper', why: 'permission denied reading /proc/1234/ns/net as uid 1001 (in the docker group)' });
-      assert.equal(
-        accessReason(plan, { image: 'busybox:latest' }).reason,
-        'permission denied reading /proc/1234/ns/net as uid 1001 (in the docker group): reading through a helper container (image busybox:latest)',
-      );
+      const id = `sha256:${'ab'.repeat(32)}`;
+      assert.deepEqual(accessReason(plan, { image: 'busybox:latest', imageId: id }), {
+        mode: 'helper',
+        reason: `permission denied reading /proc/1234/ns/net as uid 1001 (in the docker group): reading through a helper container (image busybox:latest, ID ${id})`,
+        helper: { image: 'busybox:latest', imageId: id },
+      });
     });
 
     it('auto: takes the helper for a daemon elsewhere, whatever this machine lets us read', () => {
@@ -64,35 +66,7 @@ describe('access/choose', () => {
         accessReason(plan, { error: 'no local image with a shell' }).reason,
         /no helper container could run: no local image with a shell$/,
       );
-      assert.deepEqual(accessReason({ mode: 'direct', why: 'x' }, { image: 'i' }), { mode: 'direct', reason: 'x' });
-    });
-  });
-
-  describe('rankHelperImages', () => {
-    it('prefers official busybox, alpine, debian, ubuntu (smallest first) over look-alikes, and skips the rest', () => {
-      const ranked = rankHelperImages([
-        { RepoTags: ['node:20'], Size: 1 },
-        { RepoTags: ['ubuntu:24.04'], Size: 80 },
-        { RepoTags: ['someone/busybox:latest'], Size: 1 },
-        { RepoTags: ['debian:bookworm-slim', 'debian:12-slim'], Size: 75 },
-        { RepoTags: ['alpine:3.20'], Size: 8 },
-        { RepoTags: ['busybox:1.36', 'busybox:latest'], Size: 4 },
-        { RepoTags: ['xray-test-busybox:1'], Size: 2 },
-        { RepoTags: ['<none>:<none>'], Size: 1 },
-        { RepoTags: ['registry.example.com:5000/tools/alpine:edge'], Size: 8 },
-      ]);
-      assert.deepEqual(ranked, [
-        'busybox:1.36',
-        'busybox:latest',
-        'alpine:3.20',
-        'debian:12-slim',
-        'debian:bookworm-slim',
-        'ubuntu:24.04',
-        'xray-test-busybox:1',
-        'someone/busybox:latest',
-        'registry.example.com:5000/tools/alpine:edge',
-      ]);
-      assert.deepEqual(rankHelperImages([{ RepoTags: ['nginx:latest'], Size: 1 }]), []);
+      assert.deepEqual(accessReason({ mode: 'direct', why: 'x' }, { image: 'i', imageId: null }), { mode: 'direct', reason: 'x' });
     });
   });
 
@@ -134,6 +108,7 @@ describe('access/choose', () => {
         [
           ['/sys/fs/cgroup', '/host/sys/fs/cgroup', true, 'rprivate'],
           ['/var/lib/docker', '/host/var/lib/docker', true, 'rslave'],
+          ['/var/lib/containerd', '/host/var/lib/containerd', true, 'rprivate'],
           ['/run/docker', '/host/run/docker', true, 'rprivate'],
           ['/run/containerd', '/host/run/containerd', true, 'rprivate'],
           ['/run/docker.pid', '/host/run/docker.pid', true, 'rprivate'],

@@ -12,6 +12,7 @@ describe('access/paths', () => {
       [
         ['/sys/fs/cgroup', '/host/sys/fs/cgroup', false],
         ['/var/lib/docker', '/host/var/lib/docker', false],
+        ['/var/lib/containerd', '/host/var/lib/containerd', true],
         ['/run/docker', '/host/run/docker', true],
         ['/run/containerd', '/host/run/containerd', true],
         ['/run/docker.pid', '/host/run/docker.pid', true],

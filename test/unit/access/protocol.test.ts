@@ -8,10 +8,14 @@ import {
   decodeRequest,
   encodeRequest,
   errnoFromMessage,
+  StatRecord,
+  confinedArg,
   linkTarget,
-  parseWalk,
+  parseRecord,
+  readArg,
   typeFromMode,
 } from '../../../src/core/access/protocol';
+import { InRootResolver, TooManyLinks } from '../../../src/core/access/confinedPath';
 
 /** Feeds `text` to a fresh parser cut at the given offsets. */
 function parseInPieces(text: string | Buffer, cuts: number[] = []): HelperReply[] {
@@ -43,7 +47,7 @@ describe('access/protocol', () => {
 
     it('escapes every other byte as a printf octal escape and marks it with an upper-case op', () => {
       assert.equal(encodeRequest(3, 'l', '/a\nb'), '3 L /a\\012b|\n');
-      assert.equal(encodeRequest(4, 'w', '/ä%\\'), '4 W /\\303\\244\\045\\134|\n');
+      assert.equal(encodeRequest(4, 't', '/ä%\\'), '4 T /\\303\\244\\045\\134|\n');
       // A line never holds a newline or a raw % or \ the script's printf would read as a directive.
       for (const line of [encodeRequest(1, 'r', '/%s\\n\n'), encodeRequest(2, 's', '/\t\r')]) {
         assert.equal(line.indexOf('\n'), line.length - 1);
@@ -53,14 +57,18 @@ describe('access/protocol', () => {
 
     it('round-trips any path through the escaping', () => {
       fc.assert(
-        fc.property(fc.string({ unit: 'binary', minLength: 1 }), fc.constantFrom('r', 'l', 'd', 'w', 's'), (name, op) => {
-          const path = `/${name.replace(/\0/g, '')}`;
-          const decoded = decodeRequest(encodeRequest(5, op as 'r', path));
-          assert.ok(decoded);
-          assert.equal(decoded.id, 5);
-          assert.equal(decoded.op, op);
-          assert.deepEqual(decoded.path, Buffer.from(path, 'utf8'));
-        }),
+        fc.property(
+          fc.string({ unit: 'binary', minLength: 1 }),
+          fc.constantFrom('r', 'l', 'd', 's', 'c', 't', 'k', 'e', 'p'),
+          (name, op) => {
+            const path = `/${name.replace(/\0/g, '')}`;
+            const decoded = decodeRequest(encodeRequest(5, op as 'r', path));
+            assert.ok(decoded);
+            assert.equal(decoded.id, 5);
+            assert.equal(decoded.op, op);
+            assert.deepEqual(decoded.path, Buffer.from(path, 'utf8'));
+          },
+        ),
         { numRuns: 500 },
       );
     });
@@ -91,7 +99,7 @@ describe('access/protocol', () => {
         { id: 0, ok: true, parts: [] },
         { id: 1, ok: true, parts: [Buffer.from('hello')] },
         { id: 2, ok: true, parts: [Buffer.from('net:[4026531840]')], raw: true },
-        { id: 3, ok: false, code: 'EACCES', message: 'Permission denied' },
+        { id: 3, ok: false, code: 'EACCES', message: 'Permission denied', status: 1, parts: [] },
         { id: 4, ok: true, parts: [Buffer.from('a'), Buffer.from('b'), Buffer.alloc(0)] },
       ]);
     });
@@ -118,7 +126,9 @@ describe('access/protocol', () => {
     it('drops the data of a reply that ends in an error, and keeps stray lines aside', () => {
       const parser = new ReplyParser();
       const replies = parser.push(Buffer.from('noise before\n>5\nYWJj\n!5 1 base64: read error: Is a directory\n'));
-      assert.deepEqual(replies, [{ id: 5, ok: false, code: 'EISDIR', message: 'base64: read error: Is a directory' }]);
+      assert.deepEqual(replies, [
+        { id: 5, ok: false, code: 'EISDIR', message: 'base64: read error: Is a directory', status: 1, parts: [] },
+      ]);
       assert.deepEqual(parser.stray, ['noise before']);
     });
 
@@ -137,7 +147,9 @@ describe('access/protocol', () => {
     });
 
     it('names a missing tool (exit 127) ENOEXEC', () => {
-      assert.deepEqual(parseInPieces('!0 127 missing base64\n'), [{ id: 0, ok: false, code: 'ENOEXEC', message: 'missing base64' }]);
+      assert.deepEqual(parseInPieces('!0 127 missing base64\n'), [
+        { id: 0, ok: false, code: 'ENOEXEC', message: 'missing base64', status: 127, parts: [] },
+      ]);
     });
   });
 
@@ -194,41 +206,125 @@ describe('access/protocol', () => {
       assert.equal(typeFromMode(0xc1ed), 'socket');
     });
 
-    it('pairs stat lines with find names byte for byte, skipping entries that vanished in between', () => {
-      const root = '/host/var/lib/docker/overlay2/x/diff';
-      const names = ['a', 'gone', 'we ird\nname ', 'd', 'd/f', 'wh'].map((n) => `${root}/${n}`);
-      const stats = [
-        `81a4 3 0 0 ${root}/a`,
-        // `gone` was removed between find and stat: no line.
-        `81a4 5 0 0 ${root}/we ird\nname `,
-        `41ed 4096 0 0 ${root}/d`,
-        `8180 0 0 0 ${root}/d/f`,
-        `21a4 0 0 0 ${root}/wh`,
-      ];
-      const parsed = parseWalk(
-        root,
-        Buffer.from(`${names.join('\0')}\0`),
-        Buffer.from(`${stats.join('\n')}\n`),
-        Buffer.from(`find: ${root}/gone: No such file or directory\n`),
+    it('reads listing records whatever bytes a name holds, its end found at the first slash', () => {
+      const names = ['.', 'a', 'we ird\nname ', 'bad\xff\xfe', '!bang', '12:3 4 5 6 7 x'];
+      const body = Buffer.concat(
+        names.map((n, i) =>
+          Buffer.concat([
+            Buffer.from(`2049:${100 + i} ${i === 0 ? '41ed' : '81a4'} ${i} 0 0 `),
+            Buffer.from(n, 'latin1'),
+            Buffer.from('/\n'),
+          ]),
+        ),
       );
-      assert.equal(parsed.error, null);
-      assert.deepEqual(parsed.entries, [
-        { name: 'a', type: 'file', size: 3, mode: 0o644, major: 0, minor: 0 },
-        { name: 'we ird\nname ', type: 'file', size: 5, mode: 0o644, major: 0, minor: 0 },
-        { name: 'd', type: 'dir', size: 4096, mode: 0o755, major: 0, minor: 0 },
-        { name: 'd/f', type: 'file', size: 0, mode: 0o600, major: 0, minor: 0 },
-        { name: 'wh', type: 'char', size: 0, mode: 0o644, major: 0, minor: 0 },
-      ]);
+      // find passes names as ./name: the prefix is dropped.
+      const viaFind = Buffer.from('2049:200 21a4 0 0 0 ./wh/\n');
+      const text = Buffer.concat([Buffer.from('=9\n'), body, viaFind, Buffer.from('!9 0\n')]);
+      for (const cuts of [[], [1], [5, 40], Array.from({ length: text.length - 1 }, (_, i) => i + 1)]) {
+        const [reply] = parseInPieces(text, cuts);
+        assert.ok(reply && reply.ok && reply.records, `cut at ${cuts.length} places`);
+        assert.deepEqual(
+          reply.records.map((r) => r.name.toString('latin1')),
+          [...names, 'wh'],
+        );
+        assert.deepEqual(reply.records[2], {
+          name: Buffer.from('we ird\nname '),
+          identity: '2049:102',
+          ino: 102,
+          rawMode: 0x81a4,
+          size: 2,
+          major: 0,
+          minor: 0,
+        });
+        assert.equal(reply.records[6].identity, '2049:200');
+        assert.equal(typeFromMode(reply.records[6].rawMode), 'char');
+      }
     });
 
-    it('fails a walk on the first error that is not a vanished entry, as the direct walker throws', () => {
-      const parsed = parseWalk(
-        '/r',
-        Buffer.alloc(0),
-        Buffer.alloc(0),
-        Buffer.from('find: /r/x: No such file or directory\nfind: /r/private: Permission denied\n'),
+    it('tells an incomplete record from a malformed one', () => {
+      const into: StatRecord[] = [];
+      assert.equal(parseRecord(Buffer.from('2049:1 81a4 3 0 0 nam'), 0, into), 0);
+      assert.equal(parseRecord(Buffer.from('2049:1 81a4 3 0'), 0, into), 0);
+      assert.equal(parseRecord(Buffer.from('2049:1 81a4 3 0 0 name/x'), 0, into), -1);
+      assert.equal(parseRecord(Buffer.from('2049:1 81a4 3 0 0 name/'), 0, into), 0);
+      assert.equal(parseRecord(Buffer.from('zz 81a4 3 0 0 name/\n'), 0, into), -1);
+      assert.equal(parseRecord(Buffer.from('2049:1 81a4 3 0 0 /\n'), 0, into), -1);
+      assert.equal(into.length, 0);
+      assert.equal(parseRecord(Buffer.from('xx2049:1 81a4 3 0 0 n/\nrest'), 2, into), 21);
+      assert.equal(into[0].name.toString(), 'n');
+    });
+
+    it('drops the records of a listing that fails, and keeps the component and text of a confined failure', () => {
+      const replies = parseInPieces(
+        '=3\n2049:1 41ed 0 0 0 ./\n2049:2 81a4 1 0 0 a/\n!3 1 -1 Permission denied\n>4\nL2V0Yy9wYXNzd2QK\n!4 3 1 link\n!5 5 0 11a4\n',
       );
-      assert.deepEqual(parsed.error, { code: 'EACCES', message: 'find: /r/private: Permission denied' });
+      assert.equal(replies.length, 3);
+      const [list, link, fifo] = replies;
+      assert.ok(!list.ok && list.code === 'EACCES' && list.at === -1 && list.text === 'Permission denied');
+      assert.ok(!link.ok && link.status === 3 && link.at === 1);
+      assert.equal(link.parts[0].toString(), '/etc/passwd\n');
+      assert.ok(!fifo.ok && fifo.status === 5 && fifo.text === '11a4' && fifo.code === 'EINVAL');
+    });
+
+    it('builds confined arguments from plain names only', () => {
+      assert.deepEqual(confinedArg('/proc/7/root', [Buffer.from('etc'), Buffer.from('pass wd')]), Buffer.from('/proc/7/root//etc/pass wd'));
+      assert.deepEqual(confinedArg('/host/x/diff/', []), Buffer.from('/host/x/diff//'));
+      for (const bad of ['', '.', '..', 'a/b', 'a\0'])
+        assert.throws(() => confinedArg('/r', [Buffer.from(bad)]), /not a plain name/, JSON.stringify(bad));
+      const line = encodeRequest(2, 'c', readArg(1048577, 1.5, confinedArg('/proc/7/root', [Buffer.from('ä')])));
+      assert.equal(line, '2 C 1048577\\0401.5\\040/proc/7/root//\\303\\244|\n');
+      assert.deepEqual(decodeRequest(line)?.path, Buffer.from('1048577 1.5 /proc/7/root//ä'));
+    });
+  });
+
+  describe('resolution inside a root', () => {
+    const names = (cs: Buffer[]) => cs.map((c) => c.toString()).join('/');
+
+    it('asks for the whole path at once when no link is met', () => {
+      const r = new InRootResolver('/etc/./passwd');
+      const step = r.next();
+      assert.equal(step.kind, 'final');
+      assert.equal(names(step.components), 'etc/passwd');
+    });
+
+    it('re-roots an absolute target and clamps .. at the root, as RESOLVE_IN_ROOT', () => {
+      const r = new InRootResolver('/etc/passwd');
+      r.next();
+      r.link(1, Buffer.from('/proc/1/root/root/secret'));
+      assert.equal(names(r.next().components), 'proc/1/root/root/secret');
+      r.link(2, Buffer.from('/'));
+      assert.equal(names(r.next().components), 'root/secret');
+      const rel = new InRootResolver('/etc/passwd');
+      rel.next();
+      rel.link(1, Buffer.from('../../../../root/secret'));
+      // `..` only over components the reader went down: `etc` was, so it is popped; above the root stays there.
+      assert.equal(names(rel.next().components), 'root/secret');
+    });
+
+    it('goes down components before applying .. to them (a/b/.. is a only when b is no link)', () => {
+      const r = new InRootResolver('/a/b/../c');
+      const first = r.next();
+      assert.equal(first.kind, 'descend');
+      assert.equal(names(first.components), 'a/b');
+      r.link(1, Buffer.from('x/y'));
+      const again = r.next();
+      assert.equal(again.kind, 'descend');
+      assert.equal(names(again.components), 'a/x/y');
+      r.descended();
+      const last = r.next();
+      assert.equal(last.kind, 'final');
+      assert.equal(names(last.components), 'a/x/c');
+    });
+
+    it('calls more than 40 links a loop', () => {
+      const r = new InRootResolver('/loop');
+      assert.throws(() => {
+        for (let i = 0; i < 100; i++) {
+          r.next();
+          r.link(0, Buffer.from('loop'));
+        }
+      }, TooManyLinks);
+      assert.equal(r.links, 41);
     });
   });
 });

@@ -168,6 +168,7 @@ describe('cgroups/read', () => {
         readBytes: async (file) => Buffer.from(texts.get(file) ?? miss(file)),
         readLink: async (file) => miss(file),
         listDir: async (dir) => listings.get(dir) ?? miss(dir),
+        readConfined: async (_root, file) => miss(file),
       };
       const r = await read(f, batch);
       assert.deepEqual(r.errors, []);

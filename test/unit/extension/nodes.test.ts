@@ -38,6 +38,7 @@ function container(id: string, name: string, over: Partial<ContainerSnapshot> = 
 }
 
 const host: HostFacts = {
+  thisMachine: null,
   hostname: 'h',
   kernel: '6.1.0-13-amd64',
   os: { platform: 'linux', distro: 'Debian GNU/Linux', release: '12', codename: 'bookworm', arch: 'x64' },

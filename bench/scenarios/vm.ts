@@ -1,0 +1,113 @@
+// 7. A daemon in the test VM (Debian 13, cgroup v2, Docker 26 under QEMU), reached over tcp as Docker
+// Desktop's is: the CLI's snapshot of a fleet there, read through the helper container, beside
+// `docker -H … stats --no-stream` against the same daemon, interleaved in the same run; and a warm
+// in-process engine, its helper kept, following the same fleet.
+import { performance } from 'node:perf_hooks';
+import { Engine } from '../../src/core/engine';
+import type { Snapshot } from '../../src/shared/model';
+import { openTarget } from '../../test/support/targets';
+import { BENCH_LABEL, startFleet } from '../lib/fixtures';
+import { CLI, Measurement, log, measureInterleaved } from '../lib/measure';
+import { dropWarmup, summarize } from '../lib/stats';
+import type { BenchContext } from './context';
+
+/** Containers in the VM: the guest runs under emulation on two cores; a starting container takes seconds there. */
+const VM_FLEET = 10;
+
+export async function benchVm(ctx: BenchContext): Promise<void> {
+  const { rec } = ctx;
+  const n = Math.min(ctx.containers, VM_FLEET);
+  const S = `7. Snapshot of a daemon in the VM over tcp, through the helper (${n} containers)`;
+  const t = await openTarget('vm-docker');
+  const host = t.host!;
+  const leftovers = async () => {
+    const ids = (await t.docker(['ps', '-aq', '--no-trunc', '--filter', `label=${BENCH_LABEL}`])).split('\n').filter(Boolean);
+    if (ids.length > 0) await t.docker(['rm', '-f', ...ids]);
+  };
+  await leftovers();
+  log(`${S}: starting ${n} labelled containers in the VM`);
+  const fleet = await startFleet(n, t.helperImage, 'xray-bench-vm-c', (args) => t.docker(args));
+  try {
+    const version = (await t.docker(['version', '--format', '{{.Server.Version}}'])).trim();
+    const kernel = (await t.sh('uname -r')).trim();
+    rec.note(S, `${fleet.description}, in the test VM (Docker ${version}, kernel ${kernel}, QEMU without KVM), reached at ${host}.`);
+
+    log(`${S}: processes (CLI, docker stats), ${ctx.runs}+1 rounds`);
+    const node = process.execPath;
+    const env = { ...process.env, DOCKER_HOST: '' };
+    const procs = await measureInterleaved(
+      [
+        {
+          key: 'cli',
+          what: '`node dist/cli.js --host tcp://… snapshot --json` (helper in the VM)',
+          argv: [node, CLI, '--host', host, '--helper-image', t.helperImage, 'snapshot', '--json'],
+          opts: { captureStdout: true, env },
+        },
+        {
+          key: 'stats',
+          what: '`docker -H tcp://… stats --no-stream`',
+          argv: ['docker', '-H', host, 'stats', '--no-stream'],
+          opts: { env },
+        },
+      ],
+      ctx.runs,
+    );
+    const cli = rec.keep('vm.cli', procs.get('cli')!.m);
+    const stats = rec.keep('vm.stats', procs.get('stats')!.m);
+    const snap = JSON.parse(procs.get('cli')!.last.stdout) as Snapshot;
+    const seen = snap.containers.filter((c) => fleet.ids.includes(c.id));
+    const errors = seen.flatMap((c) => c.errors.map((e) => `${c.name} ${e.field}: ${e.reason}`));
+    rec.note(
+      S,
+      `The CLI saw ${seen.length}/${fleet.ids.length} bench containers, ${seen.reduce((s, c) => s + c.processes.length, 0)} processes, ` +
+        `${errors.length} field errors${errors.length ? ` (first: ${errors[0]})` : ''}; host kernel ${snap.host.kernel}, access ${snap.host.access.mode}.`,
+    );
+
+    log(`${S}: in-process warm engine, helper kept`);
+    const engine = await Engine.create({
+      override: host,
+      access: 'helper',
+      helperImage: t.helperImage,
+      diskCache: false,
+      helperIdleMs: 600000,
+    });
+    const wall: number[] = [];
+    const cpu: number[] = [];
+    try {
+      for (let i = 0; i < ctx.runs + 1; i++) {
+        const c0 = process.cpuUsage();
+        const w0 = performance.now();
+        await engine.snapshot();
+        wall.push(performance.now() - w0);
+        const c = process.cpuUsage(c0);
+        cpu.push((c.user + c.system) / 1000);
+      }
+    } finally {
+      await engine.dispose();
+    }
+    const inproc: Measurement = rec.keep('vm.inproc', {
+      what: 'engine.snapshot() in-process, warm engine, helper kept (VM daemon over tcp)',
+      kind: 'in-process',
+      wallMs: summarize(dropWarmup(wall)),
+      cpuMs: summarize(dropWarmup(cpu)),
+      samples: { wallMs: dropWarmup(wall), cpuMs: dropWarmup(cpu) },
+    });
+
+    rec.compare(
+      S,
+      '`snapshot --json` over tcp through the helper, whole process',
+      cli.wallMs.median,
+      { label: '`docker -H tcp://… stats --no-stream`', value: stats.wallMs.median },
+      { kind: 'faster', factor: 1 },
+    );
+    rec.compare(
+      S,
+      'in-process snapshot, warm engine, helper kept: wall',
+      inproc.wallMs.median,
+      { label: '`docker -H tcp://… stats --no-stream`', value: stats.wallMs.median },
+      null,
+    );
+  } finally {
+    await leftovers();
+  }
+}

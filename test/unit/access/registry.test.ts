@@ -1,0 +1,134 @@
+import * as assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { HelperRegistry, currentProcess, defaultHelperRegistryDir, ownerAlive, processStartTicks } from '../../../src/core/access/registry';
+
+const cid = (n: number) => n.toString(16).padStart(64, '0');
+const ENDPOINT = 'unix:///var/run/docker.sock';
+
+/** A PID that was just in use and is not any more (a child that exited and was reaped). */
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' });
+  await new Promise((resolve) => child.on('exit', resolve));
+  return child.pid!;
+}
+
+describe('access/registry', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xray-h3-registry-'));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const write = (name: string, rec: object) => fs.writeFileSync(path.join(dir, name), JSON.stringify(rec));
+
+  it('lives under the user cache dir', () => {
+    assert.equal(defaultHelperRegistryDir({ XDG_CACHE_HOME: '/c' }), '/c/container-xray/helpers');
+    assert.equal(defaultHelperRegistryDir({}), path.join(os.homedir(), '.cache', 'container-xray', 'helpers'));
+  });
+
+  it('names this process by uid, pid and the kernel start time of the process', async () => {
+    const me = await currentProcess();
+    assert.equal(me.pid, process.pid);
+    assert.equal(me.uid, process.getuid!());
+    const stat = fs.readFileSync(`/proc/${process.pid}/stat`, 'utf8');
+    assert.equal(me.start, `ticks:${stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]}`);
+    assert.equal(await processStartTicks(await deadPid()), null);
+    assert.equal(await ownerAlive(me), true);
+    assert.equal(await ownerAlive({ pid: process.pid, start: 'ticks:1' }), false, 'a reused PID is another process');
+    assert.equal(await ownerAlive({ pid: await deadPid(), start: me.start }), false);
+  });
+
+  it('records its helpers in memory and in its own file (0600, in a 0700 dir), and forgets removed ones', async () => {
+    const sub = path.join(dir, 'helpers');
+    const reg = new HelperRegistry(sub, ENDPOINT);
+    await reg.add(cid(1));
+    await reg.add(cid(2));
+    const me = await currentProcess();
+    const file = path.join(sub, `${me.pid}-${me.start}.json`);
+    const rec = JSON.parse(fs.readFileSync(file, 'utf8'));
+    assert.deepEqual(rec, { version: 1, uid: me.uid, pid: me.pid, start: me.start, endpoint: ENDPOINT, helpers: [cid(1), cid(2)] });
+    assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+    assert.equal(fs.statSync(sub).mode & 0o777, 0o700);
+    assert.deepEqual(reg.mine(), [cid(1), cid(2)]);
+    assert.deepEqual([...(await reg.known()).ids].sort(), [cid(1), cid(2)]);
+    await reg.remove(cid(1));
+    assert.deepEqual(JSON.parse(fs.readFileSync(file, 'utf8')).helpers, [cid(2)]);
+    await reg.remove(cid(2));
+    assert.equal(fs.existsSync(file), false, 'no helper left: no file');
+  });
+
+  it('keeps the record in memory only without a directory', async () => {
+    const reg = new HelperRegistry(null, ENDPOINT);
+    await reg.add(cid(3));
+    assert.deepEqual([...(await reg.known()).ids], [cid(3)]);
+    assert.deepEqual(fs.readdirSync(dir), []);
+  });
+
+  it("knows other live runs' helpers, reports dead owners' as orphans, and ignores other daemons, users and junk", async () => {
+    const me = await currentProcess();
+    const dead = await deadPid();
+    const rec = (pid: number, start: string, helpers: string[], extra: object = {}) => ({
+      version: 1,
+      uid: me.uid,
+      pid,
+      start,
+      endpoint: ENDPOINT,
+      helpers,
+      ...extra,
+    });
+    // This PID runs, but it is not the process that wrote the file (another start time): gone.
+    write(`${process.pid}-ticks:1.json`, rec(process.pid, 'ticks:1', [cid(10)]));
+    write(`${dead}-${me.start}.json`, rec(dead, me.start, [cid(11), 'not-an-id']));
+    write('1-ticks:5.json', rec(1, 'ticks:5', [cid(12)], { endpoint: 'tcp://elsewhere:2376' }));
+    write('2-ticks:5.json', rec(2, 'ticks:5', [cid(13)], { uid: me.uid + 1 }));
+    write('3-ticks:5.json', { version: 2, helpers: [cid(14)] });
+    fs.writeFileSync(path.join(dir, '4-ticks:5.json'), '{not json');
+    write('notes.txt', rec(dead, me.start, [cid(15)]));
+    fs.writeFileSync(path.join(dir, '5-ticks:5.json'), ' '.repeat(70 * 1024));
+    write('target', rec(dead, me.start, [cid(17)]));
+    fs.symlinkSync(path.join(dir, 'target'), path.join(dir, '6-ticks:5.json'));
+    // A live owner: this process, as it really is.
+    const other = new HelperRegistry(dir, ENDPOINT);
+    await other.add(cid(16));
+    // The reader under another name, so that it reads the live owner's file as someone else's.
+    const reg = new HelperRegistry(dir, ENDPOINT, async () => ({ ...me, pid: 999999 }));
+    const known = await reg.known();
+    assert.deepEqual([...known.ids].sort(), [cid(10), cid(11), cid(16)]);
+    assert.deepEqual(known.orphans.map((o) => o.owner.helpers).sort(), [[cid(10)], [cid(11)]]);
+    assert.deepEqual(await other.known().then((k) => k.orphans.map((o) => o.owner.helpers).sort()), [[cid(10)], [cid(11)]]);
+  });
+
+  it('reaps orphans: removes each helper, then the file; keeps the file when the daemon fails', async () => {
+    const me = await currentProcess();
+    const dead = await deadPid();
+    write(`${dead}-${me.start}.json`, {
+      version: 1,
+      uid: me.uid,
+      pid: dead,
+      start: me.start,
+      endpoint: ENDPOINT,
+      helpers: [cid(20), cid(21)],
+    });
+    const reg = new HelperRegistry(dir, ENDPOINT);
+    const { orphans } = await reg.known();
+    assert.equal(orphans.length, 1);
+    const failing = await reg.reap(orphans, async () => {
+      throw new Error('daemon down');
+    });
+    assert.deepEqual(failing, []);
+    assert.ok(fs.existsSync(path.join(dir, `${dead}-${me.start}.json`)), 'kept for a later run');
+    const removed: string[] = [];
+    assert.deepEqual(
+      await reg.reap(orphans, async (id) => {
+        removed.push(id);
+      }),
+      [cid(20), cid(21)],
+    );
+    assert.deepEqual(removed, [cid(20), cid(21)]);
+    assert.deepEqual(fs.readdirSync(dir), []);
+    assert.deepEqual((await reg.known()).orphans, []);
+  });
+});
