@@ -7,6 +7,7 @@
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import { BASE_IMAGE, ensureBaseImage } from './docker';
 import { stopVms } from './targets';
 
 interface MachineState {
@@ -61,7 +62,7 @@ export const mochaHooks = {
   beforeAll(): void {
     before = record();
   },
-  afterAll(this: Mocha.Context): void {
+  async afterAll(this: Mocha.Context): Promise<void> {
     this.timeout(120000);
     stopVms();
     if (!before) return;
@@ -78,6 +79,16 @@ export const mochaHooks = {
     } else if (start.containers && !now.containers) {
       problems.push('the Docker engine that answered before the run no longer answers');
     }
+    // The default bridge still works: a container on it starts (it sends nothing).
+    if (start.containers && now.containers && start.interfaces.some((i) => i.startsWith('docker0 '))) {
+      try {
+        await ensureBaseImage();
+        execFileSync('docker', ['run', '--rm', '--network', 'bridge', BASE_IMAGE, 'true'], { stdio: 'pipe', timeout: 60000 });
+      } catch (err) {
+        const e = err as { stderr?: Buffer; message: string };
+        problems.push(`docker run on the default bridge fails after the run: ${(e.stderr?.toString() || e.message).trim()}`);
+      }
+    }
     if (start.images && now.images) {
       const ours = diff(start.images, now.images).added.filter((l) => /^\S+ xray-[^ ]*$/.test(l));
       const tags = [...new Set(ours.map((l) => l.split(' ')[1]))];
@@ -89,7 +100,13 @@ export const mochaHooks = {
         }
       }
       // Tagless images the run made (an image built again under the same tag leaves its old one untagged).
-      const untagged = [...new Set(diff(start.images, images() ?? []).added.filter((l) => l.endsWith(' <none>:<none>')).map((l) => l.split(' ')[0]))];
+      const untagged = [
+        ...new Set(
+          diff(start.images, images() ?? [])
+            .added.filter((l) => l.endsWith(' <none>:<none>'))
+            .map((l) => l.split(' ')[0]),
+        ),
+      ];
       for (const id of untagged) {
         try {
           execFileSync('docker', ['rmi', id], { stdio: 'pipe', timeout: 60000 });

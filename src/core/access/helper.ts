@@ -72,6 +72,8 @@ type HelperHostConfig = Docker.HostConfig & { CgroupnsMode?: 'host' | 'private' 
 type HelperMount = Docker.MountSettings & { BindOptions?: { Propagation: Docker.MountPropagation; ReadOnlyForceRecursive?: boolean } };
 
 const DEFAULT_TIMEOUT_MS = 20_000;
+/** The helper container's memory limit (no swap beyond it). */
+export const HELPER_MEMORY_BYTES = 256 * 1024 * 1024;
 /** A tree walk answers only when it is done; a large writable layer takes a while. */
 export const WALK_TIMEOUT_MS = 300_000;
 
@@ -143,6 +145,9 @@ export function helperContainerConfig(spec: HelperSpec, binds: HelperBind[], nam
     Mounts: mounts,
     Tmpfs: { '/tmp': 'rw,noexec,nosuid,nodev,size=64m,mode=700' },
     PidsLimit: 64,
+    // A huge directory a container made must not grow the helper's shell without bound on the host.
+    Memory: HELPER_MEMORY_BYTES,
+    MemorySwap: HELPER_MEMORY_BYTES,
     // Replies carry file contents: keep them out of the daemon's log files.
     LogConfig: { Type: 'none', Config: {} },
   };

@@ -112,6 +112,7 @@ readfile() {
     *) st 5 "$mode"; return ;;
   esac
   timeout -s KILL "$secs" sh -c '
+    [ -L "./$1" ] || [ -p "./$1" ] || [ -c "./$1" ] || [ -b "./$1" ] || [ -S "./$1" ] && exit 4
     exec 3<"./$1"
     [ -f /proc/self/fd/3 ] || exit 4
     set -- "$(stat -L -c %d:%i /proc/self/fd/3)" "$2" "$3" "$(stat -f -L -c %t /proc/self/fd/3)"

@@ -18,6 +18,16 @@ export const WALK_WINDOW = 48;
 /** Entries between two yields to the event loop (progress, cancellation). */
 const YIELD_EVERY = 2000;
 
+/**
+ * Entries a walk lists at most: a container can make millions of empty files, and every entry costs memory
+ * here. Past it the walk fails with EFBIG and the caller says so on that field (dive's largest test images
+ * hold a few hundred thousand paths).
+ */
+export const MAX_WALK_ENTRIES = 2_000_000;
+
+/** Names read from a directory between two yields: one huge directory does not block the thread. */
+const LIST_YIELD_EVERY = 8192;
+
 const DOTDOT = Buffer.from('..');
 
 export class WalkCancelled extends Error {
@@ -83,14 +93,49 @@ function enter(parentFd: number, name: Buffer, expect: fs.Stats): number | null 
   return null;
 }
 
-function list(fd: number): Buffer[] {
+/** The walk listed more than `MAX_WALK_ENTRIES` (or the caller's bound): nothing of it is returned. */
+export class WalkTooLarge extends Error {
+  // Shaped as a HostFileError (code, file), which this module cannot import: hostFiles.ts imports it.
+  readonly code = 'EFBIG';
+  constructor(
+    readonly file: string,
+    max: number,
+  ) {
+    super(`${file} holds more than ${max} entries: not listed (a bound on what one walk may cost)`);
+    this.name = 'WalkTooLarge';
+  }
+}
+
+/**
+ * The names in a directory, sorted as bytes, read in batches with a yield between them, and never more
+ * than `budget` (the entries the walk may still list).
+ */
+async function list(fd: number, budget: number, root: string, max: number): Promise<Buffer[]> {
+  let dir: fs.Dir;
   try {
-    return fs.readdirSync(fdPath(fd), { encoding: 'buffer' }).sort(Buffer.compare);
+    // Node hands Dirent names over as Buffers with encoding 'buffer' (its types list only text encodings).
+    dir = fs.opendirSync(fdPath(fd), { encoding: 'buffer' as BufferEncoding, bufferSize: 1024 });
   } catch (err) {
     // Removed after it was opened: it holds nothing any more.
     if (isChanged(err)) return [];
     throw err;
   }
+  const names: Buffer[] = [];
+  try {
+    for (;;) {
+      const d = dir.readSync();
+      if (d === null) break;
+      names.push(d.name as unknown as Buffer);
+      if (names.length > budget) throw new WalkTooLarge(root, max);
+      if (names.length % LIST_YIELD_EVERY === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  } catch (err) {
+    if (isChanged(err)) return names.sort(Buffer.compare);
+    throw err;
+  } finally {
+    dir.closeSync();
+  }
+  return names.sort(Buffer.compare);
 }
 
 /**
@@ -109,6 +154,14 @@ export async function walkTreeConfined(root: string, opts: TreeWalkOptions = {})
     throw err;
   }
   const entries: TreeEntry[] = [];
+  const max = opts.maxEntries ?? MAX_WALK_ENTRIES;
+  /** Names listed so far, in every directory opened: what the walk will hold at most. */
+  let listed = 0;
+  const listDir = async (fd: number) => {
+    const names = await list(fd, max - listed, root, max);
+    listed += names.length;
+    return names;
+  };
   const frames: Frame[] = [];
   // frames[low..] are open; those below were closed to keep at most WINDOW fds.
   let low = 0;
@@ -151,7 +204,7 @@ export async function walkTreeConfined(root: string, opts: TreeWalkOptions = {})
   };
 
   try {
-    const rootNames = list(rootFd);
+    const rootNames = await listDir(rootFd);
     const top = (): { fd: number | null; names: Buffer[]; next: number; rel: string } | undefined =>
       frames.length > 0 ? frames[frames.length - 1] : rootCursor;
     const rootCursor = { fd: rootFd as number | null, names: rootNames, next: 0, rel: '' };
@@ -212,7 +265,7 @@ export async function walkTreeConfined(root: string, opts: TreeWalkOptions = {})
         if (fd !== null) {
           let names: Buffer[];
           try {
-            names = list(fd);
+            names = await listDir(fd);
           } catch (err) {
             closeQuietly(fd);
             throw err;

@@ -75,6 +75,8 @@ export class ConfinedReadError extends HostFileError {
 }
 
 export interface TreeWalkOptions {
+  /** Entries one walk may list at most (default: the walker's own bound); past it the walk fails with EFBIG. */
+  maxEntries?: number;
   signal?: AbortSignal;
   /** Called now and then with the number of entries so far. */
   onProgress?: (entries: number) => void;

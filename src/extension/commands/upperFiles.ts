@@ -11,8 +11,15 @@ import type { XrayService } from '../service';
 
 export const UPPER_FILE_SCHEME = 'container-xray-upper';
 
+/**
+ * Upper dirs this window handed out (Reveal Upper Dir, from the engine's own report). A document address is
+ * text anyone can write (a link in a Markdown preview, a crafted URI): the provider reads only under these.
+ */
+const issuedUpperDirs = new Set<string>();
+
 /** The URI of `relPath` in the writable layer at `upperDir`. */
 export function upperFileUri(upperDir: string, relPath: string): vscode.Uri {
+  issuedUpperDirs.add(upperDir);
   return vscode.Uri.from({
     scheme: UPPER_FILE_SCHEME,
     path: path.posix.join('/', relPath),
@@ -26,6 +33,8 @@ export class UpperFileProvider implements vscode.TextDocumentContentProvider {
   async provideTextDocumentContent(uri: vscode.Uri): Promise<string> {
     const upper = new URLSearchParams(uri.query).get('upper');
     if (!upper) throw new Error('no upper dir in the document address');
+    if (!issuedUpperDirs.has(upper))
+      return `Container X-Ray did not open this file: ${printable(upper)} is not a writable layer this window listed (use Reveal Upper Dir).\n`;
     const engine = await this.service.engine();
     try {
       const file = await readWritableLayerFile(engine.files, upper, uri.path);

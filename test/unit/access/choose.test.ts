@@ -96,6 +96,12 @@ describe('access/choose', () => {
       assert.deepEqual(host.LogConfig, { Type: 'none', Config: {} });
     });
 
+    it('bounds the helper: 64 processes, 256 MiB of memory and no swap beyond it', () => {
+      assert.equal(host.PidsLimit, 64);
+      assert.equal(host.Memory, 256 * 1024 * 1024);
+      assert.equal(host.MemorySwap, 256 * 1024 * 1024);
+    });
+
     it('drops every capability but SYS_PTRACE and DAC_READ_SEARCH and forbids new privileges', () => {
       assert.deepEqual(host.CapDrop, ['ALL']);
       assert.deepEqual(host.CapAdd, ['SYS_PTRACE', 'DAC_READ_SEARCH']);
