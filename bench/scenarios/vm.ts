@@ -63,6 +63,15 @@ export async function benchVm(ctx: BenchContext): Promise<void> {
         `${errors.length} field errors${errors.length ? ` (first: ${errors[0]})` : ''}; host kernel ${snap.host.kernel}, access ${snap.host.access.mode}.`,
     );
 
+    rec.compare(
+      S,
+      '`snapshot --json` over tcp through the helper, whole process',
+      cli.wallMs.median,
+      { label: '`docker -H tcp://… stats --no-stream`', value: stats.wallMs.median },
+      // The issue sets no target for a daemon under emulation: the row shows the ratio only.
+      null,
+    );
+
     log(`${S}: in-process warm engine, helper kept`);
     const engine = await Engine.create({
       override: host,
@@ -77,36 +86,34 @@ export async function benchVm(ctx: BenchContext): Promise<void> {
       for (let i = 0; i < ctx.runs + 1; i++) {
         const c0 = process.cpuUsage();
         const w0 = performance.now();
-        await engine.snapshot();
+        // A snapshot that hangs on the slow guest must not take the row above with it.
+        await Promise.race([
+          engine.snapshot(),
+          new Promise((_, reject) => setTimeout(() => reject(new Error('an in-process snapshot took over 120 s')), 120000).unref()),
+        ]);
         wall.push(performance.now() - w0);
         const c = process.cpuUsage(c0);
         cpu.push((c.user + c.system) / 1000);
       }
+      const inproc: Measurement = rec.keep('vm.inproc', {
+        what: 'engine.snapshot() in-process, warm engine, helper kept (VM daemon over tcp)',
+        kind: 'in-process',
+        wallMs: summarize(dropWarmup(wall)),
+        cpuMs: summarize(dropWarmup(cpu)),
+        samples: { wallMs: dropWarmup(wall), cpuMs: dropWarmup(cpu) },
+      });
+      rec.compare(
+        S,
+        'in-process snapshot, warm engine, helper kept: wall',
+        inproc.wallMs.median,
+        { label: '`docker -H tcp://… stats --no-stream`', value: stats.wallMs.median },
+        null,
+      );
+    } catch (err) {
+      rec.note(S, `The in-process warm snapshot was not measured: ${(err as Error).message}.`);
     } finally {
       await engine.dispose();
     }
-    const inproc: Measurement = rec.keep('vm.inproc', {
-      what: 'engine.snapshot() in-process, warm engine, helper kept (VM daemon over tcp)',
-      kind: 'in-process',
-      wallMs: summarize(dropWarmup(wall)),
-      cpuMs: summarize(dropWarmup(cpu)),
-      samples: { wallMs: dropWarmup(wall), cpuMs: dropWarmup(cpu) },
-    });
-
-    rec.compare(
-      S,
-      '`snapshot --json` over tcp through the helper, whole process',
-      cli.wallMs.median,
-      { label: '`docker -H tcp://… stats --no-stream`', value: stats.wallMs.median },
-      { kind: 'faster', factor: 1 },
-    );
-    rec.compare(
-      S,
-      'in-process snapshot, warm engine, helper kept: wall',
-      inproc.wallMs.median,
-      { label: '`docker -H tcp://… stats --no-stream`', value: stats.wallMs.median },
-      null,
-    );
   } finally {
     await leftovers();
   }

@@ -10,7 +10,14 @@ import { AccessPath, ContainerSnapshot, FieldError, HostFacts, ImageFacts, Layer
 import { DaemonInfo, DockerClient, NotFoundError } from './docker/client';
 import type { DockerEventWatcher } from './docker/events';
 import { ResolveOptions, isLocalEndpoint } from './docker/context';
-import { buildHostFacts, daemonFacts, hostCgroupVersion, readDaemonMachineFacts, readStaticHostFacts } from './host/hostFacts';
+import {
+  buildHostFacts,
+  daemonCgroupVersion,
+  daemonFacts,
+  hostCgroupVersion,
+  readDaemonMachineFacts,
+  readStaticHostFacts,
+} from './host/hostFacts';
 import { chainIds } from './layers/history';
 import { DiskLayerCache, defaultLayerCacheDir } from './layers/diskCache';
 import { LayerCache, LayerContext, analyseContainer, analyseImage } from './layers/report';
@@ -390,8 +397,10 @@ export class Engine {
     ]);
     errors.push(...hostMounts.errors);
     const daemon = info ? daemonFacts(info, this.docker.endpoint.host, { kernel: stat.kernel, hostname: stat.hostname }) : null;
-    const cgroup = hostCgroupVersion(hostMounts.mounts ?? []);
-    if (!info || !daemon?.runsElsewhere) return buildHostFacts(stat, cgroup, daemon, this.access(), errors);
+    if (!info || !daemon?.runsElsewhere)
+      return buildHostFacts(stat, hostCgroupVersion(hostMounts.mounts ?? []), daemon, this.access(), errors);
+    // Without the helper the mount table read is this machine's, not the daemon's: /info tells its cgroup version.
+    const cgroup = this.files.kind === 'helper' ? hostCgroupVersion(hostMounts.mounts ?? []) : daemonCgroupVersion(info);
     // The containers run on the daemon's machine: its facts, and this machine named beside them.
     const remote = await readDaemonMachineFacts(info, this.files.kind === 'helper' ? this.files : null);
     errors.push(...remote.errors);

@@ -351,7 +351,7 @@ describe('the packaged extension in code-server, driven in Chromium', function (
 });
 
 // Once against a daemon in the test VM, as Docker Desktop's users reach theirs: containerXray.dockerHost
-// names the VM's tcp endpoint (a machine-scoped user setting), the helper image is approved in the modal,
+// names the VM’s tcp endpoint (machine-scoped: in code-server, the server machine’s settings), the helper image is approved in the modal,
 // and the views show the guest's container and draw this machine apart from the VM and its kernel.
 describe('the packaged extension against the VM’s daemon over tcp (vm-docker)', function () {
   this.timeout(1200000);
@@ -368,11 +368,12 @@ describe('the packaged extension against the VM’s daemon over tcp (vm-docker)'
     requireCodeServer();
     requireChromium();
     requireVsix();
+    fs.rmSync(shots, { recursive: true, force: true });
     t = await openTarget('vm-docker');
     await t.docker(['rm', '-f', NAME]).catch(() => undefined);
     id = (await t.docker(['run', '-d', '--name', NAME, '--network', 'none', '--memory', '48m', BASE_IMAGE, 'sleep', '3600'])).trim();
     workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'xray-v3-e2e-ws-'));
-    server = await startCodeServer(workspace, { 'containerXray.dockerHost': t.host, 'containerXray.helperImage': BASE_IMAGE });
+    server = await startCodeServer(workspace, {}, { 'containerXray.dockerHost': t.host, 'containerXray.helperImage': BASE_IMAGE });
     ui = await openWorkbench(server, shots);
   });
 

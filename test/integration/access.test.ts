@@ -56,7 +56,14 @@ function ensureDockerUser(): boolean {
   try {
     execFileSync('id', [USER], { stdio: 'pipe' });
   } catch {
-    execFileSync('useradd', ['-m', '-G', 'docker', USER], { stdio: 'pipe' });
+    // A group of that name may be left from an earlier run that died: join it rather than fail.
+    let groupExists = true;
+    try {
+      execFileSync('getent', ['group', USER], { stdio: 'pipe' });
+    } catch {
+      groupExists = false;
+    }
+    execFileSync('useradd', ['-m', ...(groupExists ? ['-g', USER] : ['-U']), '-G', 'docker', USER], { stdio: 'pipe' });
     created = true;
   }
   const groups = execFileSync('id', ['-nG', USER], { encoding: 'utf8' }).split(/\s+/);
@@ -218,7 +225,20 @@ CMD ["sleep", "3600"]
     await removeContainers(Object.values(ids));
     await docker(['rmi', '-f', 'xray-it-access:1', NO_SHELL]).catch(() => undefined);
     if (cliDir) fs.rmSync(cliDir, { recursive: true, force: true });
-    if (createdUser) execFileSync('userdel', ['-r', USER], { stdio: 'pipe' });
+    if (createdUser) {
+      try {
+        execFileSync('userdel', ['-r', USER], { stdio: 'pipe' });
+      } catch {
+        // userdel exits non-zero for a missing mail spool or a home it did not make; the checks below decide
+      }
+      fs.rmSync(`/home/${USER}`, { recursive: true, force: true });
+      try {
+        execFileSync('groupdel', [USER], { stdio: 'pipe' });
+      } catch {
+        // userdel removed the user's own group already
+      }
+      assert.throws(() => execFileSync('id', [USER], { stdio: 'pipe' }), 'the test user is removed');
+    }
     assert.deepEqual(await helperContainers(), [], 'no helper container is left behind');
   });
 

@@ -153,7 +153,12 @@ for (const name of suiteTargets()) {
           assert.equal(at(edit, '/app/link')?.type, 'symlink');
           assert.equal(at(edit, '/app/link')?.linkTarget, '/data/keep.txt');
           assert.ok(at(edit, '/app/hard'), 'the hard link is held');
-          assert.equal(at(rewrite, '/data/sub')?.opaque, true, 'rm -rf + mkdir makes an opaque directory');
+          if (name === 'vm-containerd') {
+            // containerd's differ whites out each removed file where a graph driver marks the directory opaque
+            // (the first check holds either way: it is what that daemon's docker save holds).
+            assert.equal(at(rewrite, '/data/sub')?.opaque, undefined);
+            assert.equal(at(rewrite, '/data/sub/a.txt')?.kind, 'deleted');
+          } else assert.equal(at(rewrite, '/data/sub')?.opaque, true, 'rm -rf + mkdir makes an opaque directory');
           assert.equal(at(rewrite, '/data/sub/b.txt')?.kind, 'added');
         });
 
@@ -316,16 +321,18 @@ for (const name of suiteTargets()) {
           report.layers.map((l) => l.snapshotId),
           imageDirs.map((l) => l.snapshotId),
         );
-        const listed = await t.sh(`cd ${imageDirs[5].dir} && find . -mindepth 1 | LC_ALL=C sort`);
+        // Whiteouts are character devices in a snapshot dir: they are the layer's deletions.
+        const listed = (await t.sh(`cd ${imageDirs[5].dir} && find . -mindepth 1 -printf '%y /%P\\n'`))
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => `${l[0] === 'c' ? 'deleted' : 'held'} ${l.slice(2)}`);
+        const byPath = (a: string, b: string) => {
+          const [pa, pb] = [a.slice(a.indexOf(' ') + 1), b.slice(b.indexOf(' ') + 1)];
+          return pa < pb ? -1 : pa > pb ? 1 : 0;
+        };
         assert.deepEqual(
-          listed
-            .split('\n')
-            .filter(Boolean)
-            .map((p) => p.slice(1)),
-          report.layers[5].changes
-            .filter((c) => c.kind !== 'deleted')
-            .map((c) => c.path)
-            .sort(),
+          listed.sort(byPath),
+          report.layers[5].changes.map((c) => `${c.kind === 'deleted' ? 'deleted' : 'held'} ${c.path}`).sort(byPath),
           'the top image layer snapshot holds what the layer report lists',
         );
       }

@@ -114,7 +114,8 @@ for (const target of suiteTargets()) {
       const listed = new Set(snap.containers.map((c) => c.id));
       for (const id of psBefore.filter((x) => psAfter.includes(x) && scope.has(x)))
         assert.ok(listed.has(id), `${id} ran during the whole snapshot and is in it`);
-      for (const id of listed) if (scope.has(id)) assert.ok(psBefore.includes(id) || psAfter.includes(id), `${id} is running per docker ps`);
+      for (const id of listed)
+        if (scope.has(id)) assert.ok(psBefore.includes(id) || psAfter.includes(id), `${id} is running per docker ps`);
       for (const id of Object.values(ids)) assert.ok(listed.has(id));
       if (t.access === 'helper') {
         const helpers = engine.helpers.mine();
@@ -260,7 +261,11 @@ for (const target of suiteTargets()) {
           assert.equal(ov.workDir, info.GraphDriver.Data.WorkDir);
           assert.equal(ov.mergedDir, info.GraphDriver.Data.MergedDir);
           const inspectLower = info.GraphDriver.Data.LowerDir.split(':');
-          assert.deepEqual(ov.stack.map((l) => l.resolved).reverse(), inspectLower, 'resolved lower dirs, top first, equal inspect LowerDir');
+          assert.deepEqual(
+            ov.stack.map((l) => l.resolved).reverse(),
+            inspectLower,
+            'resolved lower dirs, top first, equal inspect LowerDir',
+          );
           assert.match(top.resolved!, /-init\/diff$/);
         } else {
           // The containerd image store: inspect has no GraphDriver data, the dirs are snapshots named by
@@ -341,7 +346,8 @@ for (const target of suiteTargets()) {
           readText: (f) => direct.readText(f),
           readBytes: (f) => direct.readBytes(f),
           readLink: async (f) => {
-            if (/^\/proc\/\d+\/ns\//.test(f)) throw Object.assign(new Error(`EACCES: permission denied, readlink '${f}'`), { code: 'EACCES' });
+            if (/^\/proc\/\d+\/ns\//.test(f))
+              throw Object.assign(new Error(`EACCES: permission denied, readlink '${f}'`), { code: 'EACCES' });
             return direct.readLink(f);
           },
           listDir: (f) => direct.listDir(f),

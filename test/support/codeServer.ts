@@ -69,8 +69,16 @@ export interface CodeServer {
   log(): string;
 }
 
-/** Installs the .vsix into a fresh extensions dir and serves `workspace` on a free loopback port. */
-export async function startCodeServer(workspace: string, settings: Record<string, unknown> = {}): Promise<CodeServer> {
+/**
+ * Installs the .vsix into a fresh extensions dir and serves `workspace` on a free loopback port.
+ * `machineSettings` go to the server machine's settings (Machine/settings.json): code-server's window is a
+ * remote one, where machine-scoped settings (containerXray.dockerHost …) are read there, not from User.
+ */
+export async function startCodeServer(
+  workspace: string,
+  settings: Record<string, unknown> = {},
+  machineSettings: Record<string, unknown> = {},
+): Promise<CodeServer> {
   const { codeServer, nodeBin } = requireCodeServer();
   const vsix = requireVsix();
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'xray-cs-'));
@@ -95,6 +103,10 @@ export async function startCodeServer(workspace: string, settings: Record<string
       ...settings,
     }),
   );
+  if (Object.keys(machineSettings).length > 0) {
+    fs.mkdirSync(path.join(userDataDir, 'Machine'), { recursive: true });
+    fs.writeFileSync(path.join(userDataDir, 'Machine', 'settings.json'), JSON.stringify(machineSettings));
+  }
   // A fresh cache: the extension must work without what earlier runs left (host facts, layer listings).
   const env = { ...process.env, PATH: `${nodeBin}:${process.env.PATH}`, XDG_CACHE_HOME: path.join(base, 'cache') };
   execFileSync(codeServer, ['--extensions-dir', extensionsDir, '--user-data-dir', userDataDir, '--install-extension', vsix, '--force'], {

@@ -15,7 +15,8 @@ export type TargetName = 'local' | 'vm-docker' | 'vm-containerd';
 export const ALL_TARGETS: TargetName[] = ['local', 'vm-docker', 'vm-containerd'];
 
 const REPO = path.resolve(__dirname, '..', '..', '..');
-const TOOLS_DIR = process.env.XRAY_TOOLS_DIR || path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'container-xray');
+const TOOLS_DIR =
+  process.env.XRAY_TOOLS_DIR || path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'container-xray');
 
 export interface VmState {
   mode: string;
@@ -49,7 +50,11 @@ export interface Target {
   sh(script: string, opts?: { timeout?: number }): Promise<string>;
 }
 
-function run(file: string, args: string[], opts: { input?: Buffer | string; timeout?: number; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
+function run(
+  file: string,
+  args: string[],
+  opts: { input?: Buffer | string; timeout?: number; env?: NodeJS.ProcessEnv } = {},
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = execFile(
       file,
@@ -160,6 +165,19 @@ const localTarget: Target = {
   sh: (script, opts) => run('sh', ['-c', script], opts),
 };
 
+/** Whether a docker command reads a container's output through an attached stream. */
+function attaches(args: string[]): boolean {
+  const [cmd, ...rest] = args;
+  if (cmd === 'exec' || cmd === 'attach' || cmd === 'start') return cmd !== 'start' || rest.includes('-a') || rest.includes('--attach');
+  if (cmd === 'run' || (cmd === 'container' && rest[0] === 'run'))
+    return !rest.some((a) => a === '-d' || a === '--detach' || /^-[a-z]*d[a-z]*$/.test(a));
+  return false;
+}
+
+function shellQuote(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
 function vmTarget(name: 'vm-docker' | 'vm-containerd', vm: VmState): Target {
   const host = `tcp://127.0.0.1:${vm.dockerTcp}`;
   return {
@@ -169,7 +187,12 @@ function vmTarget(name: 'vm-docker' | 'vm-containerd', vm: VmState): Target {
     helperImage: BASE_IMAGE,
     local: false,
     vm,
-    docker: (args, opts) => run('docker', ['-H', host, ...args], opts),
+    // Streams the CLI attaches to (exec, a run without -d) come back empty through the forwarded port
+    // (the CLI's upgraded connection); those run through the guest's own docker CLI, against the same daemon.
+    docker: (args, opts) =>
+      attaches(args) && opts?.input === undefined
+        ? run('ssh', [...sshArgs(vm), ['docker', ...args].map(shellQuote).join(' ')], opts)
+        : run('docker', ['-H', host, ...args], opts),
     sh: (script, opts) => run('ssh', [...sshArgs(vm), script], opts),
   };
 }
@@ -221,7 +244,8 @@ export async function readlinkNamespacesOn(t: Target, pid: number): Promise<Reco
 /** Stops every VM the run booted (the root hook's last step): the machine is left as it was found. */
 export function stopVms(): void {
   const modes = [...booted.keys()].filter((m) => !foundRunning.has(m));
-  if (modes.length > 0) execFileSync('bash', [path.join(REPO, 'scripts', 'vm', 'stop.sh'), modes.join(' ')], { stdio: 'ignore', timeout: 60000 });
+  if (modes.length > 0)
+    execFileSync('bash', [path.join(REPO, 'scripts', 'vm', 'stop.sh'), modes.join(' ')], { stdio: 'ignore', timeout: 60000 });
   booted.clear();
 }
 
@@ -320,7 +344,11 @@ export async function rootMountOn(t: Target, pid: number): Promise<RootMountOrac
  * a v2 host, /sys/fs/cgroup/<controller> on v1), not the engine's mount discovery. Keyed `file`; null
  * when the file is absent.
  */
-export async function cgroupFilesOn(t: Target, pid: number, wanted: [controller: string, file: string][]): Promise<Record<string, string | null>> {
+export async function cgroupFilesOn(
+  t: Target,
+  pid: number,
+  wanted: [controller: string, file: string][],
+): Promise<Record<string, string | null>> {
   const script = [
     `cg=/proc/${pid}/cgroup`,
     'dir() { if [ -f /sys/fs/cgroup/cgroup.controllers ]; then echo /sys/fs/cgroup$(awk -F: \'$1 == "0" { print $3 }\' $cg); ' +
@@ -345,4 +373,18 @@ export function keyedFile(text: string | null): Map<string, number> {
     if (k && v !== undefined) m.set(k, Number(v));
   }
   return m;
+}
+
+/** Builds an image on the target's daemon from a Dockerfile text (the legacy builder, which every daemon has). */
+export async function buildOn(t: Target, tag: string, dockerfile: string): Promise<string> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xray-build-'));
+  try {
+    fs.writeFileSync(path.join(dir, 'Dockerfile'), dockerfile);
+    await t.docker(['build', '-q', '--network', 'none', '--label', TEST_LABEL, '-t', tag, dir], {
+      env: { ...process.env, DOCKER_BUILDKIT: '0' },
+    });
+    return tag;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -72,6 +72,8 @@ type HelperHostConfig = Docker.HostConfig & { CgroupnsMode?: 'host' | 'private' 
 type HelperMount = Docker.MountSettings & { BindOptions?: { Propagation: Docker.MountPropagation; ReadOnlyForceRecursive?: boolean } };
 
 const DEFAULT_TIMEOUT_MS = 20_000;
+/** How long a helper may take to start and say `ready`: a busy daemon, or one in a VM, needs more than a read. */
+const START_TIMEOUT_MS = 60_000;
 /** The helper container's memory limit (no swap beyond it). */
 export const HELPER_MEMORY_BYTES = 256 * 1024 * 1024;
 /** A tree walk answers only when it is done; a large writable layer takes a while. */
@@ -265,7 +267,7 @@ export class HelperSession {
         spec.imageId ?? null,
         spec.onRemoved,
       );
-      const ready = session.waitReady(spec.startTimeoutMs ?? DEFAULT_TIMEOUT_MS);
+      const ready = session.waitReady(spec.startTimeoutMs ?? START_TIMEOUT_MS);
       // Awaited below, once started; the container may exit before that.
       ready.catch(() => undefined);
       try {

@@ -70,8 +70,10 @@ export function tlsRefusal(err: unknown, endpoint: Pick<DockerEndpoint, 'host' |
   const msg = err instanceof Error ? err.message : String(err);
   const tls = endpoint.tls;
   const have = tls ? ['ca', 'cert', 'key'].filter((k) => tls[k as 'ca' | 'cert' | 'key']).map((k) => `${k}.pem`) : [];
-  const given = have.length > 0 ? `only ${have.join(', ')} ${have.length === 1 ? 'was' : 'were'} found` : 'no ca.pem, cert.pem or key.pem was found';
-  const how = 'set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH to a directory holding ca.pem, cert.pem and key.pem, or use a docker context made with ca=, cert= and key=';
+  const given =
+    have.length > 0 ? `only ${have.join(', ')} ${have.length === 1 ? 'was' : 'were'} found` : 'no ca.pem, cert.pem or key.pem was found';
+  const how =
+    'set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH to a directory holding ca.pem, cert.pem and key.pem, or use a docker context made with ca=, cert= and key=';
   if (statusCode(err) === 400 && /HTTP request to an HTTPS server/i.test(msg))
     return `the daemon speaks TLS on this port and this client sent plain HTTP: ${how}`;
   if (code === 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED' || /alert (certificate required|bad certificate|unknown ca)/i.test(msg))

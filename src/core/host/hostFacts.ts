@@ -246,6 +246,12 @@ export function hostCgroupVersion(mounts: MountinfoEntry[]): { version: CgroupVe
   return { version: null, hybrid: false };
 }
 
+/** The cgroup version the daemon reports in /info (`1` or `2`), for a daemon machine whose mounts are not read. */
+export function daemonCgroupVersion(info: DaemonInfo): { version: CgroupVersion | null; hybrid: boolean } {
+  const v = info.CgroupVersion;
+  return { version: v === '2' ? 2 : v === '1' ? 1 : null, hybrid: false };
+}
+
 export function buildHostFacts(
   stat: Omit<StaticHostFacts, 'bootId'>,
   cgroup: { version: CgroupVersion | null; hybrid: boolean },

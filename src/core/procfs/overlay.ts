@@ -64,22 +64,27 @@ export function findRootMount(entries: MountinfoEntry[]): MountinfoEntry | null 
 
 /** Where the overlay with this upper dir is mounted in the given (host-side) mount table. */
 export function findMergedDir(hostEntries: MountinfoEntry[], upperDir: string): string | null {
-  return mergedDirsOf(hostEntries).get(upperDir) ?? null;
+  return hostOverlaysOf(hostEntries).get(upperDir)?.mountPoint ?? null;
 }
 
-/** Upper dir → mount point of every overlay in a mount table, built once per table (one per snapshot). */
-const mergedIndex = new WeakMap<MountinfoEntry[], Map<string, string>>();
+/** The host-side overlay mount with this upper dir: one the runtime made, which no container can forge. */
+export function findHostOverlay(hostEntries: MountinfoEntry[], upperDir: string): MountinfoEntry | null {
+  return hostOverlaysOf(hostEntries).get(upperDir) ?? null;
+}
 
-function mergedDirsOf(hostEntries: MountinfoEntry[]): Map<string, string> {
-  let index = mergedIndex.get(hostEntries);
+/** Upper dir → overlay mount of a mount table, built once per table (one per snapshot). */
+const overlayIndex = new WeakMap<MountinfoEntry[], Map<string, MountinfoEntry>>();
+
+function hostOverlaysOf(hostEntries: MountinfoEntry[]): Map<string, MountinfoEntry> {
+  let index = overlayIndex.get(hostEntries);
   if (!index) {
     index = new Map();
     for (const e of hostEntries) {
       if (e.fsType !== 'overlay') continue;
       const opts = parseOverlayOptions(e.superOptions);
-      if (opts.ok && opts.value.upperDir && !index.has(opts.value.upperDir)) index.set(opts.value.upperDir, e.mountPoint);
+      if (opts.ok && opts.value.upperDir && !index.has(opts.value.upperDir)) index.set(opts.value.upperDir, e);
     }
-    mergedIndex.set(hostEntries, index);
+    overlayIndex.set(hostEntries, index);
   }
   return index;
 }
@@ -137,8 +142,21 @@ export async function readOverlayMount(
       gone: false,
     };
   }
-  const opts = parseOverlayOptions(root.superOptions);
-  if (!opts.ok) return { overlay: null, errors: [...errors, { field: 'overlay', reason: opts.error }], gone: false };
+  const claimed = parseOverlayOptions(root.superOptions);
+  if (!claimed.ok) return { overlay: null, errors: [...errors, { field: 'overlay', reason: claimed.error }], gone: false };
+  // The container's own mount table is the container's to change: one allowed to mount can put an overlay
+  // on its "/" whose options name any host directory. Only the host-side mount the runtime made, with the
+  // same superblock options, says where its layers are; its options are what gets read.
+  const refuse = (reason: string) => ({ overlay: null, errors: [...errors, { field: 'overlay', reason }], gone: false });
+  if (!hostMounts) return refuse("the host's mount table is not readable, so the container's own root mount cannot be checked: not read");
+  const claimedUpper = claimed.value.upperDir;
+  const host = claimedUpper ? findHostOverlay(hostMounts, claimedUpper) : null;
+  if (!host || host.superOptions.join(',') !== root.superOptions.join(','))
+    return refuse(
+      `the container's root mount (upperdir=${claimedUpper ?? 'none'}) is not an overlay the runtime mounted on the host: its directories are not read (a container that mounts over its own root)`,
+    );
+  const opts = parseOverlayOptions(host.superOptions);
+  if (!opts.ok) return refuse(opts.error);
   const { lowerDirs, upperDir, workDir, other } = opts.value;
   const resolved = await Promise.all(lowerDirs.map((d) => resolveLowerDir(files, d)));
   const stack: OverlayLayerDir[] = lowerDirs
@@ -150,12 +168,7 @@ export async function readOverlayMount(
     })
     .reverse();
   await markContainerdInit(files, stack);
-  let mergedDir: string | null = null;
-  if (upperDir) {
-    mergedDir = hostMounts ? findMergedDir(hostMounts, upperDir) : null;
-    // overlay2 keeps merged/ beside diff/; use it when the host table is not visible to us.
-    if (!mergedDir && path.basename(upperDir) === 'diff') mergedDir = path.join(path.dirname(upperDir), 'merged');
-  }
+  const mergedDir: string | null = host.mountPoint;
   const overlay: OverlayMount = {
     lowerDirs,
     stack,

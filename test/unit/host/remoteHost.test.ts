@@ -3,6 +3,8 @@
 import * as assert from 'node:assert/strict';
 import { PathTranslator, helperBinds } from '../../../src/core/access/paths';
 import { tlsRefusal } from '../../../src/core/docker/client';
+import { daemonCgroupVersion, readDaemonMachineFacts } from '../../../src/core/host/hostFacts';
+import { HostFileError, HostFiles } from '../../../src/core/util/hostFiles';
 import { hostNodes } from '../../../src/extension/tree/nodes';
 import type { DaemonFacts, HostFacts } from '../../../src/shared/model';
 
@@ -109,5 +111,57 @@ describe('the daemon machine’s DMI through the helper', () => {
     assert.deepEqual(t.toHelper('/sys/class/dmi/id/sys_vendor'), { ok: true, path: '/sys/class/dmi/id/sys_vendor' });
     assert.equal(t.toHelper('/sys/class/dmi/id/../../../kernel/security/x').ok, false);
     assert.equal(t.toHelper('/sys/kernel/debug/x').ok, false);
+  });
+});
+
+describe('the cgroup version of a daemon machine whose mounts are not read', () => {
+  it('comes from /info', () => {
+    assert.deepEqual(daemonCgroupVersion({ CgroupVersion: '2' }), { version: 2, hybrid: false });
+    assert.deepEqual(daemonCgroupVersion({ CgroupVersion: '1' }), { version: 1, hybrid: false });
+    assert.deepEqual(daemonCgroupVersion({}), { version: null, hybrid: false });
+  });
+});
+
+describe('the daemon machine’s DMI read', () => {
+  const info = { Name: 'g', KernelVersion: '6.12', NCPU: 2, MemTotal: 1 };
+  const files = (dmi: (f: string) => Promise<string>): HostFiles => ({
+    kind: 'helper',
+    readText: async (f) => (f.startsWith('/sys/class/dmi/') ? dmi(f) : f === '/proc/cpuinfo' ? 'flags\t\t: fpu hypervisor\n' : ''),
+    readBytes: async () => Buffer.alloc(0),
+    readLink: async () => '',
+    listDir: async () => [],
+    readConfined: async () => ({ data: Buffer.from('NAME="Debian GNU/Linux"\nVERSION_ID="13"\n'), truncated: false }),
+  });
+
+  it('names QEMU from the helper’s sysfs', async () => {
+    const { facts, errors } = await readDaemonMachineFacts(
+      info,
+      files(async (f) => (f.endsWith('sys_vendor') ? 'QEMU\n' : 'Standard PC\n')),
+    );
+    assert.deepEqual(errors, []);
+    assert.equal(facts.virtualization.hypervisor, 'QEMU');
+  });
+
+  it('no DMI (ENOENT) is no error; a refused read is one, and the CPU flag still says virtual', async () => {
+    const missing = await readDaemonMachineFacts(
+      info,
+      files(async (f) => {
+        throw new HostFileError('ENOENT', f, `ENOENT: ${f}`);
+      }),
+    );
+    assert.deepEqual(missing.errors, []);
+    assert.equal(missing.facts.virtualization.hypervisor, 'unknown hypervisor');
+    const refused = await readDaemonMachineFacts(
+      info,
+      files(async (f) => {
+        throw new HostFileError('EACCES', f, `${f} is outside what the helper container is given`);
+      }),
+    );
+    assert.deepEqual(
+      refused.errors.map((e) => e.field),
+      ['host.virtualization', 'host.virtualization'],
+    );
+    assert.match(refused.errors[0].reason, /DMI sys_vendor: .* is outside what the helper container is given/);
+    assert.equal(refused.facts.virtualization.isVirtual, true);
   });
 });

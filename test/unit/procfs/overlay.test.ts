@@ -1,6 +1,7 @@
 // A container's overlay mount on the containerd image store: snapshot IDs from the snapshotter's dirs,
 // Docker's init snapshot told by its /.dockerenv, and read errors phrased for the reader that met them.
 import * as assert from 'node:assert/strict';
+import { parseMountinfo } from '../../../src/core/procfs/mountinfo';
 import { readOverlayMount, snapshotIdOf } from '../../../src/core/procfs/overlay';
 import { HostFileError, HostFiles, describeReadError } from '../../../src/core/util/hostFiles';
 
@@ -13,6 +14,11 @@ const MOUNTINFO =
 const LEGACY_BUILT =
   `190 161 0:42 / / rw,relatime - overlay overlay rw,lowerdir=${SNAP}/9/fs:${SNAP}/7/fs:${SNAP}/6/fs:${SNAP}/1/fs,` +
   `upperdir=${SNAP}/10/fs,workdir=${SNAP}/10/work\n`;
+
+/** The host-side mount the runtime made for a container's root: same superblock options, its own mount point. */
+function hostTable(...rootLines: string[]) {
+  return parseMountinfo(rootLines.map((l, i) => l.replace(' / / ', ` / /var/lib/docker/rootfs/overlayfs/c${i} `)).join('')).entries;
+}
 
 function filesWith(opts: { kind: HostFiles['kind']; present?: string[]; deny?: boolean; mountinfo?: string }): HostFiles {
   const fail = (f: string): never => {
@@ -41,7 +47,11 @@ describe('overlay mounts on the containerd image store', () => {
   });
 
   it("names each layer's snapshot and tells Docker's init snapshot by its /.dockerenv", async () => {
-    const { overlay, errors } = await readOverlayMount(filesWith({ kind: 'helper', present: [`${SNAP}/2/fs/.dockerenv`] }), 42, null);
+    const { overlay, errors } = await readOverlayMount(
+      filesWith({ kind: 'helper', present: [`${SNAP}/2/fs/.dockerenv`] }),
+      42,
+      hostTable(MOUNTINFO),
+    );
     assert.deepEqual(errors, []);
     assert.ok(overlay);
     assert.deepEqual(
@@ -57,7 +67,7 @@ describe('overlay mounts on the containerd image store', () => {
 
   it("marks the init snapshots of the build containers a legacy-built image carries, and the container's own on top", async () => {
     const files = filesWith({ kind: 'direct', mountinfo: LEGACY_BUILT, present: [`${SNAP}/9/fs/.dockerenv`, `${SNAP}/6/fs/.dockerenv`] });
-    const { overlay } = await readOverlayMount(files, 42, null);
+    const { overlay } = await readOverlayMount(files, 42, hostTable(LEGACY_BUILT));
     assert.deepEqual(
       overlay?.stack.map((l) => `${l.snapshotId}:${l.role}`),
       ['1:image', '6:init', '7:image', '9:init'],
@@ -65,11 +75,36 @@ describe('overlay mounts on the containerd image store', () => {
   });
 
   it('keeps the top layer an image layer when it holds no /.dockerenv (a container run without one)', async () => {
-    const { overlay } = await readOverlayMount(filesWith({ kind: 'direct' }), 42, null);
+    const { overlay } = await readOverlayMount(filesWith({ kind: 'direct' }), 42, hostTable(MOUNTINFO));
     assert.deepEqual(
       overlay?.stack.map((l) => l.role),
       ['image', 'image'],
     );
+  });
+
+  it('names the host-side mount point as the merged dir', async () => {
+    const { overlay } = await readOverlayMount(filesWith({ kind: 'direct' }), 42, hostTable(MOUNTINFO));
+    assert.equal(overlay?.mergedDir, '/var/lib/docker/rootfs/overlayfs/c0');
+  });
+
+  it('refuses a root mount the container made itself: an upper dir no host-side overlay has', async () => {
+    const forged = `190 161 0:99 / / rw - overlay o rw,lowerdir=/l,upperdir=/root,workdir=/w\n`;
+    const { overlay, errors } = await readOverlayMount(filesWith({ kind: 'direct', mountinfo: forged }), 42, hostTable(MOUNTINFO));
+    assert.equal(overlay, null);
+    assert.match(errors[0].reason, /upperdir=\/root\) is not an overlay the runtime mounted on the host: its directories are not read/);
+  });
+
+  it('refuses a real upper dir paired with lower dirs of the container’s choosing', async () => {
+    const forged = MOUNTINFO.replace(`lowerdir=${SNAP}/2/fs:${SNAP}/1/fs`, 'lowerdir=/root:/etc');
+    const { overlay, errors } = await readOverlayMount(filesWith({ kind: 'direct', mountinfo: forged }), 42, hostTable(MOUNTINFO));
+    assert.equal(overlay, null);
+    assert.match(errors[0].reason, /is not an overlay the runtime mounted on the host/);
+  });
+
+  it('refuses to trust the container’s own mount table when the host’s is not readable', async () => {
+    const { overlay, errors } = await readOverlayMount(filesWith({ kind: 'direct' }), 42, null);
+    assert.equal(overlay, null);
+    assert.match(errors[0].reason, /host's mount table is not readable/);
   });
 
   it('never tells a reader that is the helper to use the helper', async () => {

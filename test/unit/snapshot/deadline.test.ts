@@ -2,6 +2,7 @@
 // deadline with what was read and an error on each field that was not, every other container arrives
 // complete, and a 1 MB command line is read only as far as the 64 KiB cap.
 import * as assert from 'node:assert/strict';
+import { parseMountinfo } from '../../../src/core/procfs/mountinfo';
 import type Docker from 'dockerode';
 import type { CgroupMounts } from '../../../src/core/cgroups/parse';
 import type { DockerClient } from '../../../src/core/docker/client';
@@ -11,6 +12,10 @@ import { ConfinedFile, HostFileError, HostFiles } from '../../../src/core/util/h
 import type { ContainerSnapshot, ProcessInfo } from '../../../src/shared/model';
 import { commandText, withCommandsCut } from '../../../src/shared/processText';
 
+/** The host's mount table: the overlay the runtime mounted for every fake container's root. */
+const HOST_MOUNTS = parseMountinfo(
+  '2 1 0:50 / /var/lib/docker/overlay2/x/merged rw,relatime - overlay overlay rw,lowerdir=/l1:/l2,upperdir=/u,workdir=/w\n',
+).entries;
 const MOUNTS: CgroupMounts = { v1: new Map(), v2: { mountPoint: '/sys/fs/cgroup', root: '/' } };
 const DEADLINE_MS = 300;
 
@@ -34,6 +39,11 @@ class FakeFiles implements HostFiles {
   private readonly hangs: ((file: string) => boolean)[] = [];
 
   add(c: FakeContainer): void {
+    // The host-side overlay the runtime mounted (every fake container's root is that one superblock).
+    this.files.set(
+      '/proc/self/mountinfo',
+      '2 1 0:50 / /var/lib/docker/overlay2/x/merged rw,relatime - overlay overlay rw,lowerdir=/l1:/l2,upperdir=/u,workdir=/w\n',
+    );
     this.files.set(`${INIT_PID_DIRS[0]}/${c.id}/init.pid`, `${c.init}\n`);
     this.files.set(`/sys/fs/cgroup/docker/${c.id}/cgroup.procs`, c.pids.map((p) => `${p}\n`).join(''));
     for (const [k, pid] of c.pids.entries()) {
@@ -136,7 +146,7 @@ describe('snapshot: one hostile container costs only itself', () => {
 
   let first: { value: ContainerSnapshot[]; ms: number };
   before(async () => {
-    first = await timed(() => Promise.all(all.map((c) => readContainer(context(files, cache), c, MOUNTS, null))));
+    first = await timed(() => Promise.all(all.map((c) => readContainer(context(files, cache), c, MOUNTS, HOST_MOUNTS))));
   });
 
   it('arrives within the deadline although two containers never answer', () => {
@@ -189,7 +199,7 @@ describe('snapshot: one hostile container costs only itself', () => {
   });
 
   it('the next refresh does not wait on the hung container again, nor read it a second time', async () => {
-    const next = await timed(() => Promise.all(all.map((c) => readContainer(context(files, cache), c, MOUNTS, null))));
+    const next = await timed(() => Promise.all(all.map((c) => readContainer(context(files, cache), c, MOUNTS, HOST_MOUNTS))));
     // D's hung process read is still running too, so both are skipped at once: no new deadline to wait for.
     assert.ok(next.ms < DEADLINE_MS, `${next.ms.toFixed(0)} ms`);
     const [a, b, , d] = next.value;
@@ -213,14 +223,14 @@ describe('snapshot: one hostile container costs only itself', () => {
       },
     });
     const ctx: SnapshotContext = { docker: NO_DAEMON, files: slow, cache: new SnapshotCache(), limits: { deadlineMs: 100 } };
-    const e = await readContainer(ctx, info(id('e')), MOUNTS, null);
+    const e = await readContainer(ctx, info(id('e')), MOUNTS, HOST_MOUNTS);
     const copy = JSON.stringify(e);
     release();
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(JSON.stringify(e), copy);
     assert.deepEqual(notFinished(e), ['namespaces']);
     // Its read ended: the container is read again, completely.
-    const again = await readContainer(ctx, info(id('e')), MOUNTS, null);
+    const again = await readContainer(ctx, info(id('e')), MOUNTS, HOST_MOUNTS);
     assert.deepEqual(notFinished(again), []);
     assert.ok(again.namespaces);
   });
@@ -238,7 +248,7 @@ describe('snapshot: process lists are capped', () => {
     const pids = Array.from({ length: 30 }, (_, i) => 600 + i);
     files.add({ id: id('f'), init: 600, pids });
     const ctx: SnapshotContext = { docker: NO_DAEMON, files, cache: new SnapshotCache(), limits: { deadlineMs: 2000, maxProcesses: 10 } };
-    const f = await readContainer(ctx, info(id('f')), MOUNTS, null);
+    const f = await readContainer(ctx, info(id('f')), MOUNTS, HOST_MOUNTS);
     assert.equal(f.processes.length, 10);
     assert.equal(f.processesNotListed, 20);
     assert.deepEqual(
