@@ -51,10 +51,11 @@ function cmdlineHead(pid: number): string {
   }
 }
 
-describe('faults: huge command lines stay bounded (real engine, direct reads)', function () {
+describe('faults: huge command lines stay bounded (real engine, direct reads and the helper)', function () {
   this.timeout(180000);
   let id = '';
   let engine: Engine | null = null;
+  let helperEngine: Engine | null = null;
 
   before(async () => {
     requireDocker();
@@ -65,10 +66,12 @@ describe('faults: huge command lines stay bounded (real engine, direct reads)', 
     const waiting = async () => (await dockerTopPids(id)).filter((pid) => cmdlineHead(pid).includes('</tmp/f\0waiter')).length;
     await waitFor(async () => ((await waiting()) === PROCESSES ? true : undefined), 60000, `${PROCESSES} waiters`, 250);
     engine = await Engine.create({ access: 'direct', diskCache: false });
+    helperEngine = await Engine.create({ access: 'helper', helperImage: base, diskCache: false, helperIdleMs: 60_000 });
   });
 
   after(async () => {
     await engine?.dispose();
+    await helperEngine?.dispose();
     await removeContainers([id]);
   });
 
@@ -109,6 +112,32 @@ describe('faults: huge command lines stay bounded (real engine, direct reads)', 
 
     // ~300 × 64 KiB: about 20 MB, where the whole command lines made ~290 MB.
     assert.ok(json.length < 30 * 1024 * 1024, `${(json.length / 1048576).toFixed(1)} MiB of JSON`);
+    assert.ok(rssAfter - rssBefore < 300 * 1024 * 1024, `RSS grew by ${((rssAfter - rssBefore) / 1048576).toFixed(0)} MiB`);
+  });
+
+  it('through the helper container, the helper itself sends at most 64 KiB of each command line', async () => {
+    assert.ok(helperEngine);
+    const rssBefore = process.memoryUsage().rss;
+    const snap = await helperEngine.snapshot({ containers: [id] });
+    const rssAfter = process.memoryUsage().rss;
+    assert.equal(snap.host.access.mode, 'helper');
+    const c = snap.containers.find((x) => x.id === id);
+    assert.ok(c, 'the container is in the snapshot');
+    assert.deepEqual(
+      c.errors.filter((e) => /not read within/.test(e.reason)),
+      [],
+    );
+    assert.deepEqual(
+      c.processes.map((p) => p.hostPid).sort((a, b) => a - b),
+      await dockerTopPids(id),
+    );
+    const waiters = c.processes.filter((p) => p.command.startsWith('sh -c read x </tmp/f waiter '));
+    assert.equal(waiters.length, PROCESSES);
+    for (const p of waiters) {
+      assert.equal(p.commandTruncated, true, `process ${p.hostPid}`);
+      assert.equal(Buffer.byteLength(p.command), CMDLINE_MAX_BYTES, `process ${p.hostPid}`);
+    }
+    // The whole command lines would be ~290 MB through the helper's stream (~390 MB as base64).
     assert.ok(rssAfter - rssBefore < 300 * 1024 * 1024, `RSS grew by ${((rssAfter - rssBefore) / 1048576).toFixed(0)} MiB`);
   });
 

@@ -25,6 +25,7 @@ import { HelperOp, HelperReply, StatRecord, confinedArg, decodeListing, linkTarg
 
 const NODE_SYSCALL: Record<HelperOp, string> = {
   r: 'open',
+  h: 'open',
   l: 'readlink',
   d: 'scandir',
   s: 'lstat',
@@ -395,6 +396,30 @@ export class HelperHostFiles implements HostFiles {
 
   async readText(file: string): Promise<string> {
     return (await this.readBytes(file)).toString('utf8');
+  }
+
+  /** At most `maxBytes` of a kernel file (a process's cmdline): the helper sends no more than that. */
+  async readHead(file: string, maxBytes: number): Promise<ConfinedFile> {
+    if (!file.startsWith('/proc/') || containerPath(file))
+      throw new HostFileError('EINVAL', file, `${file}: not a kernel file (only /proc files are read by their head)`);
+    return this.held(async () => {
+      // One byte more than asked tells whether there was more.
+      const reply = await this.send(
+        'h',
+        (session) => {
+          const where = session.translator.toHelper(file);
+          if (!where.ok) throw new HostFileError(where.code, file, where.reason);
+          return `${maxBytes + 1} ${where.path}`;
+        },
+        file,
+      ).catch((err: Error & { code?: string }) => {
+        if (err instanceof HostFileError) throw err;
+        throw new HostFileError(err.code ?? 'EIO', file, `${file}: ${err.message}`);
+      });
+      if (!reply.ok) throw replyError(reply, 'h', file);
+      const data = reply.parts[0] ?? Buffer.alloc(0);
+      return data.length > maxBytes ? { data: Buffer.from(data.subarray(0, maxBytes)), truncated: true } : { data, truncated: false };
+    });
   }
 
   async readLink(file: string): Promise<string> {

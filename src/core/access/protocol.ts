@@ -28,7 +28,8 @@
 //   `!0 0 ready` is sent once when the script runs; `!0 127 missing TOOL` when it cannot.
 import type { FileType } from '../../shared/model';
 
-export type HelperOp = 'r' | 'l' | 'd' | 's' | 'c' | 't' | 'k' | 'e' | 'p';
+/** `h`: at most N bytes of a kernel file (ARG is `N PATH`), for files whose content a process controls. */
+export type HelperOp = 'r' | 'l' | 'd' | 's' | 'c' | 't' | 'k' | 'e' | 'p' | 'h';
 
 /** Ops that read inside a root someone else wrote (ARG is `ROOT//C1/C2/…`). */
 export const CONFINED_OPS: ReadonlySet<HelperOp> = new Set(['c', 't', 'k', 'e', 'p']);

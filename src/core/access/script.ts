@@ -176,10 +176,13 @@ printf '!0 0 ready\n'
 while IFS=' ' read $rt -r id op arg; do
   arg=\${arg%|}
   case $op in
-    [RLDSCTKEP]) arg=$(printf "\${arg}x"); arg=\${arg%x}
-      case $op in R) op=r;; L) op=l;; D) op=d;; S) op=s;; C) op=c;; T) op=t;; K) op=k;; E) op=e;; P) op=p;; esac ;;
+    [RLDSCTKEPH]) arg=$(printf "\${arg}x"); arg=\${arg%x}
+      case $op in R) op=r;; L) op=l;; D) op=d;; S) op=s;; C) op=c;; T) op=t;; K) op=k;; E) op=e;; P) op=p;; H) op=h;; esac ;;
   esac
-  case $op in c) max=\${arg%% *}; arg=\${arg#* }; secs=\${arg%% *}; arg=\${arg#* } ;; esac
+  case $op in
+    c) max=\${arg%% *}; arg=\${arg#* }; secs=\${arg%% *}; arg=\${arg#* } ;;
+    h) max=\${arg%% *}; arg=\${arg#* } ;;
+  esac
   case $op in
     r) printf '>%s\n' "$id"
       if base64 "$arg" 2>/tmp/e; then printf '!%s 0\n' "$id"; else failfile /tmp/e "$id"; fi ;;
@@ -194,6 +197,7 @@ while IFS=' ' read $rt -r id op arg; do
         printf '>%s\n' "$id"; base64 /tmp/n; printf '!%s 0\n' "$id"
       fi ;;
     s) if stat -c %f "$arg" >/dev/null 2>/tmp/e; then printf '!%s 0\n' "$id"; else failfile /tmp/e "$id"; fi ;;
+    h) if head -c "$max" "$arg" >/tmp/r 2>/tmp/e; then printf '>%s\n' "$id"; base64 /tmp/r; printf '!%s 0\n' "$id"; else failfile /tmp/e "$id"; fi ;;
     [ctkep]) confined; cd / ;;
     *) printf '!%s 1 Invalid argument\n' "$id" ;;
   esac
