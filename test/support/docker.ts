@@ -187,29 +187,37 @@ export async function savedLayerListings(
     execFileSync('sh', ['-c', `docker save "$1" | tar -C "$2" -x`, 'sh', ref, dir], { maxBuffer: 1024 * 1024 });
     const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as { Config: string; Layers: string[] }[];
     const config = JSON.parse(fs.readFileSync(path.join(dir, manifest[0].Config), 'utf8')) as { rootfs: { diff_ids: string[] } };
-    const layers = manifest[0].Layers.map((l) => {
-      const listing = execFileSync('tar', ['--numeric-owner', '-tvf', path.join(dir, l)], {
-        encoding: 'utf8',
-        maxBuffer: 256 * 1024 * 1024,
-      });
-      return listing
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => {
-          // drwxr-xr-x 0/0               0 2026-11-27 10:00 app/
-          const m = /^(\S)\S*\s+\S+\s+(\d+|\d+,\s*\d+)\s+\S+\s+\S+\s+(.*)$/.exec(line);
-          if (!m) throw new Error(`cannot read tar listing line ${line}`);
-          let name = m[3];
-          let link = '';
-          const arrow = name.indexOf(' -> ');
-          const hard = name.indexOf(' link to ');
-          if (m[1] === 'l' && arrow >= 0) [name, link] = [name.slice(0, arrow), name.slice(arrow + 4)];
-          if (m[1] === 'h' && hard >= 0) [name, link] = [name.slice(0, hard), name.slice(hard + 9)];
-          return { type: m[1], name: name.replace(/\/$/, ''), size: /,/.test(m[2]) ? 0 : Number(m[2]), link };
-        });
-    });
+    const layers = manifest[0].Layers.map((l) => listTarFile(path.join(dir, l)));
     return { diffIds: config.rootfs.diff_ids, layers };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+export interface TarListingEntry {
+  /** tar(1)'s type letter: `-` file, `d` dir, `l` symlink, `h` hard link, `c` char device … */
+  type: string;
+  name: string;
+  size: number;
+  link: string;
+}
+
+/** A layer tar (plain or compressed: tar(1) tells by itself) listed with tar(1). */
+export function listTarFile(file: string): TarListingEntry[] {
+  const listing = execFileSync('tar', ['--numeric-owner', '-tvf', file], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  return listing
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      // drwxr-xr-x 0/0               0 2026-11-27 10:00 app/
+      const m = /^(\S)\S*\s+\S+\s+(\d+|\d+,\s*\d+)\s+\S+\s+\S+\s+(.*)$/.exec(line);
+      if (!m) throw new Error(`cannot read tar listing line ${line}`);
+      let name = m[3];
+      let link = '';
+      const arrow = name.indexOf(' -> ');
+      const hard = name.indexOf(' link to ');
+      if (m[1] === 'l' && arrow >= 0) [name, link] = [name.slice(0, arrow), name.slice(arrow + 4)];
+      if (m[1] === 'h' && hard >= 0) [name, link] = [name.slice(0, hard), name.slice(hard + 9)];
+      return { type: m[1], name: name.replace(/\/$/, ''), size: /,/.test(m[2]) ? 0 : Number(m[2]), link };
+    });
 }

@@ -4,7 +4,10 @@ import { execFile, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { TEST_LABEL, buildkitDocker } from './docker';
+import { TEST_LABEL, TarListingEntry, buildkitDocker, listTarFile } from './docker';
+
+export type { TarListingEntry };
+export { listTarFile };
 import type { Target } from './targets';
 
 /** The CLI args that reach the target's daemon (none for this machine's default socket). */
@@ -54,34 +57,6 @@ export async function saveOn(t: Target, ref: string, dir: string): Promise<{ Con
   execFileSync('tar', ['-C', dir, '-xf', file]);
   fs.rmSync(file);
   return (JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as { Config: string; Layers: string[] }[])[0];
-}
-
-export interface TarListingEntry {
-  /** tar(1)'s type letter: `-` file, `d` dir, `l` symlink, `h` hard link, `c` char device … */
-  type: string;
-  name: string;
-  size: number;
-  link: string;
-}
-
-/** A layer tar (plain or compressed: tar(1) tells by itself) listed with tar(1). */
-export function listTarFile(file: string): TarListingEntry[] {
-  const listing = execFileSync('tar', ['--numeric-owner', '-tvf', file], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
-  return listing
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => {
-      // drwxr-xr-x 0/0               0 2026-11-27 10:00 app/
-      const m = /^(\S)\S*\s+\S+\s+(\d+|\d+,\s*\d+)\s+\S+\s+\S+\s+(.*)$/.exec(line);
-      if (!m) throw new Error(`cannot read tar listing line ${line}`);
-      let name = m[3];
-      let link = '';
-      const arrow = name.indexOf(' -> ');
-      const hard = name.indexOf(' link to ');
-      if (m[1] === 'l' && arrow >= 0) [name, link] = [name.slice(0, arrow), name.slice(arrow + 4)];
-      if (m[1] === 'h' && hard >= 0) [name, link] = [name.slice(0, hard), name.slice(hard + 9)];
-      return { type: m[1], name: name.replace(/\/$/, ''), size: /,/.test(m[2]) ? 0 : Number(m[2]), link };
-    });
 }
 
 /** The layer tars of `docker save` on the target's daemon, listed with tar(1), bottom layer first. */
