@@ -1,17 +1,20 @@
 // Root hooks for every mocha run: the suite must leave the machine as it found it. Before the first test
-// they record the host's network interfaces (names and addresses) and, when a Docker engine answers, the
-// main daemon's containers and images; after the last test they fail the run if an interface appeared,
-// vanished or changed its addresses, if a container was left behind or removed, or if an image the run
-// did not make is gone. Images the run made (named `xray-…`, and tagless ones) are removed; any other new
-// image fails it.
+// they record the host's network interfaces (names and addresses), its account files and, when a Docker
+// engine answers, the main daemon's containers and images; after the last test they fail the run if an
+// interface appeared, vanished or changed its addresses, an account file changed, a container was left
+// behind or removed, or an image the run did not make is gone. Images the run made (named `xray-…`, and
+// tagless ones) are removed; any other new image fails it.
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import { BASE_IMAGE, ensureBaseImage } from './docker';
 import { stopVms } from './targets';
 
 interface MachineState {
   interfaces: string[];
+  /** sha256 of the account files (a test user is made and removed; nothing else may touch them). */
+  accounts: string[];
   containers: string[] | null;
   /** `ID repo:tag` of every image (a tagless image as `ID <none>`). */
   images: string[] | null;
@@ -46,8 +49,20 @@ function images(): string[] | null {
   return dockerLines(['images', '-a', '--no-trunc', '--format', '{{.ID}} {{.Repository}}:{{.Tag}}']);
 }
 
+const ACCOUNT_FILES = ['/etc/passwd', '/etc/group', '/etc/shadow', '/etc/gshadow'];
+
+function accounts(): string[] {
+  return ACCOUNT_FILES.map((f) => {
+    try {
+      return `${f} ${crypto.createHash('sha256').update(fs.readFileSync(f)).digest('hex')}`;
+    } catch {
+      return `${f} absent`;
+    }
+  });
+}
+
 function record(): MachineState {
-  return { interfaces: interfaces(), containers: dockerLines(['ps', '-aq', '--no-trunc']), images: images() };
+  return { interfaces: interfaces(), accounts: accounts(), containers: dockerLines(['ps', '-aq', '--no-trunc']), images: images() };
 }
 
 function diff(before: string[], after: string[]): { added: string[]; removed: string[] } {
@@ -72,6 +87,8 @@ export const mochaHooks = {
     const net = diff(start.interfaces, now.interfaces);
     if (net.added.length || net.removed.length)
       problems.push(`network interfaces changed: appeared ${JSON.stringify(net.added)}, gone ${JSON.stringify(net.removed)}`);
+    const acc = diff(start.accounts, now.accounts);
+    if (acc.removed.length) problems.push(`account files changed: ${acc.removed.map((l) => l.split(' ')[0]).join(', ')}`);
     if (start.containers && now.containers) {
       const c = diff(start.containers, now.containers);
       if (c.added.length) problems.push(`containers left behind: ${c.added.join(', ')}`);
