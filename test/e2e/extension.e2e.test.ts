@@ -360,7 +360,7 @@ describe('the packaged extension against the VM’s daemon over tcp (vm-docker)'
   let ui: Ui;
   let workspace: string;
   let id = '';
-  const NAME = 'xray-v3-e2e-vm';
+  const NAME = 'xray-e2e-remote-vm';
   const shots = path.join(SHOTS, 'vm');
 
   before(async function () {
@@ -372,7 +372,7 @@ describe('the packaged extension against the VM’s daemon over tcp (vm-docker)'
     t = await openTarget('vm-docker');
     await t.docker(['rm', '-f', NAME]).catch(() => undefined);
     id = (await t.docker(['run', '-d', '--name', NAME, '--network', 'none', '--memory', '48m', BASE_IMAGE, 'sleep', '3600'])).trim();
-    workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'xray-v3-e2e-ws-'));
+    workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'xray-e2e-remote-ws-'));
     server = await startCodeServer(workspace, {}, { 'containerXray.dockerHost': t.host, 'containerXray.helperImage': BASE_IMAGE });
     ui = await openWorkbench(server, shots);
   });

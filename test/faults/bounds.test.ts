@@ -11,7 +11,7 @@ import { CONTAINER_LIMITS } from '../../src/core/snapshot';
 import { docker, ensureBaseImage, removeContainers, requireDocker, runContainer } from '../support/docker';
 import { ROOT, waitFor } from './support';
 
-const NAME = 'xray-h4-bounds';
+const NAME = 'xray-bounds';
 const PROCESSES = 300;
 /** One argument may be 128 KiB at most (MAX_ARG_STRLEN): eight of 120 000 make a ~960 KB command line. */
 const ARG = 120_000;

@@ -13,7 +13,7 @@ import type { ContainerSnapshot, Snapshot } from '../../src/shared/model';
 import { buildImage, docker, ensureBaseImage, inspect, removeContainers, requireDocker, runContainer } from '../support/docker';
 import { cli, waitFor } from './support';
 
-const PREFIX = 'xray-h1-confined';
+const PREFIX = 'xray-confined';
 const TOKEN = crypto.randomBytes(6).toString('hex');
 /** A 0600 host file and a host directory holding a passwd-like secret: what the links point at. */
 const SECRET_FILE = `/root/${PREFIX}-${TOKEN}.txt`;

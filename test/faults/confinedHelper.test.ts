@@ -13,7 +13,7 @@ import { Engine } from '../../src/core/engine';
 import { ConfinedReadError, ConfinedRoot } from '../../src/core/util/hostFiles';
 import { docker, ensureBaseImage, inspect, removeContainers, requireDocker, runContainer } from '../support/docker';
 
-const PREFIX = 'xray-h2-';
+const PREFIX = 'xray-confhelper-';
 const LIMITS = { maxBytes: 1024 * 1024, deadlineMs: 2000 };
 /** A link resolved inside the container, where the host's secret is not. */
 const ESCAPE = /\/etc\/passwd is a link to a path the container does not have: not read/;
@@ -39,7 +39,7 @@ async function refusal(p: Promise<unknown>): Promise<ConfinedReadError> {
 describe('confined reads through the helper container (real engine)', function () {
   this.timeout(300_000);
   const tag = randomBytes(4).toString('hex');
-  const secret = `H2-HOST-SECRET-${tag}`;
+  const secret = `XRAY-HOST-SECRET-${tag}`;
   // A 0600 host file, and a host directory holding a `passwd` of its own (for the intermediate link).
   const secretFile = `/root/${PREFIX}secret-${tag}.txt`;
   const secretDir = `/root/${PREFIX}dir-${tag}`;
@@ -94,7 +94,7 @@ describe('confined reads through the helper container (real engine)', function (
     );
     for (const id of ids) {
       const info = await inspect<{ Name: string; State: { Pid: number }; GraphDriver: { Data: { UpperDir: string } } }>(id);
-      byName.set(info.Name.replace(/^\/(xray-h2-)?/, '').replace(`-${tag}`, ''), {
+      byName.set(info.Name.replace(/^\/(xray-confhelper-)?/, '').replace(`-${tag}`, ''), {
         id,
         pid: info.State.Pid,
         upper: info.GraphDriver.Data.UpperDir,

@@ -117,7 +117,7 @@ describe('the endpoint the CLI uses', function () {
     const knownHosts = () => path.join(home, '.ssh', 'known_hosts');
     const url = () => `ssh://root@127.0.0.1:${port}`;
     const env = () => cleanEnv({ HOME: home, SSH_AUTH_SOCK: agentSock() });
-    const keygen = (file: string) => execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'xray-h5', '-f', file]);
+    const keygen = (file: string) => execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'xray-endpoint', '-f', file]);
 
     before(async () => {
       if (!fs.existsSync(SSHD)) throw new Error(`${SSHD} is missing: apt-get install -y openssh-server`);

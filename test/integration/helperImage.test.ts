@@ -14,11 +14,16 @@ import type { HostFacts, LayerReport, Snapshot } from '../../src/shared/model';
 import { buildImage, docker, ensureBaseImage, removeContainers, requireDocker, runContainer } from '../support/docker';
 
 const DIST = path.resolve(__dirname, '..', '..', '..', 'dist');
-const OFFICIAL = 'busybox:xray-h3';
-const WORKING = 'xray-h3-official:1';
-const NO_SHELL = 'xray-h3-noshell:1';
+const OFFICIAL = 'busybox:xray-helperimg';
+const WORKING = 'xray-helperimg-official:1';
+const NO_SHELL = 'xray-helperimg-noshell:1';
 /** Images whose names only look official; each has a working /bin/sh, so only the choice rule keeps them out. */
-const LOOKALIKES = ['xray-h3-sec-busybox:1', 'localhost/busybox:xray-h3', 'busybox-evil:xray-h3', 'xray-h3/busybox:latest'];
+const LOOKALIKES = [
+  'xray-helperimg-sec-busybox:1',
+  'localhost/busybox:xray-helperimg',
+  'busybox-evil:xray-helperimg',
+  'xray-helperimg/busybox:latest',
+];
 const OFFICIAL_REPOS = new Set(['busybox', 'alpine', 'debian', 'ubuntu']);
 
 interface CliRun {
@@ -92,7 +97,7 @@ describe('the helper image and the helper lifecycle (real engine)', function () 
   before(async () => {
     requireDocker();
     assert.ok(fs.existsSync(path.join(DIST, 'cli.js')), 'dist/cli.js is built (npm run build)');
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xray-h3-'));
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xray-helperimg-'));
     // A copy of the bundle, so a rebuild meanwhile does not change what runs.
     fs.cpSync(DIST, path.join(dir, 'dist'), { recursive: true, filter: (src) => !src.endsWith('.vsix') });
     cli = path.join(dir, 'dist', 'cli.js');
@@ -106,7 +111,7 @@ describe('the helper image and the helper lifecycle (real engine)', function () 
     for (const name of [WORKING, NO_SHELL, ...LOOKALIKES]) images[name] = imageId(name);
     ids.labelled = await runContainer([
       '--name',
-      'xray-h3-labelled',
+      'xray-helperimg-labelled',
       '--network',
       'none',
       '--label',
@@ -118,7 +123,7 @@ describe('the helper image and the helper lifecycle (real engine)', function () 
     // A writable layer large enough that walking it through the helper takes a while.
     ids.big = await runContainer([
       '--name',
-      'xray-h3-big',
+      'xray-helperimg-big',
       '--network',
       'none',
       WORKING,
@@ -150,7 +155,7 @@ describe('the helper image and the helper lifecycle (real engine)', function () 
       },
     });
     try {
-      await assert.rejects(engine.snapshot({ containers: ['xray-h3-labelled'] }), (err: Error) => {
+      await assert.rejects(engine.snapshot({ containers: ['xray-helperimg-labelled'] }), (err: Error) => {
         assert.equal(err.name, 'HelperUnavailableError');
         assert.match(
           err.message,
@@ -188,7 +193,7 @@ describe('the helper image and the helper lifecycle (real engine)', function () 
       },
     });
     try {
-      const snap = await engine.snapshot({ containers: ['xray-h3-labelled'] });
+      const snap = await engine.snapshot({ containers: ['xray-helperimg-labelled'] });
       assert.deepEqual(snap.host.access.helper, { image: OFFICIAL, imageId: id });
       assert.match(snap.host.access.reason, new RegExp(`\\(image ${OFFICIAL}, ID ${id}\\)$`));
       assert.deepEqual(asked, [{ image: OFFICIAL, imageId: id, source: 'official', endpoint: engine.docker.endpoint.host }]);
@@ -206,7 +211,7 @@ describe('the helper image and the helper lifecycle (real engine)', function () 
       assert.equal(info.Config.OpenStdin, true);
       assert.equal(info.Config.StdinOnce, true);
       // Approved once for this engine: the next refresh does not ask.
-      await engine.snapshot({ containers: ['xray-h3-labelled'] });
+      await engine.snapshot({ containers: ['xray-helperimg-labelled'] });
       assert.equal(asked.length, 1);
     } finally {
       await engine.dispose();
@@ -215,11 +220,11 @@ describe('the helper image and the helper lifecycle (real engine)', function () 
     assert.equal(host.code, 0, host.stderr);
     assert.match(host.stdout, new RegExp(`Helper image\\s+${OFFICIAL} \\(ID ${id}\\)`));
     assert.match(host.stdout, new RegExp(`Access\\s+helper: .*\\(image ${OFFICIAL}, ID ${id}\\)`));
-    const snap = await runCli(['snapshot', '--json', '--access', 'helper', 'xray-h3-labelled']);
+    const snap = await runCli(['snapshot', '--json', '--access', 'helper', 'xray-helperimg-labelled']);
     assert.equal(snap.code, 0, snap.stderr);
     assert.deepEqual((JSON.parse(snap.stdout) as Snapshot).host.access.helper, { image: OFFICIAL, imageId: id });
     assert.match(
-      (await runCli(['snapshot', '--access', 'helper', 'xray-h3-labelled'])).stdout,
+      (await runCli(['snapshot', '--access', 'helper', 'xray-helperimg-labelled'])).stdout,
       new RegExp(`Helper image: ${OFFICIAL} \\(ID ${id}\\)`),
     );
   });
@@ -237,13 +242,13 @@ describe('the helper image and the helper lifecycle (real engine)', function () 
       },
     });
     try {
-      const first = await engine.snapshot({ containers: ['xray-h3-labelled'] });
+      const first = await engine.snapshot({ containers: ['xray-helperimg-labelled'] });
       assert.equal(first.host.access.helper?.imageId, images[WORKING]);
       // Someone points the official name at another image (here one with a working shell).
       const evil = LOOKALIKES[0];
       execFileSync('docker', ['tag', evil, OFFICIAL]);
       const since = now();
-      const second = await engine.snapshot({ containers: ['xray-h3-labelled'] });
+      const second = await engine.snapshot({ containers: ['xray-helperimg-labelled'] });
       assert.deepEqual(
         asked.map((a) => a.imageId),
         [images[WORKING], images[evil]],
@@ -305,7 +310,7 @@ describe('the helper image and the helper lifecycle (real engine)', function () 
       assert.ok(listed.namespaces?.net, 'and read like any other');
       const imgs = await direct.images();
       assert.ok(imgs.find((i) => i.id === images[WORKING])?.containers.includes(ids.labelled), 'an image user');
-      const report: LayerReport = await direct.layers('xray-h3-labelled');
+      const report: LayerReport = await direct.layers('xray-helperimg-labelled');
       assert.equal(report.container?.id, ids.labelled);
     } finally {
       await direct.dispose();
@@ -333,7 +338,7 @@ describe('the helper image and the helper lifecycle (real engine)', function () 
     const registry = path.join(cache, 'container-xray', 'helpers');
     const child: ChildProcess = spawn(
       process.execPath,
-      [cli, 'layers', 'xray-h3-big', '--json', '--access', 'helper', '--helper-image', WORKING],
+      [cli, 'layers', 'xray-helperimg-big', '--json', '--access', 'helper', '--helper-image', WORKING],
       {
         env: { ...process.env, XDG_CACHE_HOME: cache },
         stdio: 'ignore',
@@ -391,7 +396,7 @@ describe('the helper image and the helper lifecycle (real engine)', function () 
     // Stand-ins the daemon really runs: one for a run that is gone, one for a run that is alive (this process).
     ids.orphan = await runContainer([
       '--name',
-      'xray-h3-orphan',
+      'xray-helperimg-orphan',
       '--network',
       'none',
       '--label',
@@ -400,7 +405,7 @@ describe('the helper image and the helper lifecycle (real engine)', function () 
       'sleep',
       '3600',
     ]);
-    ids.live = await runContainer(['--name', 'xray-h3-live', '--network', 'none', WORKING, 'sleep', '3600']);
+    ids.live = await runContainer(['--name', 'xray-helperimg-live', '--network', 'none', WORKING, 'sleep', '3600']);
     const me = await currentProcess();
     const gonePid = await new Promise<number>((resolve) => {
       const c = spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' });

@@ -299,7 +299,7 @@ for (const name of suiteTargets()) {
       assert.equal(upper.sizeBytes, 3 * 1024 + 2 + basePasswdBytes + PASSWD_LINE.length + 1 + 'more\n'.length);
       if (name === 'vm-containerd') {
         // The snapshot IDs, against containerd's own record of the container's snapshot (its key is the container ID).
-        const mounts = await t.sh(`ctr -n moby snapshots --snapshotter overlayfs mounts /xray-v2-unused ${id}`);
+        const mounts = await t.sh(`ctr -n moby snapshots --snapshotter overlayfs mounts /xray-layers-unused ${id}`);
         const ids = (dir: string) => /\/snapshots\/(\d+)\/fs$/.exec(dir)?.[1];
         assert.equal(upper.snapshotId, ids(/upperdir=([^,\s]+)/.exec(mounts)![1]));
         const lowers = /lowerdir=([^,\s]+)/.exec(mounts)![1].split(':');

@@ -91,7 +91,7 @@ for (const name of suiteTargets().filter((n) => n !== 'local'))
     let agent: ChildProcess | null = null;
     let guest: GuestFacts;
     const mine: string[] = [];
-    const prefix = `xray-v3-${name}`;
+    const prefix = `xray-remote-${name}`;
     const agentSock = () => path.join(dir, 'agent.sock');
     const knownHosts = () => path.join(home, '.ssh', 'known_hosts');
     const tlsUrl = () => `tcp://127.0.0.1:${t.vm!.dockerTls}`;
@@ -199,11 +199,11 @@ for (const name of suiteTargets().filter((n) => n !== 'local'))
       docker([
         'context',
         'create',
-        'xray-v3-tls',
+        'xray-remote-tls',
         '--docker',
         `host=${tlsUrl()},ca=${path.join(k, 'ca.pem')},cert=${path.join(k, 'cert.pem')},key=${path.join(k, 'key.pem')}`,
       ]);
-      docker(['context', 'create', 'xray-v3-ssh', '--docker', `host=${sshUrl()}`]);
+      docker(['context', 'create', 'xray-remote-ssh', '--docker', `host=${sshUrl()}`]);
       guest = await guestFacts(t);
     });
 
@@ -280,7 +280,7 @@ for (const name of suiteTargets().filter((n) => n !== 'local'))
 
     it('a TLS docker context chosen with --context lists what docker --context lists', async () => {
       const viaDocker = new Set(
-        execFileSync('docker', ['--config', config, '--context', 'xray-v3-tls', 'ps', '-q', '--no-trunc'], {
+        execFileSync('docker', ['--config', config, '--context', 'xray-remote-tls', 'ps', '-q', '--no-trunc'], {
           encoding: 'utf8',
           env: cleanEnv({}),
         })
@@ -288,21 +288,21 @@ for (const name of suiteTargets().filter((n) => n !== 'local'))
           .filter(Boolean),
       );
       for (const id of mine) assert.ok(viaDocker.has(id), 'the context names that daemon for docker too');
-      const snap = await assertSameAsPs(() => cli(['snapshot', '--json', '--context', 'xray-v3-tls', ...helper], env()));
+      const snap = await assertSameAsPs(() => cli(['snapshot', '--json', '--context', 'xray-remote-tls', ...helper], env()));
       assert.equal(snap.host.daemon?.endpoint, tlsUrl());
     });
 
     it('an ssh docker context as the config’s currentContext, and --context naming the TLS one beats it', async () => {
       fs.copyFileSync(t.vm!.knownHosts, knownHosts());
-      execFileSync('docker', ['--config', config, 'context', 'use', 'xray-v3-ssh'], { env: cleanEnv({}), stdio: 'ignore' });
+      execFileSync('docker', ['--config', config, 'context', 'use', 'xray-remote-ssh'], { env: cleanEnv({}), stdio: 'ignore' });
       try {
         assert.equal(
           (JSON.parse(fs.readFileSync(path.join(config, 'config.json'), 'utf8')) as { currentContext: string }).currentContext,
-          'xray-v3-ssh',
+          'xray-remote-ssh',
         );
         const snap = await assertSameAsPs(() => cli(['snapshot', '--json', ...helper], env()));
         assert.equal(snap.host.daemon?.endpoint, sshUrl());
-        const host = await cli(['host', '--json', '--context', 'xray-v3-tls', ...helper], env());
+        const host = await cli(['host', '--json', '--context', 'xray-remote-tls', ...helper], env());
         assert.equal(host.code, 0, host.stderr);
         assert.equal((JSON.parse(host.stdout) as HostFacts).daemon?.endpoint, tlsUrl());
       } finally {

@@ -12,7 +12,7 @@ import type { FileType } from '../../shared/model';
 import type { TreeEntry, TreeWalkOptions } from '../util/hostFiles';
 import { O_DIRECTORY, O_NOFOLLOW, O_RDONLY, childPath, closeQuietly, fdPath, sameInode } from './fd';
 
-/** Directory fds a walk keeps open at most (besides its root's); the brief bound is 64 in all. */
+/** Directory fds a walk keeps open at most (besides its root's); 64 in all. */
 export const WALK_WINDOW = 48;
 
 /** Entries between two yields to the event loop (progress, cancellation). */

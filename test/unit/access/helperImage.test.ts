@@ -12,7 +12,7 @@ describe('access/helperImage', () => {
         assert.equal(officialHelperFamily(f), f);
         assert.equal(officialHelperFamily(`${f}:latest`), f);
         assert.equal(officialHelperFamily(`${f}:1.36.1-musl`), f);
-        assert.equal(officialHelperFamily(`docker.io/library/${f}:xray-h3`), f);
+        assert.equal(officialHelperFamily(`docker.io/library/${f}:xray-helperimg`), f);
         assert.equal(officialHelperFamily(`docker.io/library/${f}`), f);
       }
     });
@@ -21,7 +21,7 @@ describe('access/helperImage', () => {
       for (const ref of [
         'sec-busybox',
         'sec-busybox:latest',
-        'xray-h3-sec-busybox:1',
+        'xray-helperimg-sec-busybox:1',
         'busybox-evil',
         'busybox_evil:1',
         'busybox.evil:1',
@@ -79,7 +79,7 @@ describe('access/helperImage', () => {
     it('picks nothing when only look-alikes are local (the case that picked sec-busybox before)', () => {
       const lookalikes = [
         { Id: id(1), RepoTags: ['sec-busybox:latest'], Size: 1 },
-        { Id: id(2), RepoTags: ['xray-h3-sec-busybox:1', 'busybox-evil:1', 'localhost/busybox:1'], Size: 1 },
+        { Id: id(2), RepoTags: ['xray-helperimg-sec-busybox:1', 'busybox-evil:1', 'localhost/busybox:1'], Size: 1 },
         { Id: id(3), RepoTags: ['xray-test-busybox:1'], Size: 1 },
         { Id: id(4), RepoTags: null as unknown as string[], Size: 1 },
       ];

@@ -18,7 +18,7 @@ async function deadPid(): Promise<number> {
 describe('access/registry', () => {
   let dir: string;
   beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xray-h3-registry-'));
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xray-helperimg-registry-'));
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
