@@ -202,17 +202,23 @@ const scratch = Buffer.allocUnsafe(64 * 1024);
 function readSmallSync(file: string): string {
   const fd = fs.openSync(file, 'r');
   try {
-    // These are seq files: a read fills the buffer unless the file ends first, so a short read is the end.
-    let n = fs.readSync(fd, scratch, 0, scratch.length, null);
-    if (n < scratch.length) return scratch.toString('utf8', 0, n);
-    // Longer than the scratch buffer (a big mountinfo or memory.stat): gather the rest.
-    const parts = [Buffer.from(scratch)];
+    // These are seq files: a read hands out about a page of whole records, not all that is asked for
+    // (a mountinfo or a cgroup.procs longer than a page comes in several reads), so read on until 0.
+    let used = 0;
+    let parts: Buffer[] | null = null;
     for (;;) {
-      const chunk = Buffer.allocUnsafe(64 * 1024);
-      n = fs.readSync(fd, chunk, 0, chunk.length, null);
+      if (used === scratch.length) {
+        // Longer than the scratch buffer (a big mountinfo or memory.stat): gather the rest.
+        parts ??= [];
+        parts.push(Buffer.from(scratch));
+        used = 0;
+      }
+      const n = fs.readSync(fd, scratch, used, scratch.length - used, null);
       if (n === 0) break;
-      parts.push(chunk.subarray(0, n));
+      used += n;
     }
+    if (!parts) return scratch.toString('utf8', 0, used);
+    parts.push(Buffer.from(scratch.subarray(0, used)));
     return Buffer.concat(parts).toString('utf8');
   } finally {
     fs.closeSync(fd);
