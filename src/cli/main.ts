@@ -12,7 +12,9 @@ import { table } from './table';
 import { processCount } from '../shared/processText';
 
 /**
- * Exit codes: 0 fine, 1 CI rules failed, 2 daemon unreachable, 3 a name that names nothing, 5 the helper
+ * Environment: XRAY_LAYER_CACHE_MAX_BYTES bounds the layer cache on disk (default 512M).
+
+Exit codes: 0 fine, 1 CI rules failed, 2 daemon unreachable, 3 a name that names nothing, 5 the helper
  * container could not run, 64 bad usage.
  */
 export const EXIT = { ok: 0, rulesFailed: 1, daemon: 2, notFound: 3, other: 4, helper: 5, usage: 64 } as const;
@@ -34,7 +36,7 @@ Options:
                    daemon's /proc and /var/lib/docker, else a helper container), direct, helper
   --helper-image IMAGE
                    the image the helper container runs, as root with host-wide read rights:
-                   one you trust, with /bin/sh, base64, find, stat, readlink and xargs.
+                   one you trust, with /bin/sh, base64, find, head, stat, readlink, timeout.
                    Default: a local official image by its exact name (busybox, alpine,
                    debian or ubuntu, any tag, optionally docker.io/library/…); no other
                    image is ever picked, and one that cannot run is an error (exit 5)

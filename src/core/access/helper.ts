@@ -18,7 +18,7 @@ export const HELPER_LABEL = 'container-xray.helper';
 
 /** What to do when the helper image cannot run. */
 export const HELPER_IMAGE_HINT =
-  'set containerXray.helperImage (CLI: --helper-image) to a local image you trust with a POSIX shell, base64, find, stat, readlink and xargs, or `docker pull busybox` (an official image is used by its exact name)';
+  'set containerXray.helperImage (CLI: --helper-image) to a local image you trust with a POSIX shell, base64, find, head, stat, readlink and timeout, or `docker pull busybox` (an official image is used by its exact name)';
 
 /** Seconds a helper waits for its next request before it exits by itself, unless the engine says otherwise. */
 export const DEFAULT_HELPER_IDLE_S = 120;
