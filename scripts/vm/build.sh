@@ -39,7 +39,7 @@ mkdir -p "$WORK"
 ROOT="$WORK/rootfs"
 log "debootstrap $SUITE into $ROOT (a few minutes)"
 debootstrap --variant=minbase \
-  --include=systemd,systemd-sysv,udev,dbus,dbus-user-session,libpam-systemd,docker.io,docker-cli,podman,iproute2,kmod,linux-image-cloud-amd64,ca-certificates,procps,util-linux,openssh-server,socat,busybox-static,containernetworking-plugins,uidmap,slirp4netns,passt,fuse-overlayfs \
+  --include=systemd,systemd-sysv,udev,dbus,dbus-user-session,libpam-systemd,docker.io,docker-cli,podman,iproute2,kmod,linux-image-cloud-amd64,ca-certificates,procps,util-linux,openssh-server,socat,busybox-static,containernetworking-plugins,uidmap,slirp4netns,passt,fuse-overlayfs,nftables,catatonit \
   "$SUITE" "$ROOT" "$MIRROR" >"$WORK/debootstrap.log" 2>&1 || { tail -n 30 "$WORK/debootstrap.log" >&2; exit 1; }
 
 log "configuring the guest"
@@ -87,6 +87,11 @@ cp "$KEYS/ssh_host_ed25519_key" "$KEYS/ssh_host_ed25519_key.pub" "$ROOT/etc/ssh/
 chmod 600 "$ROOT/etc/ssh/ssh_host_ed25519_key"
 cp "$KEYS/id_ed25519.pub" "$ROOT/root/.ssh/authorized_keys"
 chmod 700 "$ROOT/root/.ssh"
+# The rootless Podman user takes the same key: a login over ssh is a session with its systemd user manager.
+mkdir -p "$ROOT/home/xray/.ssh"
+cp "$KEYS/id_ed25519.pub" "$ROOT/home/xray/.ssh/authorized_keys"
+chmod 700 "$ROOT/home/xray/.ssh"
+chown -R 1000:1000 "$ROOT/home/xray/.ssh"
 
 log "making the disk image"
 cp "$ROOT"/boot/vmlinuz-* "$WORK/vmlinuz"

@@ -267,6 +267,9 @@ export class HelperSession {
         spec.imageId ?? null,
         spec.onRemoved,
       );
+      // Podman's attach hands the attach call's JSON body to the script's stdin before anything the engine
+      // writes: a newline ends that line, which the script skips (no request id), before the first request.
+      stream.write('\n');
       const ready = session.waitReady(spec.startTimeoutMs ?? START_TIMEOUT_MS);
       // Awaited below, once started; the container may exit before that.
       ready.catch(() => undefined);

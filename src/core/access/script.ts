@@ -174,6 +174,9 @@ for t in base64 find head readlink stat timeout; do
 done
 printf '!0 0 ready\n'
 while IFS=' ' read $rt -r id op arg; do
+  # Only numbered requests: Podman's attach passes the attach call's own body to stdin first, which the
+  # engine ends with a newline of its own; that line is no request and gets no answer.
+  case $id in ''|*[!0-9]*) continue ;; esac
   arg=\${arg%|}
   case $op in
     [RLDSCTKEPH]) arg=$(printf "\${arg}x"); arg=\${arg%x}
