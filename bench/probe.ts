@@ -8,7 +8,7 @@
 //   probe.js layers-save REF                   one engine.layers(REF) with /var/lib/docker denied (docker save path)
 //   probe.js refresh --runs N --image IMG      docker events → engine.snapshot({containers:[id]}) for a starting container
 import { execFileSync, spawn } from 'node:child_process';
-import { DockerEventWatcher } from '../src/core/docker/events';
+import { DockerEventWatcher } from '../src/core/runtime/docker/events';
 import { Engine } from '../src/core/engine';
 import { ConfinedRoot, DirectHostFiles, HostFiles, ReadLimits } from '../src/core/util/hostFiles';
 import type { Snapshot } from '../src/shared/model';
@@ -101,7 +101,7 @@ function labelledCount(snap: Snapshot): number {
 /** An engine as the extension runs it: following the daemon's events, so what only the daemon changes is kept. */
 async function followingEngine(files?: HostFiles): Promise<{ engine: Engine; stop: () => void }> {
   const engine = await Engine.create({ diskCache: false, files });
-  const watcher = new DockerEventWatcher(engine.docker);
+  const watcher = new DockerEventWatcher(engine.runtime);
   engine.followEvents(watcher);
   const connected = new Promise<void>((resolve) => watcher.once('connected', () => resolve()));
   watcher.start();
@@ -169,7 +169,7 @@ async function probeLayers(ref: string): Promise<ProbeResult> {
   return {
     ...times,
     maxRssMB: maxRssMB(),
-    extra: { layerChanges: changes, upperChanges, sources, daemonCalls: { ...engine.docker.calls } },
+    extra: { layerChanges: changes, upperChanges, sources, daemonCalls: { ...engine.runtime.calls } },
   };
 }
 
@@ -220,7 +220,7 @@ interface DockerEvent {
 
 /**
  * One container starts among the running ones. There is no event-driven refresher in the engine yet, so
- * this is what a caller can do today: watch `engine.docker.events`, and on `start` call
+ * this is what a caller can do today: watch `engine.runtime.events`, and on `start` call
  * `engine.snapshot({ containers: [id] })`. Measured: event arrival → refreshed model, the daemon's event
  * time → refreshed model, the daemon calls of the refresh, and the files it read (by container).
  */
@@ -238,7 +238,7 @@ async function probeRefresh(image: string): Promise<ProbeResult> {
   };
   remember(before);
   const running = before.containers.length;
-  const events = await engine.docker.events({ type: ['container'] });
+  const events = await engine.runtime.events({ type: ['container'] });
   const waiters = new Map<string, (e: DockerEvent, receivedAt: bigint, receivedWall: number) => void>();
   onLines(events, (line) => {
     const receivedAt = process.hrtime.bigint();

@@ -3,8 +3,9 @@ import * as path from 'node:path';
 import { ACCESS_SETTINGS, AccessSetting } from '../core/access/choose';
 import { HelperUnavailableError } from '../core/access/helper';
 import { NO_RULES, evaluateRules, isRule, parseDiveCi, parseRuleValue } from '../core/ci/rules';
-import { DaemonUnreachableError, NotFoundError } from '../core/docker/client';
+import { DaemonUnreachableError, NotFoundError } from '../core/runtime/docker/client';
 import { Engine } from '../core/engine';
+import { RUNTIME_SETTINGS, RuntimeSetting } from '../core/runtime/types';
 import { formatBytes, formatPercent, layerOrigin, shortId } from '../shared/format';
 import { EfficiencyRules, HOST_MEMBER, LayerChange, LayerReport, Snapshot } from '../shared/model';
 import { printable } from '../shared/text';
@@ -32,6 +33,9 @@ Usage:
 Options:
   --host URL       Docker endpoint (unix://, tcp://, ssh://); default: DOCKER_HOST, then the docker context
   --context NAME   a docker CLI context
+  --runtime NAME   the runtime the endpoint serves: auto (default: detected from its /version),
+                   docker or podman (Podman's API: rootful /run/podman/podman.sock, rootless
+                   $XDG_RUNTIME_DIR/podman/podman.sock, or \`podman system service\` on tcp)
   --access MODE    how host files are read: auto (default: direct when this user can read the
                    daemon's /proc and /var/lib/docker, else a helper container), direct, helper
   --helper-image IMAGE
@@ -59,6 +63,7 @@ const VALUE_FLAGS = new Set([
   'host',
   'context',
   'access',
+  'runtime',
   'helper-image',
   'lowest-efficiency',
   'highest-wasted-bytes',
@@ -128,9 +133,13 @@ export async function run(argv: string[], io: Output, version = '0.0.0'): Promis
     const access = str(args, 'access');
     if (access !== undefined && !(ACCESS_SETTINGS as readonly string[]).includes(access))
       throw new UsageError(`--access takes ${ACCESS_SETTINGS.join(', ')}, not "${access}"`);
+    const runtime = str(args, 'runtime');
+    if (runtime !== undefined && !(RUNTIME_SETTINGS as readonly string[]).includes(runtime))
+      throw new UsageError(`--runtime takes ${RUNTIME_SETTINGS.join(', ')}, not "${runtime}"`);
     const engine = await Engine.create({
       override: str(args, 'host'),
       context: str(args, 'context'),
+      runtime: runtime as RuntimeSetting | undefined,
       access: access as AccessSetting | undefined,
       helperImage: str(args, 'helper-image'),
       helperIdleMs: 0,
@@ -396,8 +405,8 @@ function renderHost(h: Awaited<ReturnType<Engine['host']>>): string {
       `${here.hostname} · kernel ${here.kernel} · ${here.os} · ${here.cpus} CPUs · ${formatBytes(here.memoryBytes)}`,
     ]);
   rows.push(
-    ['Docker endpoint', d?.endpoint ?? '—'],
-    ['Docker', d ? `${d.serverVersion} (${d.operatingSystem}, kernel ${d.kernel})` : 'unreachable'],
+    ['Endpoint', d?.endpoint ?? '—'],
+    ['Runtime', d ? `${d.runtime} (${d.operatingSystem}, kernel ${d.kernel}; storage ${d.storageLayout})` : 'unreachable'],
     ['Storage driver', d?.storageDriver ?? '—'],
     ['cgroup driver', d?.cgroupDriver ?? '—'],
     ['Daemon runs', d ? (d.runsElsewhere ? `elsewhere: ${d.runsElsewhereReason}` : 'on this machine') : '—'],

@@ -1,15 +1,15 @@
 import * as os from 'node:os';
-import type Docker from 'dockerode';
 import { AccessPlan, AccessSetting, accessReason, describeUser, planAccess, probeDirectAccess } from './access/choose';
 import { HELPER_IMAGE_HINT, HelperDeclinedError, HelperSession, HelperUnavailableError, removeHelperContainer } from './access/helper';
 import { HelperHostFiles } from './access/helperFiles';
 import { ApproveHelperImage, HelperImage, pickOfficialHelperImage } from './access/helperImage';
 import { HelperRegistry, defaultHelperRegistryDir } from './access/registry';
-import { helperBinds } from './access/paths';
 import { AccessPath, ContainerSnapshot, FieldError, HostFacts, ImageFacts, LayerReport, NamespaceInodes, Snapshot } from '../shared/model';
-import { DaemonInfo, DockerClient, NotFoundError } from './docker/client';
-import type { DockerEventWatcher } from './docker/events';
-import { ResolveOptions, isLocalEndpoint } from './docker/context';
+import { DaemonInfo, NotFoundError } from './runtime/docker/client';
+import { connectRuntime } from './runtime/connect';
+import type { Runtime, RuntimeContainer, RuntimeImage, RuntimeSetting } from './runtime/types';
+import type { DockerEventWatcher } from './runtime/docker/events';
+import { ResolveOptions, isLocalEndpoint } from './runtime/docker/context';
 import {
   buildHostFacts,
   daemonCgroupVersion,
@@ -28,6 +28,8 @@ import { ContainerLimits, HostMounts, SnapshotCache, SnapshotContext, emptyConta
 import { DirectHostFiles, HostFiles } from './util/hostFiles';
 
 export interface EngineOptions extends ResolveOptions {
+  /** Which runtime the endpoint serves: detected from its /version (`auto`, the default), or forced. */
+  runtime?: RuntimeSetting;
   /** Where host files come from; direct reads by default. */
   files?: HostFiles;
   /** Cache static host facts on disk per boot (the CLI does; tests may not). */
@@ -106,7 +108,7 @@ export class Engine {
   private readFiles: HostFiles;
 
   private constructor(
-    readonly docker: DockerClient,
+    readonly runtime: Runtime,
     private readonly directFiles: HostFiles,
     private readonly opts: EngineOptions,
   ) {
@@ -115,12 +117,12 @@ export class Engine {
     this.layerCache = new LayerCache(undefined, cacheDir ? new DiskLayerCache(cacheDir) : null);
     const registryDir =
       opts.helperRegistryDir === undefined ? (opts.diskCache === false ? null : defaultHelperRegistryDir()) : opts.helperRegistryDir;
-    this.helpers = new HelperRegistry(registryDir, docker.endpoint.host);
+    this.helpers = new HelperRegistry(registryDir, runtime.endpoint.host);
   }
 
   static async create(opts: EngineOptions = {}): Promise<Engine> {
-    const docker = await DockerClient.connect(opts);
-    return new Engine(docker, opts.files ?? new DirectHostFiles(), opts);
+    const runtime = await connectRuntime(opts);
+    return new Engine(runtime, opts.files ?? new DirectHostFiles(), opts);
   }
 
   /** Where host files come from now: direct reads, or the helper container once access chose it. */
@@ -130,13 +132,13 @@ export class Engine {
 
   /** True when the daemon is on this machine, so /proc and /var/lib/docker here are its. */
   get local(): boolean {
-    return isLocalEndpoint(this.docker.endpoint.host);
+    return isLocalEndpoint(this.runtime.endpoint.host);
   }
 
   /** GET /info, asked once per engine (again after `forgetDaemon`, e.g. when the daemon restarted). */
   daemon(): Promise<DaemonInfo> {
     if (!this.daemonInfo) {
-      this.daemonInfo = this.docker.info();
+      this.daemonInfo = this.runtime.info();
       this.daemonInfo.catch(() => (this.daemonInfo = null));
     }
     return this.daemonInfo;
@@ -202,7 +204,7 @@ export class Engine {
       this.deciding = null;
       return;
     }
-    const runsElsewhere = daemonFacts(info, this.docker.endpoint.host, {
+    const runsElsewhere = daemonFacts(info, this.runtime.endpoint.host, {
       kernel: os.release(),
       hostname: os.hostname(),
     }).runsElsewhereReason;
@@ -221,13 +223,13 @@ export class Engine {
    */
   private async chooseHelperImage(): Promise<HelperImage> {
     const configured = this.opts.helperImage?.trim();
-    this.docker.calls.helper = (this.docker.calls.helper ?? 0) + 1;
+    this.runtime.calls.helper = (this.runtime.calls.helper ?? 0) + 1;
     if (configured) {
       try {
-        const img = await this.docker.docker.getImage(configured).inspect();
-        return { image: configured, imageId: img.Id, source: 'configured' };
+        const img = await this.runtime.inspectImage(configured);
+        return { image: configured, imageId: img.id, source: 'configured' };
       } catch (err) {
-        if ((err as { statusCode?: number }).statusCode === 404)
+        if (err instanceof NotFoundError)
           throw new HelperUnavailableError(
             configured,
             `the helper image ${configured} is not on the daemon's machine (\`docker pull ${configured}\` or build it first): ${HELPER_IMAGE_HINT}`,
@@ -235,7 +237,9 @@ export class Engine {
         throw new HelperUnavailableError(configured, `cannot look up the helper image ${configured}: ${(err as Error).message}`);
       }
     }
-    const found = pickOfficialHelperImage(await this.docker.docker.listImages({ all: false }));
+    const found = pickOfficialHelperImage(
+      (await this.runtime.listImages()).map((i) => ({ Id: i.id, RepoTags: i.repoTags, Size: i.sizeBytes })),
+    );
     if (!found)
       throw new HelperUnavailableError(
         null,
@@ -253,16 +257,17 @@ export class Engine {
   private async startHelper(info: DaemonInfo): Promise<HelperSession> {
     const chosen = await this.chooseHelperImage();
     if (this.opts.approveHelperImage && !this.approved.has(chosen.imageId)) {
-      const ok = await this.opts.approveHelperImage({ ...chosen, endpoint: this.docker.endpoint.host });
+      const ok = await this.opts.approveHelperImage({ ...chosen, endpoint: this.runtime.endpoint.host });
       if (!ok) throw new HelperDeclinedError(chosen);
       this.approved.add(chosen.imageId);
     }
     await this.ownHelpers();
-    const session = await HelperSession.start(this.docker, {
+    const session = await HelperSession.start(this.runtime, {
       image: chosen.image,
       imageId: chosen.imageId,
       idleTimeoutS: this.helperIdleTimeoutS(),
-      binds: helperBinds(info.DockerRootDir ?? '/var/lib/docker'),
+      binds: this.runtime.helperBinds(info),
+      forceRecursiveReadOnly: this.runtime.forcesRecursiveReadOnly(info),
       securityOptions: info.SecurityOptions ?? [],
       serverVersion: info.ServerVersion ?? '',
       dockerRootDir: info.DockerRootDir ?? '/var/lib/docker',
@@ -279,7 +284,7 @@ export class Engine {
    */
   async ownHelpers(): Promise<Set<string>> {
     const { ids, orphans } = await this.helpers.known();
-    if (orphans.length > 0) await this.helpers.reap(orphans, (id) => removeHelperContainer(this.docker, id));
+    if (orphans.length > 0) await this.helpers.reap(orphans, (id) => removeHelperContainer(this.runtime, id));
     return ids;
   }
 
@@ -334,19 +339,19 @@ export class Engine {
     await helper?.dispose();
     // A helper that exited by itself (idle) was never closed: make sure it is gone, then drop the record.
     for (const id of this.helpers.mine()) {
-      await removeHelperContainer(this.docker, id).catch(() => undefined);
+      await removeHelperContainer(this.runtime, id).catch(() => undefined);
       await this.helpers.remove(id);
     }
     await this.helpers.flush();
   }
 
   private snapshotContext(): SnapshotContext {
-    return { docker: this.docker, files: this.files, cache: this.cache, limits: this.opts.containerLimits };
+    return { runtime: this.runtime, files: this.files, cache: this.cache, limits: this.opts.containerLimits };
   }
 
   private layerContext(opts: LayerOptions = {}): LayerContext {
     return {
-      docker: this.docker,
+      runtime: this.runtime,
       files: this.files,
       daemon: () => this.daemon(),
       cache: this.layerCache,
@@ -365,7 +370,7 @@ export class Engine {
     if (!this.local)
       return {
         mode: 'daemon-only',
-        reason: `the daemon at ${this.docker.endpoint.host} is not on this machine: only what the Docker API tells is shown`,
+        reason: `the daemon at ${this.runtime.endpoint.host} is not on this machine: only what the Docker API tells is shown`,
       };
     if (this.files.kind === 'helper') return { mode: 'helper', reason: 'host files are read by a helper container through the daemon' };
     return {
@@ -396,7 +401,9 @@ export class Engine {
       }),
     ]);
     errors.push(...hostMounts.errors);
-    const daemon = info ? daemonFacts(info, this.docker.endpoint.host, { kernel: stat.kernel, hostname: stat.hostname }) : null;
+    const daemon = info
+      ? daemonFacts(info, this.runtime.endpoint.host, { kernel: stat.kernel, hostname: stat.hostname }, this.runtimeFacts(info))
+      : null;
     if (!info || !daemon?.runsElsewhere)
       return buildHostFacts(stat, hostCgroupVersion(hostMounts.mounts ?? []), daemon, this.access(), errors);
     // Without the helper the mount table read is this machine's, not the daemon's: /info tells its cgroup version.
@@ -416,7 +423,7 @@ export class Engine {
 
   /** One picture of every running container (or the named ones) and the host: one list call, then files. */
   async snapshot(opts: SnapshotOptions = {}): Promise<Snapshot> {
-    const before = { ...this.docker.calls };
+    const before = { ...this.runtime.calls };
     return this.withFiles(() => this.readSnapshot(opts, before));
   }
 
@@ -425,13 +432,13 @@ export class Engine {
     const reads = this.readsFiles();
     const mountsRead = readHostMounts(this.files);
     const [all, mounts, hostNs, host, helpers] = await Promise.all([
-      this.docker.listContainers(false),
+      this.runtime.listContainers(false),
       mountsRead,
       reads ? this.hostNamespaces() : Promise.resolve(null),
       this.readHost(mountsRead),
       this.ownHelpers(),
     ]);
-    const list = all.filter((c) => !helpers.has(c.Id));
+    const list = all.filter((c) => !helpers.has(c.id));
     const errors: FieldError[] = [...mounts.errors];
     if (hostNs && hostNs.read.errors.length > 0)
       errors.push(...hostNs.read.errors.map((e) => ({ field: `host.${e.field}`, reason: e.reason })));
@@ -441,7 +448,7 @@ export class Engine {
       if (!list.some((c) => matchesContainer(c, w)))
         errors.push({ field: 'containers', reason: `no running container is named or has the id "${w}"` });
     }
-    const live = new Set(list.map((c) => c.Id));
+    const live = new Set(list.map((c) => c.id));
     for (const id of [...this.cache.pids.keys()]) if (!live.has(id)) this.cache.forget(id);
     const containers = reads
       ? await Promise.all(chosen.map((c) => readContainer(ctx, c, mounts.cgroupMounts, mounts.mounts, { processes: opts.processes })))
@@ -451,7 +458,7 @@ export class Engine {
         }));
     const hostNamespaces: NamespaceInodes | null = hostNs?.read.namespaces ?? null;
     const calls: Record<string, number> = {};
-    for (const [k, v] of Object.entries(this.docker.calls)) if (v - (before[k] ?? 0) > 0) calls[k] = v - (before[k] ?? 0);
+    for (const [k, v] of Object.entries(this.runtime.calls)) if (v - (before[k] ?? 0) > 0) calls[k] = v - (before[k] ?? 0);
     return {
       takenAt: new Date().toISOString(),
       host,
@@ -473,17 +480,19 @@ export class Engine {
 
   private async readAgain(known: ContainerSnapshot): Promise<ContainerSnapshot> {
     const mounts = await readHostMounts(this.files);
-    const entry = {
-      Id: known.id,
-      Names: [`/${known.name}`],
-      Image: known.image,
-      ImageID: known.imageId,
-      State: known.state === 'gone' ? 'running' : known.state,
-      Status: known.status,
-      Created: known.created,
-      Labels: known.labels,
-      HostConfig: { NetworkMode: known.networkMode },
-    } as unknown as Docker.ContainerInfo;
+    const entry: RuntimeContainer = {
+      id: known.id,
+      names: [known.name],
+      image: known.image,
+      imageId: known.imageId,
+      state: known.state === 'gone' ? 'running' : known.state,
+      status: known.status,
+      created: known.created,
+      labels: known.labels,
+      networkMode: known.networkMode,
+      pod: known.pod,
+      ...(known.pid !== null ? { pid: known.pid } : {}),
+    };
     return readContainer(this.snapshotContext(), entry, mounts.cgroupMounts, mounts.mounts);
   }
 
@@ -496,24 +505,24 @@ export class Engine {
     const ctx = this.layerContext(opts);
     // The daemon resolves names and id prefixes; a reference that is no container is taken as an image.
     const [info, image, , helpers] = await Promise.all([
-      this.docker.inspectContainer(ref).catch((err: unknown) => {
+      this.runtime.inspectContainer(ref).catch((err: unknown) => {
         if (err instanceof NotFoundError) return null;
         throw err;
       }),
       // Unless the reference is a known image id (then the analysis is cached), look the image up meanwhile.
       (/^sha256:[0-9a-f]{64}$/.test(ref) && this.layerCache.cachedAnalysis(ref)) || this.cache.pids.has(ref)
         ? null
-        : this.docker.inspectImage(ref).catch(() => null),
+        : this.runtime.inspectImage(ref).catch(() => null),
       this.daemon().catch(() => null),
       this.ownHelpers(),
     ]);
-    if (info && !helpers.has(info.Id)) {
+    if (info && !helpers.has(info.id)) {
       let overlay = null;
       let pid: number | null = null;
-      if (this.readsFiles() && info.State?.Running && info.State.Pid > 0) {
+      if (this.readsFiles() && info.running && info.pid > 0) {
         // Only the overlay mount is needed here (the PID is in the inspect data), from the snapshot's cache if there.
-        pid = info.State.Pid;
-        const known = this.cache.statics.get(info.Id);
+        pid = info.pid;
+        const known = this.cache.statics.get(info.id);
         overlay =
           known?.pid === pid ? known.overlay : (await readOverlayMount(this.files, pid, (await readHostMounts(this.files)).mounts)).overlay;
       }
@@ -529,64 +538,57 @@ export class Engine {
   }
 
   private async readImages(): Promise<ImageFacts[]> {
-    const [list, all, helpers] = await Promise.all([this.docker.listImages(), this.docker.listContainers(true), this.ownHelpers()]);
-    const containers = all.filter((c) => !helpers.has(c.Id));
-    const inspected = await Promise.all(list.map((i) => this.docker.inspectImage(i.Id).catch(() => null)));
+    const [list, all, helpers] = await Promise.all([this.runtime.listImages(), this.runtime.listContainers(true), this.ownHelpers()]);
+    const containers = all.filter((c) => !helpers.has(c.id));
+    const inspected = await Promise.all(list.map((i) => this.runtime.inspectImage(i.id).catch(() => null)));
     const users = new Map<string, string[]>();
-    for (const c of containers) users.set(c.ImageID, [...(users.get(c.ImageID) ?? []), c.Id]);
+    for (const c of containers) users.set(c.imageId, [...(users.get(c.imageId) ?? []), c.id]);
     const chainUsers = new Map<string, string[]>();
     const perImage = inspected.map((img) => {
       if (!img) return [];
-      const chains = chainIds(img.RootFS?.Layers ?? []);
-      for (const c of chains) chainUsers.set(c, [...(chainUsers.get(c) ?? []), img.Id]);
+      const chains = chainIds(img.diffIds);
+      for (const c of chains) chainUsers.set(c, [...(chainUsers.get(c) ?? []), img.id]);
       return chains;
     });
-    const sizes = await this.layerSizes(perImage.flat());
+    const sizes = await this.layerSizes(inspected.filter((i) => i !== null));
     return list.map((img, i) => {
       const chains = perImage[i];
-      const diffIds = inspected[i]?.RootFS?.Layers ?? [];
+      const diffIds = inspected[i]?.diffIds ?? [];
       const layers = chains.map((chain, j) => ({
         diffId: diffIds[j],
         chainId: chain,
         sizeBytes: sizes.get(chain) ?? null,
-        sharedWith: (chainUsers.get(chain) ?? []).filter((id) => id !== img.Id),
+        sharedWith: (chainUsers.get(chain) ?? []).filter((id) => id !== img.id),
       }));
       return {
-        id: img.Id,
-        tags: (img.RepoTags ?? []).filter((t) => t !== '<none>:<none>'),
-        repoDigests: (img.RepoDigests ?? []).filter((d) => d !== '<none>@<none>'),
-        created: new Date(img.Created * 1000).toISOString(),
-        sizeBytes: img.Size,
+        id: img.id,
+        tags: img.repoTags,
+        repoDigests: img.repoDigests,
+        created: new Date(img.created * 1000).toISOString(),
+        sizeBytes: img.sizeBytes,
         layers,
         sharedBytes: layers.filter((l) => l.sharedWith.length > 0).reduce((s, l) => s + (l.sizeBytes ?? 0), 0),
-        containers: users.get(img.Id) ?? [],
+        containers: users.get(img.id) ?? [],
       };
     });
   }
 
-  /** Layer sizes from layerdb/<chain>/size where readable (the daemon keeps them there). */
-  private async layerSizes(chains: string[]): Promise<Map<string, number>> {
-    const out = new Map<string, number>();
-    if (!this.readsFiles()) return out;
+  /** Layer sizes where the runtime's layer store records them. */
+  private async layerSizes(images: RuntimeImage[]): Promise<Map<string, number>> {
+    if (!this.readsFiles()) return new Map();
     const info = await this.daemon().catch(() => null);
-    if (!info) return out;
-    const dir = `${info.DockerRootDir ?? '/var/lib/docker'}/image/${info.Driver ?? 'overlay2'}/layerdb/sha256`;
-    await Promise.all(
-      [...new Set(chains)].map(async (c) => {
-        try {
-          const n = Number((await this.files.readText(`${dir}/${c.replace(/^sha256:/, '')}/size`)).trim());
-          if (Number.isFinite(n)) out.set(c, n);
-        } catch {
-          // Unknown size: shown as such.
-        }
-      }),
-    );
-    return out;
+    const store = info ? this.runtime.layerStore(info) : null;
+    return store?.sizes ? store.sizes(this.files, images) : new Map();
+  }
+
+  /** The runtime as the Host view and the CLI name it. */
+  private runtimeFacts(info: DaemonInfo): { runtime: string; runtimeKind: Runtime['kind']; storageLayout: string } {
+    return { runtime: this.runtime.describe(info), runtimeKind: this.runtime.kind, storageLayout: this.runtime.layout(info) };
   }
 }
 
-function matchesContainer(c: { Id: string; Names?: string[] }, ref: string): boolean {
+function matchesContainer(c: { id: string; names: string[] }, ref: string): boolean {
   const r = ref.replace(/^\//, '');
-  if (r.length >= 4 && c.Id.startsWith(r)) return true;
-  return (c.Names ?? []).some((n) => n.replace(/^\//, '') === r);
+  if (r.length >= 4 && c.id.startsWith(r)) return true;
+  return c.names.some((n) => n === r);
 }

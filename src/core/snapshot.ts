@@ -1,20 +1,13 @@
-import type Docker from 'dockerode';
 import { CgroupLimits, ContainerSnapshot, ContainerState, FieldError, OverlayMount, ProcessInfo } from '../shared/model';
 import { findCgroupMounts, CgroupMounts } from './cgroups/parse';
 import { readContainerCgroup } from './cgroups/read';
-import type { DockerClient } from './docker/client';
+import type { Runtime, RuntimeContainer } from './runtime/types';
 import { MountinfoEntry, parseMountinfo } from './procfs/mountinfo';
 import { readOverlayMount } from './procfs/overlay';
 import { UsersRead, readContainerUsers, readNamespaces, readProcess } from './procfs/read';
 import { HostFiles, describeReadError } from './util/hostFiles';
 
 const NO_USERS: UsersRead = { users: undefined, errors: [], transient: false };
-
-/** Where a container runtime keeps `init.pid` for each task (dockerd's own containerd, a system containerd). */
-export const INIT_PID_DIRS = [
-  '/run/docker/containerd/daemon/io.containerd.runtime.v2.task/moby',
-  '/run/containerd/io.containerd.runtime.v2.task/moby',
-];
 
 /** State carried between snapshots: what is known not to change while a container runs. */
 export class SnapshotCache {
@@ -33,7 +26,8 @@ export class SnapshotCache {
    */
   readonly limits = new Map<string, { pid: number; limits: CgroupLimits }>();
   followingEvents = false;
-  initPidDir: string | null = null;
+  /** Which of the runtime's init PID files (its index in initPidFiles) held the last PID found. */
+  initPidSource: number | null = null;
   /**
    * Reads of a container still running after their deadline (a read that never returns). The container
    * is not read again until its read ends: one hung read per container at most, never one per refresh.
@@ -51,7 +45,7 @@ export class SnapshotCache {
 }
 
 export interface SnapshotContext {
-  docker: DockerClient;
+  runtime: Runtime;
   files: HostFiles;
   cache: SnapshotCache;
   /** Bounds on reading one container; containerLimitsFor where absent. */
@@ -118,9 +112,8 @@ export function containerLimitsFor(kind: HostFiles['kind'], given: Partial<Conta
   return { ...CONTAINER_LIMITS, ...(kind === 'helper' ? { deadlineMs: HELPER_DEADLINE_MS } : {}), ...given };
 }
 
-export function containerName(c: Pick<Docker.ContainerInfo, 'Names' | 'Id'>): string {
-  const n = c.Names?.[0] ?? '';
-  return n.startsWith('/') ? n.slice(1) : n || c.Id.slice(0, 12);
+export function containerName(c: Pick<RuntimeContainer, 'names' | 'id'>): string {
+  return c.names[0] || c.id.slice(0, 12);
 }
 
 function toState(s: string): ContainerState {
@@ -137,12 +130,14 @@ async function tryText(files: HostFiles, file: string): Promise<string | null> {
 }
 
 /**
- * Finds the host PID of a container's init process from files where it can (the cached PID still in the
- * container's cgroup, the runtime's init.pid), and asks the daemon only when they cannot tell.
+ * Finds the host PID of a container's init process where it can without a call (the cached PID still in
+ * the container's cgroup, the PID the list call told, the runtime's init PID files), and asks the daemon
+ * only when they cannot tell.
  */
 async function findInitPid(
   ctx: SnapshotContext,
   id: string,
+  listed?: number,
 ): Promise<{ pid: number | null; cgroupText: string | null; error?: FieldError; gone?: boolean }> {
   const check = async (pid: number) => {
     const text = await tryText(ctx.files, `/proc/${pid}/cgroup`);
@@ -154,23 +149,33 @@ async function findInitPid(
     if (text) return { pid: cached, cgroupText: text };
     ctx.cache.pids.delete(id);
   }
-  const dirs = ctx.cache.initPidDir ? [ctx.cache.initPidDir, ...INIT_PID_DIRS.filter((d) => d !== ctx.cache.initPidDir)] : INIT_PID_DIRS;
-  for (const dir of dirs) {
-    const raw = await tryText(ctx.files, `${dir}/${id}/init.pid`);
+  if (listed !== undefined && listed !== cached) {
+    const text = await check(listed);
+    if (text) {
+      ctx.cache.pids.set(id, listed);
+      return { pid: listed, cgroupText: text };
+    }
+  }
+  const files = ctx.runtime.initPidFiles(id);
+  const last = ctx.cache.initPidSource;
+  const order = files.map((_, i) => i);
+  if (last !== null && last < files.length) order.sort((a, b) => (a === last ? -1 : b === last ? 1 : a - b));
+  for (const i of order) {
+    const raw = await tryText(ctx.files, files[i]);
     const pid = raw === null ? NaN : Number(raw.trim());
     if (Number.isInteger(pid) && pid > 0) {
       const text = await check(pid);
       if (text) {
-        ctx.cache.initPidDir = dir;
+        ctx.cache.initPidSource = i;
         ctx.cache.pids.set(id, pid);
         return { pid, cgroupText: text };
       }
     }
   }
   try {
-    const info = await ctx.docker.inspectContainer(id);
-    const pid = info.State?.Pid ?? 0;
-    if (!info.State?.Running || pid <= 0) return { pid: null, cgroupText: null, gone: true };
+    const info = await ctx.runtime.inspectContainer(id);
+    const pid = info.pid;
+    if (!info.running || pid <= 0) return { pid: null, cgroupText: null, gone: true };
     const text = await tryText(ctx.files, `/proc/${pid}/cgroup`);
     if (text === null) {
       return {
@@ -191,18 +196,19 @@ async function findInitPid(
 }
 
 /** A container as the list call tells it, before anything is read from its files. */
-export function emptyContainer(c: Docker.ContainerInfo): ContainerSnapshot {
+export function emptyContainer(c: RuntimeContainer): ContainerSnapshot {
   return {
-    id: c.Id,
+    id: c.id,
     name: containerName(c),
-    image: c.Image,
-    imageId: c.ImageID,
-    state: toState(c.State),
-    status: c.Status,
+    image: c.image,
+    imageId: c.imageId,
+    state: toState(c.state),
+    status: c.status,
     pid: null,
-    created: c.Created,
-    labels: c.Labels ?? {},
-    networkMode: c.HostConfig?.NetworkMode ?? '',
+    created: c.created,
+    labels: c.labels,
+    networkMode: c.networkMode,
+    pod: c.pod,
     namespaces: null,
     processes: [],
     cgroup: null,
@@ -274,7 +280,7 @@ class ContainerRead {
  */
 export async function readContainer(
   ctx: SnapshotContext,
-  c: Docker.ContainerInfo,
+  c: RuntimeContainer,
   cgroupMounts: CgroupMounts,
   hostMounts: MountinfoEntry[] | null,
   opts: ContainerReadOptions = {},
@@ -282,7 +288,7 @@ export async function readContainer(
   const limits = containerLimitsFor(ctx.files.kind, ctx.limits);
   const snap = emptyContainer(c);
   if (snap.state !== 'running' && snap.state !== 'paused') return snap;
-  if (ctx.cache.stuck.has(c.Id)) {
+  if (ctx.cache.stuck.has(c.id)) {
     snap.errors.push({
       field: 'container',
       reason: `not read: its previous read is still running after the ${seconds(limits.deadlineMs)} deadline (it is read again once that ends)`,
@@ -306,9 +312,9 @@ export async function readContainer(
     leave();
   }
   run.closed = true;
-  ctx.cache.stuck.set(c.Id, work);
+  ctx.cache.stuck.set(c.id, work);
   const unstick = () => {
-    if (ctx.cache.stuck.get(c.Id) === work) ctx.cache.stuck.delete(c.Id);
+    if (ctx.cache.stuck.get(c.id) === work) ctx.cache.stuck.delete(c.id);
   };
   work.then(unstick, unstick);
   return partialContainer(snap, run, limits.deadlineMs);
@@ -341,7 +347,7 @@ function partialContainer(snap: ContainerSnapshot, run: ContainerRead, deadlineM
 
 async function readContainerWithin(
   ctx: SnapshotContext,
-  c: Docker.ContainerInfo,
+  c: RuntimeContainer,
   cgroupMounts: CgroupMounts,
   hostMounts: MountinfoEntry[] | null,
   opts: ContainerReadOptions,
@@ -349,16 +355,16 @@ async function readContainerWithin(
   snap: ContainerSnapshot,
   run: ContainerRead,
 ): Promise<ContainerSnapshot> {
-  const found = await run.track('pid', findInitPid(ctx, c.Id));
+  const found = await run.track('pid', findInitPid(ctx, c.id, c.pid));
   if (run.closed) return snap;
   if (found.gone) return markGone(snap);
   if (found.error) snap.errors.push(found.error);
   if (found.pid === null) return snap;
   const pid = found.pid;
   snap.pid = pid;
-  const known = ctx.cache.statics.get(c.Id);
+  const known = ctx.cache.statics.get(c.id);
   const statics = known?.pid === pid ? known : null;
-  const cachedLimits = ctx.cache.followingEvents ? ctx.cache.limits.get(c.Id) : undefined;
+  const cachedLimits = ctx.cache.followingEvents ? ctx.cache.limits.get(c.id) : undefined;
   const knownLimits = cachedLimits?.pid === pid ? cachedLimits.limits : undefined;
   const [ns, cg, ov, usersRead] = await Promise.all([
     run.track('namespaces', readNamespaces(ctx.files, pid), (r) => {
@@ -389,12 +395,12 @@ async function readContainerWithin(
   snap.errors.push(...ns.errors, ...ov.errors, ...usersRead.errors);
   snap.overlay = ov.overlay;
   if (!statics && ov.overlay && ov.errors.length === 0 && opts.processes !== false && !usersRead.transient)
-    ctx.cache.statics.set(c.Id, { pid, overlay: ov.overlay, users: usersRead });
+    ctx.cache.statics.set(c.id, { pid, overlay: ov.overlay, users: usersRead });
   if (cg) {
     snap.cgroup = cg.cgroup;
     snap.errors.push(...cg.errors);
     if (ctx.cache.followingEvents && !knownLimits && cg.cgroup && !cg.errors.some((e) => e.field.startsWith('cgroup.limits'))) {
-      ctx.cache.limits.set(c.Id, { pid, limits: cg.cgroup.limits });
+      ctx.cache.limits.set(c.id, { pid, limits: cg.cgroup.limits });
     }
     if (!cg.cgroup && cg.errors.some((e) => /exited/.test(e.reason))) return markGone(snap);
     if (opts.processes !== false) {

@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import type { Engine } from '../core/engine';
 import type { ApproveHelperImage } from '../core/access/helperImage';
-import type { DockerEvent, DockerEventWatcher } from '../core/docker/events';
+import type { DockerEvent, DockerEventWatcher } from '../core/runtime/docker/events';
 import {
   ContainerSnapshot,
   HOST_MEMBER,
@@ -68,12 +68,13 @@ export class XrayService implements vscode.Disposable {
         );
       this.engineP = this.module.Engine.create({
         override: settings.dockerHost || undefined,
+        runtime: settings.runtime,
         access: settings.access,
         helperImage: settings.helperImage || undefined,
         approveHelperImage: this.approveHelperImage,
       });
       this.engineP.then(
-        (e) => this.output.info(`engine ready in ${Date.now() - started} ms: ${e.docker.endpoint.host} (${e.docker.endpoint.from})`),
+        (e) => this.output.info(`engine ready in ${Date.now() - started} ms: ${e.runtime.endpoint.host} (${e.runtime.endpoint.from})`),
         (err: Error) => this.output.error(`engine could not start: ${err.message}`),
       );
       this.engineP.catch(() => (this.engineP = null));
@@ -140,7 +141,7 @@ export class XrayService implements vscode.Disposable {
   private startWatching(engine: Engine): void {
     if (this.watcher) return;
     const { DockerEventWatcher } = this.engineModule();
-    const w = new DockerEventWatcher(engine.docker);
+    const w = new DockerEventWatcher(engine.runtime);
     this.watcher = w;
     engine.followEvents(w);
     w.on('event', (ev) => this.onEvent(ev));
@@ -150,7 +151,7 @@ export class XrayService implements vscode.Disposable {
       engine.forgetDaemon();
       this.setState({
         kind: 'unreachable',
-        reason: `the Docker daemon at ${engine.docker.endpoint.host} stopped answering: ${err.message}`,
+        reason: `the daemon at ${engine.runtime.endpoint.host} stopped answering: ${err.message}`,
       });
     });
     w.on('connected', () => {

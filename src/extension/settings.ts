@@ -9,7 +9,7 @@ export function readSettings(): XraySettings {
 }
 
 /** Settings that change how the engine reads host files (a change makes a new engine, as dockerHost does). */
-export const ACCESS_SETTINGS = ['containerXray.access', 'containerXray.helperImage'];
+export const ACCESS_SETTINGS = ['containerXray.runtime', 'containerXray.access', 'containerXray.helperImage'];
 
 /** The efficiency rules from the settings, parsed with the engine's parser (dive's syntax). */
 export function rulesFromSettings(

@@ -6,7 +6,7 @@
 import type { WorkspaceConfiguration } from 'vscode';
 
 /** The settings (under containerXray.) that only the user's own settings may set. */
-export const MACHINE_SETTINGS = ['dockerHost', 'access', 'helperImage'] as const;
+export const MACHINE_SETTINGS = ['dockerHost', 'runtime', 'access', 'helperImage'] as const;
 
 export type MachineSetting = (typeof MACHINE_SETTINGS)[number];
 
@@ -30,6 +30,8 @@ export interface XraySettings {
   /** Milliseconds between dashboard samples while it is visible. */
   dashboardInterval: number;
   dockerHost: string;
+  /** The runtime the endpoint serves: detected (auto), or forced. */
+  runtime: 'auto' | 'docker' | 'podman';
   /** How host files are read: auto, direct, or through a helper container. */
   access: 'auto' | 'direct' | 'helper';
   /** The helper container's image; empty: an official busybox, alpine, debian or ubuntu image by exact name. */
@@ -43,6 +45,7 @@ export function settingsFrom(c: Pick<WorkspaceConfiguration, 'get' | 'inspect'>)
     refreshInterval: Math.max(0, c.get<number>('refreshInterval', 5)),
     dashboardInterval: Math.max(250, c.get<number>('dashboardInterval', 1000)),
     dockerHost: String(machineValue<string>(c, 'dockerHost', '')).trim(),
+    runtime: runtimeSetting(String(machineValue<string>(c, 'runtime', 'auto'))),
     access: accessSetting(String(machineValue<string>(c, 'access', 'auto'))),
     helperImage: String(machineValue<string>(c, 'helperImage', '')).trim(),
     rules: {
@@ -51,6 +54,10 @@ export function settingsFrom(c: Pick<WorkspaceConfiguration, 'get' | 'inspect'>)
       highestUserWastedPercent: String(c.get<string | number>('efficiency.highestUserWastedPercent', '0.1')),
     },
   };
+}
+
+function runtimeSetting(value: string): XraySettings['runtime'] {
+  return value === 'docker' || value === 'podman' ? value : 'auto';
 }
 
 function accessSetting(value: string): XraySettings['access'] {

@@ -158,6 +158,21 @@ export interface OverlayMount {
   upperSnapshotId?: string;
 }
 
+/** The pod a container belongs to, as its runtime or its labels tell. */
+export interface PodRef {
+  /** `podman`: a Podman pod (from Podman's API); `kubernetes`: io.kubernetes.* labels (cri-dockerd, kubelet-made). */
+  source: 'podman' | 'kubernetes';
+  /** Podman's pod ID; for Kubernetes the pod UID label, else `namespace/name`. */
+  id: string;
+  name: string;
+  /** The Kubernetes namespace; absent for Podman pods. */
+  namespace?: string;
+  /** This container is the pod's infra (Podman) or sandbox/pause (Kubernetes) container. */
+  infra: boolean;
+  /** The container's name inside the pod (io.kubernetes.container.name), when labelled. */
+  containerName?: string;
+}
+
 export type ContainerState = 'running' | 'paused' | 'restarting' | 'exited' | 'created' | 'dead' | 'removing' | 'gone';
 
 export interface ContainerSnapshot {
@@ -173,6 +188,8 @@ export interface ContainerSnapshot {
   labels: Record<string, string>;
   /** Docker's network mode: `bridge`, `none`, `host`, `container:<id>`, a network name. */
   networkMode: string;
+  /** The pod it belongs to (a Podman pod, or Kubernetes labels); null when none. */
+  pod: PodRef | null;
   namespaces: NamespaceInodes | null;
   processes: ProcessInfo[];
   /** Processes the container has beyond those listed (the list is capped); absent when all are listed. */
@@ -209,6 +226,11 @@ export interface HostFacts {
 
 export interface DaemonFacts {
   endpoint: string;
+  /** The runtime and its version for people: `Docker 26.1.5`, `Podman 5.4.2 (rootless)`. */
+  runtime: string;
+  runtimeKind: 'docker' | 'podman';
+  /** How it stores images and writable layers: `overlay2`, `containerd`, `podman-overlay`, `unknown`. */
+  storageLayout: string;
   serverVersion: string;
   apiVersion: string;
   storageDriver: string;

@@ -386,7 +386,7 @@ CMD ["sleep", "3600"]
       ...helperBinds('/var/lib/docker'),
       { host: '/run/xray-it-absent', helper: '/host/run/xray-it-absent', purpose: 'test', optional: true },
     ];
-    const session = await HelperSession.start(engine.docker, {
+    const session = await HelperSession.start(engine.runtime, {
       image: base,
       binds,
       securityOptions: [],
@@ -437,7 +437,7 @@ CMD ["sleep", "3600"]
         return true;
       });
       // listImages, then create/attach/start/remove of the shell-less one; nothing else was tried.
-      assert.ok((engine.docker.calls.helper ?? 0) <= 6, `one image tried (${JSON.stringify(engine.docker.calls)})`);
+      assert.ok((engine.runtime.calls.helper ?? 0) <= 6, `one image tried (${JSON.stringify(engine.runtime.calls)})`);
     } finally {
       await engine.dispose();
     }

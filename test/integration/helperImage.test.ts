@@ -196,7 +196,7 @@ describe('the helper image and the helper lifecycle (real engine)', function () 
       const snap = await engine.snapshot({ containers: ['xray-helperimg-labelled'] });
       assert.deepEqual(snap.host.access.helper, { image: OFFICIAL, imageId: id });
       assert.match(snap.host.access.reason, new RegExp(`\\(image ${OFFICIAL}, ID ${id}\\)$`));
-      assert.deepEqual(asked, [{ image: OFFICIAL, imageId: id, source: 'official', endpoint: engine.docker.endpoint.host }]);
+      assert.deepEqual(asked, [{ image: OFFICIAL, imageId: id, source: 'official', endpoint: engine.runtime.endpoint.host }]);
       // The daemon's word on what runs: created from that image ID, labelled, with the idle timeout and a stdin.
       const [helperId] = engine.helpers.mine();
       const info = JSON.parse(await docker(['inspect', helperId]))[0] as {
@@ -412,7 +412,7 @@ describe('the helper image and the helper lifecycle (real engine)', function () 
       c.on('exit', () => resolve(c.pid!));
     });
     const probe = await Engine.create({ diskCache: false });
-    const endpoint = probe.docker.endpoint.host;
+    const endpoint = probe.runtime.endpoint.host;
     await probe.dispose();
     const record = (pid: number, start: string, helpers: string[]) =>
       JSON.stringify({ version: 1, uid: me.uid, pid, start, endpoint, helpers });

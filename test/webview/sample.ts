@@ -67,6 +67,9 @@ export function host(overrides: Partial<HostFacts> = {}): HostFacts {
     cgroupHybrid: false,
     daemon: {
       endpoint: 'unix:///var/run/docker.sock',
+      runtime: 'Docker 27.3.1',
+      runtimeKind: 'docker',
+      storageLayout: 'overlay2',
       serverVersion: '27.3.1',
       apiVersion: '1.47',
       storageDriver: 'overlay2',
@@ -175,6 +178,7 @@ function container(
   return {
     id: cid,
     name,
+    pod: null,
     image,
     imageId: `sha256:${'f'.repeat(64)}`,
     state: 'running',

@@ -2,8 +2,7 @@
 // cgroupfs and /var/lib/docker itself (a docker-group user, Docker Desktop, a remote daemon). It runs
 // HELPER_SCRIPT and answers read requests over its attached stdin/stdout; see protocol.ts.
 import { randomBytes } from 'node:crypto';
-import type Docker from 'dockerode';
-import type { DockerClient } from '../docker/client';
+import type { HelperContainerSpec, Runtime } from '../runtime/types';
 import { HelperImage, describeHelperImage } from './helperImage';
 import { HelperBind, PathTranslator } from './paths';
 import { AttachDemuxer, HelperOp, HelperReply, ReplyParser, encodeRequest } from './protocol';
@@ -59,17 +58,15 @@ export interface HelperSpec {
   binds: HelperBind[];
   /** The daemon's SecurityOptions from GET /info: AppArmor and SELinux confinement need lifting. */
   securityOptions: string[];
-  /** The daemon's version: from 25.0 (API 1.44) read-only binds can be made read-only recursively. */
+  /** The daemon's version: from Docker 25.0 (API 1.44) read-only binds can be made read-only recursively. */
   serverVersion: string;
+  /** Whether the runtime makes read-only binds recursive; from serverVersion (Docker's rule) when absent. */
+  forceRecursiveReadOnly?: boolean;
   /** The daemon's root dir (DockerRootDir): binds inside it need slave propagation. */
   dockerRootDir: string;
   /** How long the container may take to start and answer `ready`. */
   startTimeoutMs?: number;
 }
-
-/** HostConfig fields dockerode's types do not list yet. */
-type HelperHostConfig = Docker.HostConfig & { CgroupnsMode?: 'host' | 'private' };
-type HelperMount = Docker.MountSettings & { BindOptions?: { Propagation: Docker.MountPropagation; ReadOnlyForceRecursive?: boolean } };
 
 const DEFAULT_TIMEOUT_MS = 20_000;
 /** How long a helper may take to start and say `ready`: a busy daemon, or one in a VM, needs more than a read. */
@@ -79,16 +76,12 @@ export const HELPER_MEMORY_BYTES = 256 * 1024 * 1024;
 /** A tree walk answers only when it is done; a large writable layer takes a while. */
 export const WALK_TIMEOUT_MS = 300_000;
 
-function count(client: DockerClient): void {
-  client.calls.helper = (client.calls.helper ?? 0) + 1;
-}
-
 function statusOf(err: unknown): number | undefined {
   const s = (err as { statusCode?: unknown } | undefined)?.statusCode;
   return typeof s === 'number' ? s : undefined;
 }
 
-/** The daemon's own words from a dockerode error ("(HTTP code 404) no such container - No such image: x"). */
+/** The daemon's own words from an API error ("(HTTP code 404) no such container - No such image: x"). */
 function daemonMessage(err: unknown): string {
   const json = (err as { json?: { message?: unknown } } | undefined)?.json;
   if (json && typeof json.message === 'string') return json.message;
@@ -105,74 +98,31 @@ function majorVersion(version: string): number {
   return m ? Number(m[1]) : 0;
 }
 
-/** The container the helper runs in: least privilege that still reads what root reads. */
-export function helperContainerConfig(spec: HelperSpec, binds: HelperBind[], name: string): Docker.ContainerCreateOptions {
-  const apparmor = spec.securityOptions.some((o) => /(^|,)name=apparmor(,|$)/.test(o));
-  const selinux = spec.securityOptions.some((o) => /(^|,)name=selinux(,|$)/.test(o));
-  const forceReadOnly = majorVersion(spec.serverVersion) >= 25;
-  const mounts: HelperMount[] = binds.map((b) => ({
-    Type: 'bind',
-    Source: b.host,
-    Target: b.helper,
-    ReadOnly: true,
-    // As `docker run -v` picks: the daemon demands rslave under its root dir (overlays mounted later show up
-    // too); rslave elsewhere fails where / is a private mount. Before 25.0 a read-only bind leaves
-    // sub-mounts (cgroup v1 controllers) writable; nothing here writes.
-    BindOptions: {
-      Propagation: within(b.host, spec.dockerRootDir) ? 'rslave' : 'rprivate',
-      ...(forceReadOnly ? { ReadOnlyForceRecursive: true } : {}),
-    },
-  }));
-  const hostConfig: HelperHostConfig = {
-    AutoRemove: true,
-    // /proc is the host's, so /proc/PID/{ns,status,cmdline,cgroup,mountinfo,root} of every process.
-    PidMode: 'host',
-    // /proc/PID/cgroup paths are relative to the reader's cgroup namespace: the host's, as root sees them.
-    CgroupnsMode: 'host',
-    // With userns-remap the helper's root would be an unprivileged uid on the host.
-    UsernsMode: 'host',
-    NetworkMode: 'none',
-    ReadonlyRootfs: true,
-    CapDrop: ['ALL'],
-    // SYS_PTRACE: /proc/PID/ns/* and /proc/PID/root of processes with other credentials (ptrace read
-    // access); DAC_READ_SEARCH: directories and files of other owners in writable layers and the daemon's root.
-    CapAdd: ['SYS_PTRACE', 'DAC_READ_SEARCH'],
-    SecurityOpt: [
-      'no-new-privileges',
-      // docker-default allows ptrace reads only among docker-default peers: host processes are unconfined.
-      ...(apparmor ? ['apparmor=unconfined'] : []),
-      // container_t may not read the daemon's files nor other domains' /proc entries.
-      ...(selinux ? ['label=disable'] : []),
-    ],
-    Mounts: mounts,
-    Tmpfs: { '/tmp': 'rw,noexec,nosuid,nodev,size=64m,mode=700' },
-    PidsLimit: 64,
-    // A huge directory a container made must not grow the helper's shell without bound on the host.
-    Memory: HELPER_MEMORY_BYTES,
-    MemorySwap: HELPER_MEMORY_BYTES,
-    // Replies carry file contents: keep them out of the daemon's log files.
-    LogConfig: { Type: 'none', Config: {} },
-  };
+/** The helper container as every runtime is asked for it: least privilege that still reads what root reads. */
+export function helperContainerSpec(spec: HelperSpec, binds: HelperBind[], name: string): HelperContainerSpec {
+  const forceReadOnly = spec.forceRecursiveReadOnly ?? majorVersion(spec.serverVersion) >= 25;
   return {
     name,
     // The ID, not the name: a retag after the image was chosen cannot change what runs.
-    Image: spec.imageId ?? spec.image,
-    User: '0:0',
-    WorkingDir: '/',
-    Entrypoint: ['/bin/sh', '-c'],
-    Cmd: [HELPER_SCRIPT, 'container-xray-helper'],
-    Env: ['LC_ALL=C', `XRAY_IDLE_S=${Math.max(1, Math.ceil(spec.idleTimeoutS ?? DEFAULT_HELPER_IDLE_S))}`],
-    Labels: { [HELPER_LABEL]: '1' },
-    AttachStdin: true,
-    AttachStdout: true,
-    AttachStderr: true,
-    OpenStdin: true,
-    // The daemon closes the script's stdin when the attach connection goes (the engine stopped, or its
-    // process was killed): the script ends at EOF, so a helper does not outlive its owner.
-    StdinOnce: true,
-    Tty: false,
-    NetworkDisabled: true,
-    HostConfig: hostConfig,
+    image: spec.imageId ?? spec.image,
+    entrypoint: ['/bin/sh', '-c'],
+    cmd: [HELPER_SCRIPT, 'container-xray-helper'],
+    env: ['LC_ALL=C', `XRAY_IDLE_S=${Math.max(1, Math.ceil(spec.idleTimeoutS ?? DEFAULT_HELPER_IDLE_S))}`],
+    labels: { [HELPER_LABEL]: '1' },
+    // As `docker run -v` picks: the daemon demands rslave under its root dir (overlays mounted later show up
+    // too); rslave elsewhere fails where / is a private mount. Before Docker 25.0 a read-only bind leaves
+    // sub-mounts (cgroup v1 controllers) writable; nothing here writes.
+    binds: binds.map((b) => ({
+      host: b.host,
+      helper: b.helper,
+      propagation: within(b.host, spec.dockerRootDir) ? 'rslave' : 'rprivate',
+      forceRecursiveReadOnly: forceReadOnly,
+    })),
+    memoryBytes: HELPER_MEMORY_BYTES,
+    pidsLimit: 64,
+    tmpfs: { '/tmp': 'rw,noexec,nosuid,nodev,size=64m,mode=700' },
+    apparmorUnconfined: spec.securityOptions.some((o) => /(^|,)name=apparmor(,|$)/.test(o)),
+    selinuxDisabled: spec.securityOptions.some((o) => /(^|,)name=selinux(,|$)/.test(o)),
   };
 }
 
@@ -199,8 +149,8 @@ export class HelperSession {
   private ready: { resolve: () => void; reject: (err: Error) => void } | null = null;
 
   private constructor(
-    private readonly client: DockerClient,
-    private readonly container: Docker.Container,
+    private readonly runtime: Runtime,
+    private readonly containerId: string,
     private readonly stream: NodeJS.ReadWriteStream,
     readonly image: string,
     readonly translator: PathTranslator,
@@ -210,7 +160,7 @@ export class HelperSession {
   ) {}
 
   get id(): string {
-    return this.container.id;
+    return this.containerId;
   }
 
   get alive(): boolean {
@@ -221,14 +171,13 @@ export class HelperSession {
    * Creates, attaches and starts a helper container and waits for its script to answer. An optional bind
    * whose source the daemon's machine lacks is dropped and the container made again without it.
    */
-  static async start(client: DockerClient, spec: HelperSpec): Promise<HelperSession> {
+  static async start(runtime: Runtime, spec: HelperSpec): Promise<HelperSession> {
     let binds = spec.binds;
     for (;;) {
       const name = `container-xray-helper-${randomBytes(4).toString('hex')}`;
-      count(client);
-      let container: Docker.Container;
+      let container: string;
       try {
-        container = await client.docker.createContainer(helperContainerConfig(spec, binds, name));
+        container = await runtime.helpers.create(helperContainerSpec(spec, binds, name));
       } catch (err) {
         const msg = daemonMessage(err);
         const absent = missingOptionalBind(binds, msg);
@@ -245,21 +194,20 @@ export class HelperSession {
         throw new HelperUnavailableError(spec.image, `the daemon refused to create the helper container from ${spec.image}: ${msg}`);
       }
       const discard = async () => {
-        await removeQuietly(client, container);
-        await spec.onRemoved?.(container.id);
+        await removeQuietly(runtime, container);
+        await spec.onRemoved?.(container);
       };
-      await spec.onCreated?.(container.id);
+      await spec.onCreated?.(container);
       let stream: NodeJS.ReadWriteStream;
       try {
-        count(client);
-        stream = await container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true });
+        stream = await runtime.helpers.attach(container);
       } catch (err) {
         await discard();
         throw new HelperUnavailableError(spec.image, `cannot attach to the helper container: ${daemonMessage(err)}`);
       }
       const missing = new Set(spec.binds.filter((b) => !binds.includes(b)).map((b) => b.host));
       const session = new HelperSession(
-        client,
+        runtime,
         container,
         stream,
         spec.image,
@@ -274,8 +222,7 @@ export class HelperSession {
       // Awaited below, once started; the container may exit before that.
       ready.catch(() => undefined);
       try {
-        count(client);
-        await container.start();
+        await runtime.helpers.start(container);
       } catch (err) {
         session.detach();
         await discard();
@@ -413,13 +360,12 @@ export class HelperSession {
       } catch {
         // Already closed.
       }
-      count(this.client);
-      const removed = this.container.wait({ condition: 'removed' }).then(
+      const removed = this.runtime.helpers.waitRemoved(this.containerId).then(
         () => true,
         (err: unknown) => statusOf(err) === 404,
       );
       const inTime = await Promise.race([removed, new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 10_000).unref?.())]);
-      if (!inTime) await removeQuietly(this.client, this.container);
+      if (!inTime) await removeQuietly(this.runtime, this.containerId);
       (this.stream as NodeJS.ReadWriteStream & { destroy?: () => void }).destroy?.();
       await this.onRemoved?.(this.id);
     })();
@@ -434,16 +380,14 @@ export function missingOptionalBind(binds: HelperBind[], daemonError: string): H
 }
 
 /** Kills and removes a helper container, ignoring "already gone" and "removal in progress". */
-async function removeQuietly(client: DockerClient, container: Docker.Container): Promise<void> {
-  count(client);
-  await container.remove({ force: true }).catch(() => undefined);
+async function removeQuietly(runtime: Runtime, id: string): Promise<void> {
+  await runtime.helpers.remove(id).catch(() => undefined);
 }
 
 /** Kills and removes a helper container by ID (one an earlier run recorded); "no such container" is done. */
-export async function removeHelperContainer(client: DockerClient, id: string): Promise<void> {
-  count(client);
+export async function removeHelperContainer(runtime: Runtime, id: string): Promise<void> {
   try {
-    await client.docker.getContainer(id).remove({ force: true });
+    await runtime.helpers.remove(id);
   } catch (err) {
     const status = statusOf(err);
     // 404: gone already; 409: its removal is under way (AutoRemove).

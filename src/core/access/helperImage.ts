@@ -2,8 +2,6 @@
 // locally by its exact name. The helper runs as root in the host's PID namespace with SYS_PTRACE and
 // DAC_READ_SEARCH, so whatever /bin/sh the image carries gets those rights: a name that merely looks like
 // busybox (`sec-busybox`, `someone/busybox`, `localhost/busybox`) must never be taken on its own.
-import type Docker from 'dockerode';
-
 /** Docker Hub's official images that have a POSIX shell and the tools the helper script uses. */
 export const OFFICIAL_HELPER_IMAGES = ['busybox', 'alpine', 'debian', 'ubuntu'] as const;
 
@@ -49,7 +47,7 @@ export function officialHelperFamily(ref: string): (typeof OFFICIAL_HELPER_IMAGE
  * first, then by name, so the choice is the same every time), or null when none of them is local. Only
  * one is returned: when it cannot run, the helper fails with its name rather than trying another image.
  */
-export function pickOfficialHelperImage(images: Pick<Docker.ImageInfo, 'Id' | 'RepoTags' | 'Size'>[]): HelperImage | null {
+export function pickOfficialHelperImage(images: { Id: string; RepoTags?: string[] | null; Size?: number }[]): HelperImage | null {
   const ranked: { tag: string; id: string; family: number; size: number }[] = [];
   for (const img of images) {
     for (const tag of img.RepoTags ?? []) {

@@ -17,6 +17,11 @@ export interface HelperBind {
   optional: boolean;
 }
 
+/** One host path bound into the helper under HELPER_PREFIX. */
+export function bind(host: string, purpose: string, optional: boolean): HelperBind {
+  return { host, helper: `${HELPER_PREFIX}${host}`, purpose, optional };
+}
+
 /**
  * The host paths the engine reads besides /proc: the cgroup mount root (limits and usage), the daemon's
  * root dir (layer metadata, overlay dirs), the runtimes' state dirs holding each container's init.pid, and
@@ -24,12 +29,6 @@ export interface HelperBind {
  */
 export function helperBinds(dockerRootDir: string): HelperBind[] {
   const root = path.posix.normalize(dockerRootDir || '/var/lib/docker');
-  const bind = (host: string, purpose: string, optional: boolean): HelperBind => ({
-    host,
-    helper: `${HELPER_PREFIX}${host}`,
-    purpose,
-    optional,
-  });
   return [
     bind('/sys/fs/cgroup', 'cgroup limits, usage and member processes', false),
     bind(root, 'image layer metadata (tar-split) and the overlay upper dirs', false),

@@ -16,9 +16,18 @@
 // commits a layer for each). Those are decided by counting against RootFS.Layers.
 
 import type { LayerReport } from '../../shared/model';
-import type { HistoryEntry as ApiHistoryEntry } from '../docker/client';
-import { DOCKERFILE_KEYWORDS } from './parse';
-import { boundHistoryText, copyDestination, isLineEnd, isSpace, shellScript, skipNonSpace, skipSpace, trimEndSpace } from './scan';
+import type { HistoryEntry as ApiHistoryEntry } from '../runtime/docker/client';
+import { DOCKERFILE_KEYWORDS } from '../dockerfile/parse';
+import {
+  boundHistoryText,
+  copyDestination,
+  isLineEnd,
+  isSpace,
+  shellScript,
+  skipNonSpace,
+  skipSpace,
+  trimEndSpace,
+} from '../dockerfile/scan';
 
 /** One entry of `GET /images/{name}/history`, plus what a caller may know beyond the API. */
 export interface HistoryEntry extends ApiHistoryEntry {

@@ -2,7 +2,7 @@ import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { AccessPath, CgroupVersion, DaemonFacts, FieldError, HostFacts } from '../../shared/model';
-import type { DaemonInfo } from '../docker/client';
+import type { DaemonInfo } from '../runtime/docker/client';
 import { findCgroupMounts } from '../cgroups/parse';
 import { MountinfoEntry } from '../procfs/mountinfo';
 import type { HostFiles } from '../util/hostFiles';
@@ -200,7 +200,16 @@ export async function readDaemonMachineFacts(
 }
 
 /** Daemon facts from GET /info, compared with this machine to tell whether the daemon runs elsewhere. */
-export function daemonFacts(info: DaemonInfo, endpoint: string, local: { kernel: string; hostname: string }): DaemonFacts {
+export function daemonFacts(
+  info: DaemonInfo,
+  endpoint: string,
+  local: { kernel: string; hostname: string },
+  runtime: Pick<DaemonFacts, 'runtime' | 'runtimeKind' | 'storageLayout'> = {
+    runtime: `Docker ${info.ServerVersion ?? '?'}`,
+    runtimeKind: 'docker',
+    storageLayout: 'unknown',
+  },
+): DaemonFacts {
   const driverStatus = info.DriverStatus ?? [];
   const os_ = info.OperatingSystem ?? '';
   const kernel = info.KernelVersion ?? '';
@@ -217,6 +226,7 @@ export function daemonFacts(info: DaemonInfo, endpoint: string, local: { kernel:
     (kernel !== '' && kernel !== local.kernel && endpoint.startsWith('unix://'));
   return {
     endpoint,
+    ...runtime,
     serverVersion: info.ServerVersion ?? '',
     apiVersion: '',
     storageDriver: info.Driver ?? '',

@@ -3,7 +3,7 @@
 // listed from the layer blobs' tar headers, each checked against its diff ID, without `docker save`.
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import type { DaemonInfo } from '../docker/client';
+import type { DaemonInfo } from '../runtime/docker/client';
 import { HostFileError, HostFiles, isGone } from '../util/hostFiles';
 import { ImageConfig, listLayerTar } from './imageTar';
 import { RawEntry } from './tarHeader';

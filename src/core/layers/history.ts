@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { HistoryEntry } from '../docker/client';
+import type { HistoryEntry } from '../runtime/docker/client';
 import { assignLayers } from '../dockerfile/history';
 import type { ImageConfig } from './imageTar';
 

@@ -1,15 +1,13 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import type Docker from 'dockerode';
 import { FieldError, ImageLayer, LayerChange, LayerReport, OverlayMount } from '../../shared/model';
-import type { DaemonInfo, DockerClient } from '../docker/client';
+import type { DaemonInfo } from '../runtime/docker/client';
+import type { Runtime, RuntimeContainerDetail, RuntimeImage } from '../runtime/types';
 import { ConfinedReadError, ConfinedRoot, HostFileError, HostFiles, describeReadError, isGone, isPermission } from '../util/hostFiles';
-import { containerdRoots, readStoreLayers, usesContainerdStore } from './containerdStore';
 import { HistoryItem, assignHistory, chainIds, historyFromApi, historyFromConfig } from './history';
 import { ImageConfig, readSavedImage } from './imageTar';
 import { AppliedLayer, LayerStack, computeEfficiency } from './stack';
 import { DiskLayerCache } from './diskCache';
-import { readTarSplit } from './tarSplit';
 import { RawEntry } from './tarHeader';
 import { WalkOptions, layerEntriesFromTree, walkTree } from './walk';
 
@@ -90,7 +88,7 @@ export class LayerCache {
 }
 
 export interface LayerContext {
-  docker: DockerClient;
+  runtime: Runtime;
   files: HostFiles;
   daemon: () => Promise<DaemonInfo>;
   cache: LayerCache;
@@ -107,13 +105,9 @@ interface ImageLayers {
   errors: FieldError[];
 }
 
-function hex(digest: string): string {
-  return digest.replace(/^sha256:/, '');
-}
-
-/** Lists every layer of an image: from tar-split files where readable, else from `docker save`, streamed. */
-async function listImageLayers(ctx: LayerContext, image: Docker.ImageInspectInfo): Promise<ImageLayers> {
-  const diffIds = image.RootFS?.Layers ?? [];
+/** Lists every layer of an image: from the runtime's layer store where readable, else from `docker save`, streamed. */
+async function listImageLayers(ctx: LayerContext, image: RuntimeImage): Promise<ImageLayers> {
+  const diffIds = image.diffIds;
   const chains = chainIds(diffIds);
   const errors: FieldError[] = [];
   const layers: (RawEntry[] | null)[] = chains.map(() => null);
@@ -127,72 +121,41 @@ async function listImageLayers(ctx: LayerContext, image: Docker.ImageInspectInfo
       }
     }),
   );
-  let config = ctx.cache.config(image.Id) ?? null;
+  let config = ctx.cache.config(image.id) ?? null;
   const info = ctx.local ? await ctx.daemon() : null;
-  const containerd = info ? usesContainerdStore(info) : false;
-  const imageDir =
-    info && !containerd ? path.posix.join(info.DockerRootDir ?? '/var/lib/docker', 'image', info.Driver ?? 'overlay2') : null;
+  const store = info ? ctx.runtime.layerStore(info) : null;
   let denied: string | null = null;
-  if (info && containerd) {
-    const want = layers.flatMap((l, i) => (l ? [] : [i]));
-    if (want.length > 0 || !config) {
-      try {
-        const store = await readStoreLayers(ctx.files, containerdRoots(info), image, want, {
-          signal: ctx.signal,
-          onLayer: (i, n) => ctx.onProgress?.(`read layer ${i + 1} of ${chains.length} from the content store (${n} entries)`),
-        });
-        for (const i of want) {
-          layers[i] = store.layers[i];
-          sources[i] = 'content-store';
-          ctx.cache.set(chains[i], store.layers[i]!, 'content-store');
-        }
-        if (!config) {
-          config = store.config;
-          ctx.cache.setConfig(image.Id, config);
-        }
-      } catch (err) {
-        if (ctx.signal?.aborted) throw err;
-        const file = err instanceof HostFileError ? err.file : "containerd's content store";
-        denied = isPermission(err) ? describeReadError(err, file, ctx.files.kind) : (err as Error).message;
+  const want = layers.flatMap((l, i) => (l ? [] : [i]));
+  if (store && (want.length > 0 || !config)) {
+    try {
+      const read = await store.read(ctx.files, image, want, {
+        config: !config,
+        signal: ctx.signal,
+        onLayer: (i, n) => ctx.onProgress?.(`read layer ${i + 1} of ${chains.length} (${n} entries)`),
+      });
+      for (const [i, entries] of read.layers) {
+        layers[i] = entries;
+        sources[i] = read.source;
+        ctx.cache.set(chains[i], entries, read.source);
       }
-    }
-  }
-  if (imageDir) {
-    await Promise.all(
-      chains.map(async (chain, i) => {
-        if (layers[i]) return;
-        const file = `${imageDir}/layerdb/sha256/${hex(chain)}/tar-split.json.gz`;
-        try {
-          const entries = await readTarSplit(await ctx.files.readBytes(file), {
-            signal: ctx.signal,
-            onProgress: (n) => ctx.onProgress?.(`layer ${i + 1} of ${chains.length}: ${n} entries`),
-          });
-          layers[i] = entries;
-          ctx.cache.set(chain, entries, 'tar-split');
-          ctx.onProgress?.(`read layer ${i + 1} of ${chains.length} (${entries.length} entries)`);
-        } catch (err) {
-          // Cancelled: stop, rather than fall back to docker save.
-          if (ctx.signal?.aborted) throw err;
-          if (isPermission(err)) denied = describeReadError(err, file, ctx.files.kind);
-        }
-      }),
-    );
-    if (!config) {
-      const file = `${imageDir}/imagedb/content/sha256/${hex(image.Id)}`;
-      try {
-        config = JSON.parse(await ctx.files.readText(file)) as ImageConfig;
-        ctx.cache.setConfig(image.Id, config);
-      } catch {
-        // The history API (below) serves when the config file is not readable.
+      if (!config && read.config) {
+        config = read.config;
+        ctx.cache.setConfig(image.id, config);
       }
+      if (read.denied) denied = read.denied;
+    } catch (err) {
+      // Cancelled: stop, rather than fall back to docker save.
+      if (ctx.signal?.aborted) throw err;
+      const file = err instanceof HostFileError ? err.file : "the runtime's layer store";
+      denied = isPermission(err) ? describeReadError(err, file, ctx.files.kind) : (err as Error).message;
     }
   }
   if (layers.some((l) => l === null)) {
     // The daemon's own export holds the same headers (it rebuilds layer tars from tar-split).
     ctx.onProgress?.('reading layers through docker save');
-    const saved = await readSavedImage(await ctx.docker.saveImage(image.Id), { signal: ctx.signal });
+    const saved = await readSavedImage(await ctx.runtime.saveImage(image.id), { signal: ctx.signal });
     if (saved.layers.length !== chains.length)
-      throw new Error(`docker save of ${image.Id} holds ${saved.layers.length} layers, inspect lists ${chains.length}`);
+      throw new Error(`docker save of ${image.id} holds ${saved.layers.length} layers, inspect lists ${chains.length}`);
     saved.layers.forEach((entries, i) => {
       if (layers[i]) return;
       layers[i] = entries;
@@ -201,7 +164,7 @@ async function listImageLayers(ctx: LayerContext, image: Docker.ImageInspectInfo
     });
     if (!config && saved.config) {
       config = saved.config;
-      ctx.cache.setConfig(image.Id, config);
+      ctx.cache.setConfig(image.id, config);
     }
     if (denied) errors.push({ field: 'layers.source', reason: `${denied}; layers were read through docker save instead` });
   }
@@ -220,23 +183,23 @@ export interface ImageAnalysis {
 }
 
 /** The layer report of an image, computed once per image id and engine; `ref` is how the caller named it. */
-export async function analyseImage(ctx: LayerContext, ref: string, inspected?: Docker.ImageInspectInfo): Promise<ImageAnalysis> {
+export async function analyseImage(ctx: LayerContext, ref: string, inspected?: RuntimeImage): Promise<ImageAnalysis> {
   // An image id names the image itself: a cached analysis needs no daemon call.
   const known = /^sha256:[0-9a-f]{64}$/.test(ref) ? ctx.cache.cachedAnalysis(ref) : undefined;
   const { report, stack } = await (known ??
     (async () => {
-      const image = inspected ?? (await ctx.docker.inspectImage(ref));
-      return ctx.cache.analysis(image.Id, () => computeImageAnalysis(ctx, ref, image));
+      const image = inspected ?? (await ctx.runtime.inspectImage(ref));
+      return ctx.cache.analysis(image.id, () => computeImageAnalysis(ctx, ref, image));
     })());
   return { report: { ...report, image: { ...report.image, ref }, errors: [...report.errors] }, stack };
 }
 
-async function computeImageAnalysis(ctx: LayerContext, ref: string, image: Docker.ImageInspectInfo): Promise<ImageAnalysis> {
+async function computeImageAnalysis(ctx: LayerContext, ref: string, image: RuntimeImage): Promise<ImageAnalysis> {
   const listed = await listImageLayers(ctx, image);
   let history: HistoryItem[];
   if (listed.config?.history) history = historyFromConfig(listed.config);
-  else history = historyFromApi(await ctx.docker.imageHistory(image.Id), image.RootFS?.Layers?.length ?? 0);
-  const diffIds = image.RootFS?.Layers ?? [];
+  else history = historyFromApi(await ctx.runtime.imageHistory(image.id), image.diffIds.length);
+  const diffIds = image.diffIds;
   const chains = chainIds(diffIds);
   const { perLayer, metadataBelow } = assignHistory(history, diffIds.length);
   const stack = new LayerStack();
@@ -265,7 +228,7 @@ async function computeImageAnalysis(ctx: LayerContext, ref: string, image: Docke
   const sizeBytes = layers.reduce((s, l) => s + l.sizeBytes, 0);
   const userSizeBytes = layers.slice(1).reduce((s, l) => s + l.sizeBytes, 0);
   const report: LayerReport = {
-    image: { id: image.Id, tags: image.RepoTags ?? [], ref },
+    image: { id: image.id, tags: image.repoTags, ref },
     container: null,
     layers,
     metadataBelow,
@@ -282,8 +245,8 @@ async function computeImageAnalysis(ctx: LayerContext, ref: string, image: Docke
 }
 
 /** The overlay directories of a container: from its running mount, else from `docker inspect`. */
-export function overlayFromInspect(info: Docker.ContainerInspectInfo): OverlayMount | null {
-  const data = (info.GraphDriver?.Data ?? {}) as Record<string, string | undefined>;
+export function overlayFromInspect(info: RuntimeContainerDetail): OverlayMount | null {
+  const data: Record<string, string | undefined> = info.graphDriver?.data ?? {};
   if (!data.UpperDir && !data.LowerDir) return null;
   const lowerDirs = (data.LowerDir ?? '').split(':').filter((d) => d !== '');
   return {
@@ -309,16 +272,16 @@ const DIFF_KINDS: LayerChange['kind'][] = ['modified', 'added', 'deleted'];
  */
 export async function analyseContainer(
   ctx: LayerContext,
-  info: Docker.ContainerInspectInfo,
+  info: RuntimeContainerDetail,
   overlay: OverlayMount | null,
   pid: number | null,
 ): Promise<LayerReport> {
   // By id (a tag may have moved on since the container was created), shown by the name it was created from.
-  const image = await analyseImage(ctx, info.Image);
+  const image = await analyseImage(ctx, info.imageId);
   const report: LayerReport = {
     ...image.report,
-    image: { ...image.report.image, ref: info.Config?.Image || info.Image },
-    container: { id: info.Id, name: info.Name.replace(/^\//, '') },
+    image: { ...image.report.image, ref: info.imageRef },
+    container: { id: info.id, name: info.name },
   };
   // The image's stack is shared (cached): the container's layers go on a stack that reads through it.
   const stack = new LayerStack(image.stack);
@@ -356,7 +319,7 @@ export async function analyseContainer(
       });
     }
   }
-  const changes = (await ctx.docker.containerChanges(info.Id)) ?? [];
+  const changes = (await ctx.runtime.containerChanges(info.id)) ?? [];
   report.upper = {
     dir: upperDir,
     changes: sortChanges(

@@ -47,7 +47,7 @@ export class DockerfileLayers {
         images.map(async (img) => {
           let h = this.histories.get(img.id);
           if (!h) {
-            h = engine.docker.imageHistory(img.id);
+            h = engine.runtime.imageHistory(img.id);
             this.histories.set(img.id, h);
             h.catch(() => this.histories.delete(img.id));
           }

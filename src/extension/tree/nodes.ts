@@ -501,7 +501,13 @@ export function hostNodes(host: HostFacts): XrayNode[] {
     );
   if (d) {
     nodes.push(
-      leaf('docker', 'Docker', `${d.serverVersion} · ${d.operatingSystem}`, `endpoint ${d.endpoint}\nroot ${d.rootDir}`, 'package'),
+      leaf(
+        'docker',
+        'Runtime',
+        `${d.runtime} · ${d.operatingSystem}`,
+        `endpoint ${d.endpoint}\nroot ${d.rootDir}\nstorage ${d.storageLayout}`,
+        'package',
+      ),
       leaf(
         'storage',
         'Storage driver',
@@ -523,7 +529,7 @@ export function hostNodes(host: HostFacts): XrayNode[] {
       ),
     );
   } else {
-    nodes.push(leaf('docker', 'Docker', 'unreachable', host.errors.map((e) => e.reason).join('\n'), 'error'));
+    nodes.push(leaf('docker', 'Runtime', 'unreachable', host.errors.map((e) => e.reason).join('\n'), 'error'));
   }
   nodes.push(leaf('access', 'Access', `${host.access.mode} · ${host.access.reason}`, undefined, 'key'));
   const helper = host.access.helper;

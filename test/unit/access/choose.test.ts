@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { AccessInputs, accessReason, planAccess } from '../../../src/core/access/choose';
-import { HELPER_LABEL, helperContainerConfig, missingOptionalBind } from '../../../src/core/access/helper';
+import { HELPER_LABEL, missingOptionalBind } from '../../../src/core/access/helper';
+import { helperContainerConfig } from '../../../src/core/runtime/docker/runtime';
 import { helperBinds } from '../../../src/core/access/paths';
 import { HELPER_SCRIPT } from '../../../src/core/access/script';
 

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DEFAULT_DOCKER_HOST, dockerConfigDir, isLocalEndpoint, resolveDockerEndpoint } from '../../../src/core/docker/context';
+import { DEFAULT_DOCKER_HOST, dockerConfigDir, isLocalEndpoint, resolveDockerEndpoint } from '../../../src/core/runtime/docker/context';
 
 function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');

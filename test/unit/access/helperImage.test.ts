@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
-import { DEFAULT_HELPER_IDLE_S, HelperDeclinedError, HelperUnavailableError, helperContainerConfig } from '../../../src/core/access/helper';
+import { DEFAULT_HELPER_IDLE_S, HelperDeclinedError, HelperUnavailableError } from '../../../src/core/access/helper';
+import { helperContainerConfig } from '../../../src/core/runtime/docker/runtime';
 import { OFFICIAL_HELPER_IMAGES, officialHelperFamily, pickOfficialHelperImage } from '../../../src/core/access/helperImage';
 import { helperBinds } from '../../../src/core/access/paths';
 

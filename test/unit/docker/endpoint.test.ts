@@ -6,8 +6,8 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DaemonUnreachableError, DockerClient, dockerTarget } from '../../../src/core/docker/client';
-import { DockerEndpoint, isLocalEndpoint, resolveDockerEndpoint } from '../../../src/core/docker/context';
+import { DaemonUnreachableError, DockerClient, dockerTarget } from '../../../src/core/runtime/docker/client';
+import { DockerEndpoint, isLocalEndpoint, resolveDockerEndpoint } from '../../../src/core/runtime/docker/context';
 
 const MODEM_ENV = ['DOCKER_HOST', 'DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH', 'DOCKER_CLIENT_TIMEOUT', 'DOCKER_PATH_PREFIX'];
 

@@ -13,7 +13,7 @@ import {
   parseKnownHosts,
   readKnownHosts,
   refusalMessage,
-} from '../../../src/core/docker/knownHosts';
+} from '../../../src/core/runtime/docker/knownHosts';
 
 // Three keys from `ssh-keygen -t ed25519|ecdsa`; `ssh-keygen -lf` printed K1's fingerprint below.
 const K1 = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBSEN1RMD4CYjVB5VbUxL7aNmhcK5UG3Jmu4v1fTtnrn';

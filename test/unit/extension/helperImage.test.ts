@@ -50,6 +50,7 @@ describe('extension: the helper image', () => {
         helperImage: { defaultValue: '', workspaceValue: 'evil/busybox:latest' },
         access: { defaultValue: 'auto', workspaceFolderValue: 'helper' },
         dockerHost: { defaultValue: '', workspaceValue: 'tcp://attacker.example:2375' },
+        runtime: { defaultValue: 'auto', workspaceValue: 'podman' },
         refreshInterval: { defaultValue: 5, workspaceValue: 9 },
       });
       // What a plain get() would have used: the workspace's values.
@@ -58,8 +59,9 @@ describe('extension: the helper image', () => {
       assert.equal(s.helperImage, '');
       assert.equal(s.access, 'auto');
       assert.equal(s.dockerHost, '');
+      assert.equal(s.runtime, 'auto');
       assert.equal(s.refreshInterval, 9, 'other settings may come from the workspace');
-      assert.deepEqual(ignoredWorkspaceValues(c), ['dockerHost', 'access', 'helperImage']);
+      assert.deepEqual(ignoredWorkspaceValues(c), ['dockerHost', 'runtime', 'access', 'helperImage']);
     });
 
     it("takes the user's values of those settings, over a workspace's", () => {
@@ -67,11 +69,15 @@ describe('extension: the helper image', () => {
         helperImage: { defaultValue: '', globalValue: ' busybox:1.36 ', workspaceValue: 'evil:1' },
         access: { defaultValue: 'auto', globalValue: 'direct', workspaceValue: 'helper' },
         dockerHost: { defaultValue: '', globalValue: 'unix:///run/user/1000/docker.sock', workspaceFolderValue: 'tcp://x:1' },
+        runtime: { defaultValue: 'auto', globalValue: 'podman', workspaceValue: 'docker' },
       });
       const s = settingsFrom(c);
-      assert.deepEqual([s.helperImage, s.access, s.dockerHost], ['busybox:1.36', 'direct', 'unix:///run/user/1000/docker.sock']);
+      assert.deepEqual(
+        [s.helperImage, s.access, s.dockerHost, s.runtime],
+        ['busybox:1.36', 'direct', 'unix:///run/user/1000/docker.sock', 'podman'],
+      );
       assert.deepEqual(ignoredWorkspaceValues(configuration({ access: { globalValue: 'helper' } })), []);
-      assert.deepEqual([...MACHINE_SETTINGS], ['dockerHost', 'access', 'helperImage']);
+      assert.deepEqual([...MACHINE_SETTINGS], ['dockerHost', 'runtime', 'access', 'helperImage']);
     });
   });
 

@@ -19,6 +19,7 @@ function container(id: string, name: string, over: Partial<ContainerSnapshot> = 
   return {
     id,
     name,
+    pod: null,
     image: 'app:1',
     imageId: 'sha256:img',
     state: 'running',
@@ -276,7 +277,7 @@ describe('tree nodes', () => {
     assert.equal(by('Kernel').description, '6.1.0-13-amd64');
     assert.equal(by('Virtualization').description, 'virtual machine · KVM');
     assert.equal(by('cgroup').description, 'v2');
-    assert.equal(by('Docker').description, 'unreachable');
-    assert.match(by('Docker').tooltip!, /ENOENT/);
+    assert.equal(by('Runtime').description, 'unreachable');
+    assert.match(by('Runtime').tooltip!, /ENOENT/);
   });
 });

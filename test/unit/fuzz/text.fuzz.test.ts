@@ -5,8 +5,8 @@ import { PassThrough } from 'node:stream';
 import * as fc from 'fast-check';
 import { table } from '../../../src/cli/table';
 import { parseDiveCi, parseRuleValue } from '../../../src/core/ci/rules';
-import type { DockerClient } from '../../../src/core/docker/client';
-import { DockerEvent, DockerEventWatcher, parseEventLine } from '../../../src/core/docker/events';
+import type { DockerClient } from '../../../src/core/runtime/docker/client';
+import { DockerEvent, DockerEventWatcher, parseEventLine } from '../../../src/core/runtime/docker/events';
 import { parseSize } from '../../../src/shared/format';
 import { escapeHtml, escapeMarkdown, printable } from '../../../src/shared/text';
 

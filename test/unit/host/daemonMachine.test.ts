@@ -2,7 +2,7 @@
 // machine's PID 1 os-release, /proc/cpuinfo and DMI for the rest; never this machine's.
 import * as assert from 'node:assert/strict';
 import { hypervisorFromDmi, parseOsRelease, readDaemonMachineFacts } from '../../../src/core/host/hostFacts';
-import type { DaemonInfo } from '../../../src/core/docker/client';
+import type { DaemonInfo } from '../../../src/core/runtime/docker/client';
 import { ConfinedReadError, HostFileError, HostFiles } from '../../../src/core/util/hostFiles';
 
 const INFO: DaemonInfo = {

@@ -2,7 +2,7 @@
 // first and this machine beside it; a TLS port refusing this client said in the words of what to set.
 import * as assert from 'node:assert/strict';
 import { PathTranslator, helperBinds } from '../../../src/core/access/paths';
-import { tlsRefusal } from '../../../src/core/docker/client';
+import { tlsRefusal } from '../../../src/core/runtime/docker/client';
 import { daemonCgroupVersion, readDaemonMachineFacts } from '../../../src/core/host/hostFacts';
 import { HostFileError, HostFiles } from '../../../src/core/util/hostFiles';
 import { hostNodes } from '../../../src/extension/tree/nodes';
@@ -12,6 +12,9 @@ const GiB = 1024 ** 3;
 
 const daemon: DaemonFacts = {
   endpoint: 'tcp://127.0.0.1:2376',
+  runtime: 'Docker 26.1.5+dfsg1',
+  runtimeKind: 'docker',
+  storageLayout: 'overlay2',
   serverVersion: '26.1.5+dfsg1',
   apiVersion: '',
   storageDriver: 'overlay2',

@@ -3,11 +3,12 @@
 // complete, and a 1 MB command line is read only as far as the 64 KiB cap.
 import * as assert from 'node:assert/strict';
 import { parseMountinfo } from '../../../src/core/procfs/mountinfo';
-import type Docker from 'dockerode';
 import type { CgroupMounts } from '../../../src/core/cgroups/parse';
-import type { DockerClient } from '../../../src/core/docker/client';
+import type { DockerClient } from '../../../src/core/runtime/docker/client';
+import { DOCKER_INIT_PID_DIRS, DockerRuntime } from '../../../src/core/runtime/docker/runtime';
+import type { RuntimeContainer } from '../../../src/core/runtime/types';
 import { CMDLINE_MAX_BYTES } from '../../../src/core/procfs/read';
-import { INIT_PID_DIRS, SnapshotCache, SnapshotContext, choosePids, readContainer } from '../../../src/core/snapshot';
+import { SnapshotCache, SnapshotContext, choosePids, readContainer } from '../../../src/core/snapshot';
 import { ConfinedFile, HostFileError, HostFiles } from '../../../src/core/util/hostFiles';
 import type { ContainerSnapshot, ProcessInfo } from '../../../src/shared/model';
 import { commandText, withCommandsCut } from '../../../src/shared/processText';
@@ -44,7 +45,7 @@ class FakeFiles implements HostFiles {
       '/proc/self/mountinfo',
       '2 1 0:50 / /var/lib/docker/overlay2/x/merged rw,relatime - overlay overlay rw,lowerdir=/l1:/l2,upperdir=/u,workdir=/w\n',
     );
-    this.files.set(`${INIT_PID_DIRS[0]}/${c.id}/init.pid`, `${c.init}\n`);
+    this.files.set(`${DOCKER_INIT_PID_DIRS[0]}/${c.id}/init.pid`, `${c.init}\n`);
     this.files.set(`/sys/fs/cgroup/docker/${c.id}/cgroup.procs`, c.pids.map((p) => `${p}\n`).join(''));
     for (const [k, pid] of c.pids.entries()) {
       this.files.set(`/proc/${pid}/cgroup`, `0::/docker/${c.id}\n`);
@@ -98,27 +99,28 @@ class FakeFiles implements HostFiles {
   }
 }
 
-function info(id: string): Docker.ContainerInfo {
+function info(id: string): RuntimeContainer {
   return {
-    Id: id,
-    Names: [`/c-${id.slice(0, 4)}`],
-    Image: 'x',
-    ImageID: 'sha256:x',
-    State: 'running',
-    Status: 'Up',
-    Created: 1,
-    Labels: {},
-  } as unknown as Docker.ContainerInfo;
+    id,
+    names: [`c-${id.slice(0, 4)}`],
+    image: 'x',
+    imageId: 'sha256:x',
+    state: 'running',
+    status: 'Up',
+    created: 1,
+    labels: {},
+    networkMode: '',
+    pod: null,
+  };
 }
 
 /** Fails the test if the engine asks the daemon: every container here has an init.pid file. */
-const NO_DAEMON = new Proxy(
-  {},
-  { get: (_t, name) => () => Promise.reject(new Error(`unexpected daemon call ${String(name)}`)) },
-) as DockerClient;
+const NO_DAEMON = new DockerRuntime(
+  new Proxy({}, { get: (_t, name) => () => Promise.reject(new Error(`unexpected daemon call ${String(name)}`)) }) as DockerClient,
+);
 
 function context(files: FakeFiles, cache = new SnapshotCache()): SnapshotContext {
-  return { docker: NO_DAEMON, files, cache, limits: { deadlineMs: DEADLINE_MS } };
+  return { runtime: NO_DAEMON, files, cache, limits: { deadlineMs: DEADLINE_MS } };
 }
 
 const id = (ch: string) => ch.repeat(64);
@@ -222,7 +224,7 @@ describe('snapshot: one hostile container costs only itself', () => {
         return own.readLink(file);
       },
     });
-    const ctx: SnapshotContext = { docker: NO_DAEMON, files: slow, cache: new SnapshotCache(), limits: { deadlineMs: 100 } };
+    const ctx: SnapshotContext = { runtime: NO_DAEMON, files: slow, cache: new SnapshotCache(), limits: { deadlineMs: 100 } };
     const e = await readContainer(ctx, info(id('e')), MOUNTS, HOST_MOUNTS);
     const copy = JSON.stringify(e);
     release();
@@ -247,7 +249,7 @@ describe('snapshot: process lists are capped', () => {
     const files = new FakeFiles();
     const pids = Array.from({ length: 30 }, (_, i) => 600 + i);
     files.add({ id: id('f'), init: 600, pids });
-    const ctx: SnapshotContext = { docker: NO_DAEMON, files, cache: new SnapshotCache(), limits: { deadlineMs: 2000, maxProcesses: 10 } };
+    const ctx: SnapshotContext = { runtime: NO_DAEMON, files, cache: new SnapshotCache(), limits: { deadlineMs: 2000, maxProcesses: 10 } };
     const f = await readContainer(ctx, info(id('f')), MOUNTS, HOST_MOUNTS);
     assert.equal(f.processes.length, 10);
     assert.equal(f.processesNotListed, 20);

@@ -3,15 +3,15 @@
 // whole instead of cut by deadlines spent waiting in the helper's queue.
 import * as assert from 'node:assert/strict';
 import { parseMountinfo } from '../../../src/core/procfs/mountinfo';
-import type Docker from 'dockerode';
 import type { CgroupMounts } from '../../../src/core/cgroups/parse';
-import type { DockerClient } from '../../../src/core/docker/client';
+import type { DockerClient } from '../../../src/core/runtime/docker/client';
+import { DOCKER_INIT_PID_DIRS, DockerRuntime } from '../../../src/core/runtime/docker/runtime';
+import type { RuntimeContainer } from '../../../src/core/runtime/types';
 import {
   CONTAINER_LIMITS,
   Gate,
   HELPER_CONTAINER_READS,
   HELPER_DEADLINE_MS,
-  INIT_PID_DIRS,
   SnapshotCache,
   containerLimitsFor,
   readContainer,
@@ -35,7 +35,7 @@ class SerialFiles implements HostFiles {
   ) {}
 
   add(id: string, pid: number): void {
-    this.files.set(`${INIT_PID_DIRS[0]}/${id}/init.pid`, `${pid}\n`);
+    this.files.set(`${DOCKER_INIT_PID_DIRS[0]}/${id}/init.pid`, `${pid}\n`);
     this.files.set(`/sys/fs/cgroup/docker/${id}/cgroup.procs`, `${pid}\n`);
     this.files.set(`/proc/${pid}/cgroup`, `0::/docker/${id}\n`);
     this.files.set(`/proc/${pid}/status`, `Name:\tsleep\nPid:\t${pid}\nPPid:\t1\nUid:\t0\t0\t0\t0\nNSpid:\t${pid}\t1\nThreads:\t1\n`);
@@ -95,22 +95,23 @@ class SerialFiles implements HostFiles {
   }
 }
 
-const NO_DAEMON = new Proxy(
-  {},
-  { get: (_t, name) => () => Promise.reject(new Error(`unexpected daemon call ${String(name)}`)) },
-) as DockerClient;
+const NO_DAEMON = new DockerRuntime(
+  new Proxy({}, { get: (_t, name) => () => Promise.reject(new Error(`unexpected daemon call ${String(name)}`)) }) as DockerClient,
+);
 
-function info(id: string): Docker.ContainerInfo {
+function info(id: string): RuntimeContainer {
   return {
-    Id: id,
-    Names: [`/c-${id.slice(0, 4)}`],
-    Image: 'x',
-    ImageID: 'sha256:x',
-    State: 'running',
-    Status: 'Up',
-    Created: 1,
-    Labels: {},
-  } as unknown as Docker.ContainerInfo;
+    id,
+    names: [`c-${id.slice(0, 4)}`],
+    image: 'x',
+    imageId: 'sha256:x',
+    state: 'running',
+    status: 'Up',
+    created: 1,
+    labels: {},
+    networkMode: '',
+    pod: null,
+  };
 }
 
 /** How long one container takes alone, and how long a snapshot of six does, with a deadline of three times the first (two at a time take about twice as long; six at once, six times). */
@@ -120,7 +121,7 @@ async function snapshotOfSix(kind: 'direct' | 'helper'): Promise<{ alone: number
   ids.forEach((id, i) => files.add(id, 100 + i));
   const t0 = performance.now();
   const first = await readContainer(
-    { docker: NO_DAEMON, files, cache: new SnapshotCache(), limits: { deadlineMs: 60000 } },
+    { runtime: NO_DAEMON, files, cache: new SnapshotCache(), limits: { deadlineMs: 60000 } },
     info(ids[0]),
     MOUNTS,
     HOST_MOUNTS,
@@ -133,7 +134,7 @@ async function snapshotOfSix(kind: 'direct' | 'helper'): Promise<{ alone: number
   const cache = new SnapshotCache();
   const all = await Promise.all(
     ids.map((id) =>
-      readContainer({ docker: NO_DAEMON, files, cache, limits: { deadlineMs: Math.ceil(alone * 3) } }, info(id), MOUNTS, HOST_MOUNTS),
+      readContainer({ runtime: NO_DAEMON, files, cache, limits: { deadlineMs: Math.ceil(alone * 3) } }, info(id), MOUNTS, HOST_MOUNTS),
     ),
   );
   return { alone, errors: all.flatMap((c) => c.errors.filter((e) => /not read within/.test(e.reason)).map((e) => `${c.name} ${e.field}`)) };

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
-import { DaemonUnreachableError, type DockerClient } from './client';
+import type { Runtime } from '../types';
+import { DaemonUnreachableError } from './client';
 
 /** One daemon event, reduced to what refreshing needs. */
 export interface DockerEvent {
@@ -80,7 +81,7 @@ export class DockerEventWatcher extends EventEmitter<EventWatcherEvents> {
   connected = false;
 
   constructor(
-    private readonly client: DockerClient,
+    private readonly client: Pick<Runtime, 'ping' | 'events' | 'endpoint'>,
     private readonly retryMs = 2000,
   ) {
     super();
@@ -115,7 +116,7 @@ export class DockerEventWatcher extends EventEmitter<EventWatcherEvents> {
       if (inFlight) return;
       inFlight = true;
       Promise.resolve()
-        .then(() => this.client.docker.ping())
+        .then(() => this.client.ping())
         .then(
           () => undefined,
           (err: unknown) => {

@@ -233,6 +233,26 @@ export class DockerClient {
     return this.call('save', () => this.docker.getImage(ref).get() as Promise<Readable>, { what: 'image', ref });
   }
 
+  /**
+   * A call dockerode has no method for (Podman's libpod API): GET options go in the query, POST options
+   * are the JSON body. Resolves with the parsed reply.
+   */
+  request<T>(
+    kind: string,
+    req: { method: 'GET' | 'POST'; path: string; options?: Record<string, unknown>; statusCodes: Record<number, boolean | string> },
+  ): Promise<T> {
+    return this.call(
+      kind,
+      () =>
+        new Promise<T>((resolve, reject) => {
+          this.docker.modem.dial(
+            { path: req.path, method: req.method, options: req.options ?? {}, statusCodes: req.statusCodes },
+            (err: unknown, data: unknown) => (err ? reject(err) : resolve(data as T)),
+          );
+        }),
+    );
+  }
+
   /** The daemon's event stream (container lifecycle and image events), from `since` (unix seconds) when given. */
   events(filters: Record<string, string[]>, since?: number): Promise<Readable> {
     return this.call('events', () => this.docker.getEvents({ filters, ...(since ? { since } : {}) }) as Promise<Readable>);
