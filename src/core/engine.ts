@@ -24,7 +24,16 @@ import { LayerCache, LayerContext, analyseContainer, analyseImage } from './laye
 import { readHostNamespaces } from './procfs/read';
 import { groupNamespaces } from '../shared/namespaces';
 import { readOverlayMount } from './procfs/overlay';
-import { ContainerLimits, HostMounts, SnapshotCache, SnapshotContext, emptyContainer, readContainer, readHostMounts } from './snapshot';
+import {
+  ContainerLimits,
+  HostMounts,
+  SnapshotCache,
+  SnapshotContext,
+  emptyContainer,
+  readContainer,
+  readHostMounts,
+  runtimeMountTable,
+} from './snapshot';
 import { DirectHostFiles, HostFiles } from './util/hostFiles';
 
 export interface EngineOptions extends ResolveOptions {
@@ -89,6 +98,8 @@ export class Engine {
   readonly cache = new SnapshotCache();
   readonly layerCache: LayerCache;
   private daemonInfo: Promise<DaemonInfo> | null = null;
+  /** The last /info answer (what the runtime's layout depends on). */
+  private lastInfo: DaemonInfo | null = null;
   private hostNs: ReturnType<typeof readHostNamespaces> | null = null;
   private staticHost: ReturnType<typeof readStaticHostFacts> | null = null;
   /** The way chosen for host files (decided on first use, see ensureAccess). */
@@ -139,6 +150,7 @@ export class Engine {
   daemon(): Promise<DaemonInfo> {
     if (!this.daemonInfo) {
       this.daemonInfo = this.runtime.info();
+      this.daemonInfo.then((i) => (this.lastInfo = i)).catch(() => undefined);
       this.daemonInfo.catch(() => (this.daemonInfo = null));
     }
     return this.daemonInfo;
@@ -346,7 +358,13 @@ export class Engine {
   }
 
   private snapshotContext(): SnapshotContext {
-    return { runtime: this.runtime, files: this.files, cache: this.cache, limits: this.opts.containerLimits };
+    return {
+      runtime: this.runtime,
+      files: this.files,
+      cache: this.cache,
+      limits: this.opts.containerLimits,
+      mountsInMonitor: this.lastInfo ? this.runtime.mountsInMonitor(this.lastInfo) : false,
+    };
   }
 
   private layerContext(opts: LayerOptions = {}): LayerContext {
@@ -428,7 +446,6 @@ export class Engine {
   }
 
   private async readSnapshot(opts: SnapshotOptions, before: Record<string, number>): Promise<Snapshot> {
-    const ctx = this.snapshotContext();
     const reads = this.readsFiles();
     const mountsRead = readHostMounts(this.files);
     const [all, mounts, hostNs, host, helpers] = await Promise.all([
@@ -439,6 +456,7 @@ export class Engine {
       this.ownHelpers(),
     ]);
     const list = all.filter((c) => !helpers.has(c.id));
+    const ctx = this.snapshotContext();
     const errors: FieldError[] = [...mounts.errors];
     if (hostNs && hostNs.read.errors.length > 0)
       errors.push(...hostNs.read.errors.map((e) => ({ field: `host.${e.field}`, reason: e.reason })));
@@ -524,7 +542,20 @@ export class Engine {
         pid = info.pid;
         const known = this.cache.statics.get(info.id);
         overlay =
-          known?.pid === pid ? known.overlay : (await readOverlayMount(this.files, pid, (await readHostMounts(this.files)).mounts)).overlay;
+          known?.pid === pid
+            ? known.overlay
+            : (
+                await readOverlayMount(
+                  this.files,
+                  pid,
+                  await runtimeMountTable(
+                    this.files,
+                    pid,
+                    (await readHostMounts(this.files)).mounts,
+                    this.snapshotContext().mountsInMonitor === true,
+                  ),
+                )
+              ).overlay;
       }
       return analyseContainer(ctx, info, overlay, pid);
     }

@@ -50,6 +50,33 @@ export interface SnapshotContext {
   cache: SnapshotCache;
   /** Bounds on reading one container; containerLimitsFor where absent. */
   limits?: Partial<ContainerLimits>;
+  /**
+   * The runtime mounts containers' roots in a mount namespace of its own (rootless Podman): the mount
+   * table that vouches for a container's overlay is its monitor's (conmon's), not the engine's.
+   */
+  mountsInMonitor?: boolean;
+}
+
+/**
+ * The mount table a container's root overlay is checked against: the engine's (the host's), or, where the
+ * runtime mounts in its own namespace, that of the container's monitor: the parent of its init (conmon),
+ * which runs outside the container and which the container cannot change.
+ */
+export async function runtimeMountTable(
+  files: HostFiles,
+  pid: number,
+  hostMounts: MountinfoEntry[] | null,
+  inMonitor: boolean,
+): Promise<MountinfoEntry[] | null> {
+  if (!inMonitor) return hostMounts;
+  try {
+    const status = await files.readText(`/proc/${pid}/status`);
+    const ppid = Number(/^PPid:\s*(\d+)\s*$/m.exec(status)?.[1]);
+    if (!Number.isInteger(ppid) || ppid <= 1) return hostMounts;
+    return parseMountinfo(await files.readText(`/proc/${ppid}/mountinfo`)).entries;
+  } catch {
+    return hostMounts;
+  }
 }
 
 export interface ContainerReadOptions {
@@ -379,10 +406,14 @@ async function readContainerWithin(
       : Promise.resolve(null),
     statics
       ? { overlay: statics.overlay, errors: [], gone: false }
-      : run.track('overlay', readOverlayMount(ctx.files, pid, hostMounts), (r) => {
-          run.early.overlay = r.overlay;
-          run.early.errors.push(...r.errors);
-        }),
+      : run.track(
+          'overlay',
+          runtimeMountTable(ctx.files, pid, hostMounts, ctx.mountsInMonitor === true).then((m) => readOverlayMount(ctx.files, pid, m)),
+          (r) => {
+            run.early.overlay = r.overlay;
+            run.early.errors.push(...r.errors);
+          },
+        ),
     statics || opts.processes === false
       ? Promise.resolve(statics?.users ?? NO_USERS)
       : run.track('users', readContainerUsers(ctx.files, pid), (r) => run.early.errors.push(...r.errors)),
@@ -448,7 +479,7 @@ async function readProcessList(
         if (p && !run.closed) run.early.processes.push(p);
         return p;
       } catch (err) {
-        errors.push({ field: `processes.${pid}`, reason: describeReadError(err, `/proc/${pid}/status`) });
+        errors.push({ field: `processes.${pid}`, reason: describeReadError(err, `/proc/${pid}/status`, ctx.files.kind) });
         return null;
       }
     }),

@@ -32,7 +32,7 @@ export async function readNamespaces(files: HostFiles, pid: number): Promise<Nam
           if (name === 'time' || name === 'time_for_children') return;
           gone = true;
         } else if (denied === null) {
-          denied = describeReadError(err, file);
+          denied = describeReadError(err, file, files.kind);
         }
       }
     }),
@@ -104,7 +104,7 @@ export async function readProcesses(
       try {
         return await readProcess(files, pid, users);
       } catch (err) {
-        errors.push({ field: `processes.${pid}`, reason: describeReadError(err, `/proc/${pid}/status`) });
+        errors.push({ field: `processes.${pid}`, reason: describeReadError(err, `/proc/${pid}/status`, files.kind) });
         return null;
       }
     }),

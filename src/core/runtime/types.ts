@@ -157,6 +157,8 @@ export interface Runtime {
   layout(info: DaemonInfo): StorageLayout;
   /** Where image layers are read from without an export; null when this layout has no readable store. */
   layerStore(info: DaemonInfo): LayerStore | null;
+  /** Whether containers' roots are mounted in the runtime's own mount namespace (rootless Podman), not the host's. */
+  mountsInMonitor(info: DaemonInfo): boolean;
   /** Host paths the helper container binds, read-only. */
   helperBinds(info: DaemonInfo): HelperBind[];
   /** Whether read-only binds of the helper can be made read-only recursively (sub-mounts too). */

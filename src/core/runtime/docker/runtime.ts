@@ -261,6 +261,10 @@ export class DockerRuntime implements Runtime {
     return overlay2LayerStore(info);
   }
 
+  mountsInMonitor(_info: DaemonInfo): boolean {
+    return false;
+  }
+
   helperBinds(info: DaemonInfo) {
     return helperBinds(info.DockerRootDir ?? '/var/lib/docker');
   }

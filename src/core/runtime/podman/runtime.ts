@@ -111,6 +111,11 @@ export class PodmanRuntime extends DockerRuntime {
     ];
   }
 
+  /** Rootless Podman mounts in its own user and mount namespace, which conmon shares and PID 1 does not. */
+  override mountsInMonitor(info: DaemonInfo): boolean {
+    return podmanRootless(info);
+  }
+
   override forcesRecursiveReadOnly(): boolean {
     return false;
   }
