@@ -7,8 +7,9 @@ import { DaemonUnreachableError, NotFoundError } from '../core/runtime/docker/cl
 import { Engine } from '../core/engine';
 import { RUNTIME_SETTINGS, RuntimeSetting } from '../core/runtime/types';
 import { formatBytes, formatPercent, layerOrigin, shortId } from '../shared/format';
-import { EfficiencyRules, HOST_MEMBER, LayerChange, LayerReport, Snapshot } from '../shared/model';
-import { printable } from '../shared/text';
+import { ContainerSnapshot, EfficiencyRules, HOST_MEMBER, LayerChange, LayerReport, PodGroup, Snapshot } from '../shared/model';
+import { podTitle } from '../shared/pods';
+import { printable, truncate } from '../shared/text';
 import { table } from './table';
 import { processCount } from '../shared/processText';
 
@@ -280,15 +281,38 @@ function nsCell(snap: Snapshot, id: string, type: 'net' | 'pid'): string {
   return `${inode}`;
 }
 
+/** A pod's heading in the snapshot table: `Pod default/web-0 (Kubernetes, 3 containers, shares net, ipc, pid)`. */
+export function podHeading(pod: PodGroup, present: number): string {
+  const kind = pod.ref.source === 'podman' ? 'Podman' : 'Kubernetes';
+  const shares = pod.sharedNamespaces.length > 0 ? `shares ${pod.sharedNamespaces.join(', ')}` : 'shares no namespace';
+  return `Pod ${truncate(printable(podTitle(pod.ref)), 160)} (${kind}, ${present} container${present === 1 ? '' : 's'}, ${shares})`;
+}
+
 export function renderSnapshot(snap: Snapshot): string {
-  const rows = snap.containers.map((c) => {
+  const byId = new Map(snap.containers.map((c) => [c.id, c]));
+  const pods = snap.pods ?? [];
+  const inPod = new Set(pods.flatMap((p) => p.containers));
+  // Pod members first, each pod under a heading line, then the containers in no pod.
+  const ordered: { c: ContainerSnapshot; pod: PodGroup | null }[] = [
+    ...pods.flatMap((pod) => pod.containers.map((id) => byId.get(id)).flatMap((c) => (c ? [{ c, pod }] : []))),
+    ...snap.containers.filter((c) => !inPod.has(c.id)).map((c) => ({ c, pod: null })),
+  ];
+  const headings = new Map<number, string>();
+  ordered.forEach(({ pod }, i) => {
+    if (pod && (i === 0 || ordered[i - 1].pod !== pod)) headings.set(i, podHeading(pod, ordered.filter((o) => o.pod === pod).length));
+  });
+  const rows = ordered.map(({ c, pod }) => {
     const l = c.cgroup?.limits;
     const u = c.cgroup?.usage;
     const mem = c.cgroup ? `${formatBytes(u?.memoryBytes)} / ${l?.memoryBytes === null ? 'unlimited' : formatBytes(l?.memoryBytes)}` : '?';
     const cpus = c.cgroup ? (l?.cpus === null ? 'unlimited' : String(l?.cpus)) : '?';
     const pids = c.cgroup ? `${u?.pidsCurrent ?? '?'} / ${l?.pidsMax === null ? 'unlimited' : l?.pidsMax}` : '?';
+    const notes = [
+      pod && pod.infra === c.id ? (pod.ref.source === 'podman' ? 'pod infra' : 'pod sandbox') : '',
+      c.nearLimit.length > 0 ? `near ${c.nearLimit.join(',')}` : '',
+    ].filter(Boolean);
     return [
-      c.name,
+      pod ? `  ${c.name}` : c.name,
       shortId(c.id),
       c.state,
       c.pid === null ? '-' : String(c.pid),
@@ -298,10 +322,18 @@ export function renderSnapshot(snap: Snapshot): string {
       cpus,
       pids,
       String(processCount(c)),
-      c.nearLimit.length > 0 ? `near ${c.nearLimit.join(',')}` : '',
+      notes.join(', '),
     ];
   });
-  const lines = [table(['NAME', 'ID', 'STATE', 'PID', 'NET NS', 'PID NS', 'MEMORY', 'CPUS', 'PIDS', 'PROCS', ''], rows, [40])];
+  const tableLines = table(['NAME', 'ID', 'STATE', 'PID', 'NET NS', 'PID NS', 'MEMORY', 'CPUS', 'PIDS', 'PROCS', ''], rows, [40]).split(
+    '\n',
+  );
+  const lines = [tableLines[0]];
+  tableLines.slice(1).forEach((line, i) => {
+    const heading = headings.get(i);
+    if (heading !== undefined) lines.push(heading);
+    lines.push(line);
+  });
   const shared = snap.namespaceGroups.filter(
     (g) => g.members.length > 1 && !(g.members.length === snap.containers.length + 1 && g.members.includes(HOST_MEMBER)),
   );
@@ -315,6 +347,8 @@ export function renderSnapshot(snap: Snapshot): string {
     ...snap.containers.flatMap((c) => c.errors.map((e) => `  ${c.name} ${e.field}: ${e.reason}`)),
   ];
   if (errs.length > 0) lines.push('', 'Could not read:', ...errs.map(printable));
+  const podNotes = pods.flatMap((p) => p.errors.map((e) => `  ${truncate(podTitle(p.ref), 160)} ${e.field}: ${e.reason}`));
+  if (podNotes.length > 0) lines.push('', 'Pods:', ...podNotes.map(printable));
   lines.push(
     '',
     `Host: ${printable(snap.host.hostname)}  kernel ${printable(snap.host.kernel)}  cgroup v${snap.host.cgroupVersion ?? '?'}  access: ${snap.host.access.mode}`,

@@ -23,6 +23,7 @@ import { DiskLayerCache, defaultLayerCacheDir } from './layers/diskCache';
 import { LayerCache, LayerContext, analyseContainer, analyseImage } from './layers/report';
 import { readHostNamespaces } from './procfs/read';
 import { groupNamespaces } from '../shared/namespaces';
+import { groupPods } from '../shared/pods';
 import { readOverlayMount } from './procfs/overlay';
 import {
   ContainerLimits,
@@ -482,6 +483,7 @@ export class Engine {
       host,
       containers,
       namespaceGroups: groupNamespaces(hostNamespaces, containers),
+      pods: groupPods(containers),
       hostNamespacesFrom: hostNs?.from ?? 'not read: the daemon is not on this machine',
       daemonCalls: calls,
       errors,

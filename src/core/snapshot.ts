@@ -1,4 +1,5 @@
 import { CgroupLimits, ContainerSnapshot, ContainerState, FieldError, OverlayMount, ProcessInfo } from '../shared/model';
+import { podFromLabels } from '../shared/pods';
 import { findCgroupMounts, CgroupMounts } from './cgroups/parse';
 import { readContainerCgroup } from './cgroups/read';
 import type { Runtime, RuntimeContainer } from './runtime/types';
@@ -235,12 +236,12 @@ export function emptyContainer(c: RuntimeContainer): ContainerSnapshot {
     created: c.created,
     labels: c.labels,
     networkMode: c.networkMode,
-    pod: c.pod,
     namespaces: null,
     processes: [],
     cgroup: null,
     overlay: null,
     nearLimit: [],
+    pod: c.pod ?? podFromLabels(c.labels),
     errors: [],
   };
 }
@@ -479,7 +480,7 @@ async function readProcessList(
         if (p && !run.closed) run.early.processes.push(p);
         return p;
       } catch (err) {
-        errors.push({ field: `processes.${pid}`, reason: describeReadError(err, `/proc/${pid}/status`, ctx.files.kind) });
+        errors.push({ field: `processes.${pid}`, reason: describeReadError(err, `/proc/${pid}/status`, files.kind) });
         return null;
       }
     }),

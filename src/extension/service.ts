@@ -13,6 +13,7 @@ import {
   Snapshot,
 } from '../shared/model';
 import { groupNamespaces } from '../shared/namespaces';
+import { groupPods } from '../shared/pods';
 import { EngineModule, loadEngine } from './engineLoader';
 import { ACCESS_SETTINGS, readSettings } from './settings';
 import { ignoredWorkspaceValues } from './settingsReader';
@@ -210,6 +211,7 @@ export class XrayService implements vscode.Disposable {
         ...part,
         containers: merged,
         namespaceGroups: groupNamespaces(hostInodes, merged),
+        pods: groupPods(merged),
         errors: part.errors.filter((e) => e.field !== 'containers'),
       };
       for (const id of ids) this.layerReports.delete(`c:${id}`);

@@ -158,21 +158,6 @@ export interface OverlayMount {
   upperSnapshotId?: string;
 }
 
-/** The pod a container belongs to, as its runtime or its labels tell. */
-export interface PodRef {
-  /** `podman`: a Podman pod (from Podman's API); `kubernetes`: io.kubernetes.* labels (cri-dockerd, kubelet-made). */
-  source: 'podman' | 'kubernetes';
-  /** Podman's pod ID; for Kubernetes the pod UID label, else `namespace/name`. */
-  id: string;
-  name: string;
-  /** The Kubernetes namespace; absent for Podman pods. */
-  namespace?: string;
-  /** This container is the pod's infra (Podman) or sandbox/pause (Kubernetes) container. */
-  infra: boolean;
-  /** The container's name inside the pod (io.kubernetes.container.name), when labelled. */
-  containerName?: string;
-}
-
 export type ContainerState = 'running' | 'paused' | 'restarting' | 'exited' | 'created' | 'dead' | 'removing' | 'gone';
 
 export interface ContainerSnapshot {
@@ -188,8 +173,6 @@ export interface ContainerSnapshot {
   labels: Record<string, string>;
   /** Docker's network mode: `bridge`, `none`, `host`, `container:<id>`, a network name. */
   networkMode: string;
-  /** The pod it belongs to (a Podman pod, or Kubernetes labels); null when none. */
-  pod: PodRef | null;
   namespaces: NamespaceInodes | null;
   processes: ProcessInfo[];
   /** Processes the container has beyond those listed (the list is capped); absent when all are listed. */
@@ -198,6 +181,39 @@ export interface ContainerSnapshot {
   overlay: OverlayMount | null;
   /** True when near a limit (memory ≥ 90 %, pids ≥ 90 %, or CPU throttled in the last refresh). */
   nearLimit: string[];
+  /** The pod it belongs to (a Podman pod, or Kubernetes labels); null for a container in no pod. */
+  pod: PodRef | null;
+  errors: FieldError[];
+}
+
+/** The pod a container belongs to, as its runtime or its labels tell. */
+export interface PodRef {
+  /** `podman`: a Podman pod (from Podman's API); `kubernetes`: io.kubernetes.* labels (cri-dockerd, kubelet-made). */
+  source: 'podman' | 'kubernetes';
+  /** Podman's pod ID; for Kubernetes the pod UID label, else `namespace/name`. */
+  id: string;
+  name: string;
+  /** The Kubernetes namespace; absent for Podman pods. */
+  namespace?: string;
+  /** This container is the pod's infra (Podman) or sandbox/pause (Kubernetes) container. */
+  infra: boolean;
+  /** The container's name inside the pod (io.kubernetes.container.name), when labelled. */
+  containerName?: string;
+}
+
+/** Containers of one pod in a snapshot. */
+export interface PodGroup {
+  ref: Omit<PodRef, 'infra' | 'containerName'>;
+  /** Member container ids, the infra (sandbox) container first, then in snapshot order. */
+  containers: string[];
+  /** The infra (Podman) or sandbox/pause (Kubernetes) container's id; null when none is running or listed. */
+  infra: string | null;
+  /**
+   * Namespace types every member holds the same inode of, from the members' namespaces. Empty when a
+   * member's namespaces could not be read (then `errors` says which).
+   */
+  sharedNamespaces: NamespaceType[];
+  /** What makes the group incomplete (no infra container, two claiming to be it, unreadable members). */
   errors: FieldError[];
 }
 
@@ -265,6 +281,8 @@ export interface Snapshot {
   host: HostFacts;
   containers: ContainerSnapshot[];
   namespaceGroups: NamespaceGroup[];
+  /** Containers grouped by the pod they belong to (only containers in a pod; in snapshot order of their first member). */
+  pods: PodGroup[];
   /** The process whose namespaces stand for the host's: PID 1, or a stand-in when PID 1 is not readable. */
   hostNamespacesFrom: string;
   /** Counts of daemon API calls this snapshot made, by kind (list, inspect, info …). */

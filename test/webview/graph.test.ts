@@ -1,5 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { HOST_MEMBER } from '../../src/shared/model';
+import { podFromLabels } from '../../src/shared/pods';
+import { printable } from '../../src/shared/text';
 import { ViewPage, assertClean, injectedElements, webviewSuite } from './harness';
 import { HOSTILE, HOST_NS, IDS, containers, graphState, manyContainers, snapshot } from './sample';
 import { attr, contains, shown } from './util';
@@ -170,6 +172,62 @@ describe('webview: namespace graph', function () {
     assert.ok(box && box.width < 260, `the long name is truncated visually (${box?.width}px)`);
     assert.ok(contains(await btn.getAttribute('title'), HOSTILE.long));
     await v.screenshot('graph-hostile', true);
+    await assertClean(v);
+  });
+
+  it('draws a pod as a box around its members and gives it a row group in the matrix, its labels as text', async () => {
+    const podLabels = (type: 'podsandbox' | 'container', name: string) => ({
+      'io.kubernetes.pod.name': `w-${HOSTILE.newline}${HOSTILE.img}`,
+      'io.kubernetes.pod.namespace': 'shop',
+      'io.kubernetes.pod.uid': 'uid-1',
+      'io.kubernetes.container.name': name,
+      'io.kubernetes.docker.type': type,
+    });
+    // web is the sandbox; the sidecar, in web's net, pid and ipc namespaces, is the pod's app container.
+    const list = containers().map((c) =>
+      c.id === IDS.web
+        ? { ...c, pod: podFromLabels(podLabels('podsandbox', 'POD')) }
+        : c.id === IDS.sidecar
+          ? { ...c, pod: podFromLabels(podLabels('container', HOSTILE.script)) }
+          : c,
+    );
+    const snap = snapshot(list);
+    assert.deepEqual(snap.pods[0].sharedNamespaces, ['pid', 'net', 'ipc', 'user', 'time']);
+    const v = await openGraph(graphState([], snap));
+    const counts = (await v.page.evaluate('window.__xrayGraph.counts()')) as { nodes: number; pods: number };
+    assert.equal(counts.pods, 1);
+    assert.equal(counts.nodes, 7, 'the host, five containers and the pod');
+    const members = (await v.page.evaluate('window.__xrayGraph.podMembers()')) as Record<string, string[]>;
+    assert.deepEqual(
+      Object.values(members).map((m) => [...m].sort()),
+      [[IDS.web, IDS.sidecar].sort()],
+    );
+    const label = (await v.page.evaluate(`window.__xrayGraph.label(${JSON.stringify(Object.keys(members)[0])})`)) as string;
+    assert.ok(label.startsWith('pod shop/w-two\\nlines<img src=x'), `the canvas label is printable: ${label}`);
+    assert.ok(label.length <= 44);
+
+    // The matrix: the pod's heading, then its sandbox (marked) and its app container, then the rest.
+    const heading = await v.page.textContent('table.matrix tbody.pod-group th[data-testid="pod-heading"]');
+    assert.ok(contains(heading, `shop/w-${printable(HOSTILE.newline + HOSTILE.img)}`), `heading: ${heading}`);
+    assert.match(heading ?? '', /Kubernetes pod .* 2 containers · all share pid, net, ipc, user, time/);
+    const podRows = await v.page.$$eval('table.matrix tbody.pod-group tr[data-container-id]', (trs) =>
+      trs.map((t) => t.getAttribute('data-container-id')),
+    );
+    assert.deepEqual(podRows, [IDS.web, IDS.sidecar]);
+    assert.equal(
+      await v.page.textContent(`table.matrix tr[data-container-id=${attr(IDS.web)}] [data-testid="pod-infra"]`),
+      'pod sandbox (pause)',
+    );
+    assert.equal(await v.page.$$eval('table.matrix tbody tr[data-container-id]', (trs) => trs.length), 6);
+    assert.deepEqual(await injectedElements(v), []);
+
+    // A member inside the box still opens its dashboard.
+    const pos = (await v.page.evaluate(`window.__xrayGraph.nodePosition(${JSON.stringify(IDS.sidecar)})`)) as { x: number; y: number };
+    await v.page.mouse.click(pos.x, pos.y);
+    const msg = await v.waitForPosted((m) => m.method === 'openDashboard');
+    assert.deepEqual(msg.params, { containerId: IDS.sidecar });
+    await v.page.mouse.move(2, 2);
+    await v.screenshot('graph-pod');
     await assertClean(v);
   });
 

@@ -13,6 +13,7 @@ import {
   Snapshot,
 } from '../../src/shared/model';
 import { groupNamespaces } from '../../src/shared/namespaces';
+import { groupPods } from '../../src/shared/pods';
 import type { DashboardState, GraphState, LayersState, UsageSample, VmState } from '../../src/shared/protocol';
 
 export const HOSTILE = {
@@ -178,7 +179,6 @@ function container(
   return {
     id: cid,
     name,
-    pod: null,
     image,
     imageId: `sha256:${'f'.repeat(64)}`,
     state: 'running',
@@ -192,6 +192,7 @@ function container(
     cgroup: cgroup(cid),
     overlay: overlay(cid),
     nearLimit: [],
+    pod: null,
     errors: [],
     ...extra,
   };
@@ -232,6 +233,7 @@ export function snapshot(list: ContainerSnapshot[] = containers(), overrides: Pa
     host: host(),
     containers: list,
     namespaceGroups: groupNamespaces(HOST_NS, list),
+    pods: groupPods(list),
     hostNamespacesFrom: 'PID 1',
     daemonCalls: { list: 1, inspect: list.length, info: 1 },
     errors: [],

@@ -1,9 +1,10 @@
 // The namespace graph: the host and the containers as nodes, one coloured edge per member of a shared
 // namespace (to the host when it is a member, else to the group's first container), a legend whose
-// checkboxes show or hide each type, and the matrix beside it. Drawn by cytoscape on a canvas: labels are
-// text painted on the canvas, never HTML.
+// checkboxes show or hide each type, and the matrix beside it. A pod is a compound node holding its member
+// containers. Drawn by cytoscape on a canvas: labels are text painted on the canvas, never HTML.
 import cytoscape from 'cytoscape';
-import { HOST_MEMBER, NAMESPACE_TYPES, NamespaceType, Snapshot } from '../../src/shared/model';
+import { HOST_MEMBER, NAMESPACE_TYPES, NamespaceType, PodGroup, Snapshot } from '../../src/shared/model';
+import { podTitle } from '../../src/shared/pods';
 import { GraphState, graphScope } from '../../src/shared/protocol/graph';
 import { printable, truncate } from '../../src/shared/text';
 import { viewBus } from '../bus';
@@ -108,6 +109,29 @@ function graphStyle(c: Colors, large: boolean): cytoscape.StylesheetJson {
         'text-wrap': 'ellipsis',
       },
     },
+    {
+      // A pod: a box around its members, its name on top (compound nodes size themselves to their children).
+      selector: 'node[kind="pod"]',
+      style: {
+        shape: 'round-rectangle',
+        'background-color': c.fg,
+        'background-opacity': 0.05,
+        'border-color': c.muted,
+        'border-style': 'dashed',
+        'border-width': 1.5,
+        padding: '14px',
+        color: c.muted,
+        'font-size': large ? 10 : 11,
+        'font-weight': 'bold',
+        'text-valign': 'top',
+        'text-halign': 'center',
+        'text-margin-y': -2,
+        'text-background-opacity': 0,
+        'text-max-width': '220px',
+        'text-wrap': 'ellipsis',
+      },
+    },
+    { selector: 'node.infra', style: { shape: 'diamond' } },
     { selector: 'node.down', style: { 'background-opacity': 0.25, 'border-style': 'dashed' } },
     { selector: 'node.unreadable', style: { 'border-style': 'dotted', 'border-width': 2, 'border-color': c.muted } },
     { selector: 'node.near', style: { 'border-color': c.warn, 'border-width': 3 } },
@@ -143,7 +167,15 @@ function graphStyle(c: Colors, large: boolean): cytoscape.StylesheetJson {
   ] as cytoscape.StylesheetJson;
 }
 
-const nodesKeyOf = (snapshot: Snapshot) => snapshot.containers.map((c) => c.id).join(',');
+/** The graph node id of the i-th pod: never a container id (64 hex digits) nor the host's. */
+const podNodeId = (i: number) => `pod:${i}`;
+
+/** The node set: the containers and which pod holds each (a change of either lays the graph out again). */
+const nodesKeyOf = (snapshot: Snapshot) =>
+  [snapshot.containers.map((c) => c.id).join(','), ...(snapshot.pods ?? []).map((p) => p.containers.join(','))].join('|');
+
+/** A pod's label on the canvas: `pod default/web-0`, bounded and printable. */
+const podLabel = (pod: PodGroup) => `pod ${truncate(printable(podTitle(pod.ref)), 40)}`;
 
 export function mountGraph(root: HTMLElement): void {
   const vs = viewState<GraphViewState>('graph', { types: { ...DEFAULT_TYPES }, nodesKey: null, positions: null, zoom: null, pan: null });
@@ -222,16 +254,32 @@ export function mountGraph(root: HTMLElement): void {
     const els: cytoscape.ElementDefinition[] = [
       { group: 'nodes', data: { id: HOST_MEMBER, kind: 'host', label: hostLabel, width: Math.min(240, 24 + hostLabel.length * 7.5) } },
     ];
+    const parentOf = new Map<string, string>();
+    const infras = new Set<string>();
+    const ids = new Set(snapshot.containers.map((c) => c.id));
+    (snapshot.pods ?? []).forEach((pod, i) => {
+      const members = pod.containers.filter((id) => ids.has(id) && !parentOf.has(id));
+      if (members.length === 0) return;
+      els.push({ group: 'nodes', data: { id: podNodeId(i), kind: 'pod', label: podLabel(pod) } });
+      for (const id of members) parentOf.set(id, podNodeId(i));
+      if (pod.infra) infras.add(pod.infra);
+    });
     for (const c of snapshot.containers) {
       const classes = [
         c.state !== 'running' ? 'down' : '',
         c.namespaces ? '' : 'unreadable',
         c.nearLimit.length ? 'near' : '',
         focus.has(c.id) ? 'focus' : '',
+        infras.has(c.id) ? 'infra' : '',
       ]
         .filter(Boolean)
         .join(' ');
-      els.push({ group: 'nodes', data: { id: c.id, kind: 'container', label: truncate(printable(c.name), 32) }, classes });
+      const parent = parentOf.get(c.id);
+      els.push({
+        group: 'nodes',
+        data: { id: c.id, kind: 'container', label: truncate(printable(c.name), 32), ...(parent ? { parent } : {}) },
+        classes,
+      });
     }
     for (const e of edges)
       els.push({ group: 'edges', data: { id: e.id, source: e.source, target: e.target, type: e.type, inode: e.inode } });
@@ -244,10 +292,13 @@ export function mountGraph(root: HTMLElement): void {
     const key = nodesKeyOf(snapshot);
     if (!force && saved.nodesKey === key && saved.positions) {
       const pos = saved.positions;
-      cy.nodes().positions((n) => {
-        const p = pos[n.id()];
-        return p ? { x: p[0], y: p[1] } : { x: 0, y: 0 };
-      });
+      // A pod's box follows its members: only the containers and the host are placed.
+      cy.nodes()
+        .not(':parent')
+        .positions((n) => {
+          const p = pos[n.id()];
+          return p ? { x: p[0], y: p[1] } : { x: 0, y: 0 };
+        });
       if (saved.zoom !== null && saved.pan) cy.viewport({ zoom: saved.zoom, pan: saved.pan });
       else fitCapped();
       return;
@@ -271,8 +322,17 @@ export function mountGraph(root: HTMLElement): void {
     const shownEdges = cy.edges().not('.type-off');
     const hostNode = cy.getElementById(HOST_MEMBER);
     const linked = shownEdges.connectedNodes().union(hostNode);
-    const alone = cy.nodes().not(linked);
+    // Pods are boxes around their members, placed by them; members of one pod that share nothing shown sit side by side.
     const order = new Map(cy.nodes().map((n, i) => [n.id(), i] as [string, number]));
+    const podOf = (n: cytoscape.NodeSingular) => {
+      const p = n.parent();
+      return p.nonempty() ? (order.get(p.first().id()) ?? -1) : -1;
+    };
+    const alone = cy
+      .nodes()
+      .not(linked)
+      .not(':parent')
+      .sort((a, b) => podOf(b as cytoscape.NodeSingular) - podOf(a as cytoscape.NodeSingular) || order.get(a.id())! - order.get(b.id())!);
     // The host's tree first (leftmost), then each group's tree in snapshot order.
     let roots = cy.collection().union(hostNode);
     for (const comp of linked.union(shownEdges).components()) {
@@ -369,10 +429,12 @@ export function mountGraph(root: HTMLElement): void {
   function savePositions(): void {
     if (!cy || !current) return;
     const positions: Record<string, [number, number]> = {};
-    cy.nodes().forEach((n) => {
-      const p = n.position();
-      positions[n.id()] = [Math.round(p.x), Math.round(p.y)];
-    });
+    cy.nodes()
+      .not(':parent')
+      .forEach((n) => {
+        const p = n.position();
+        positions[n.id()] = [Math.round(p.x), Math.round(p.y)];
+      });
     vs.set({ nodesKey: nodesKeyOf(current.snapshot), positions, zoom: cy.zoom(), pan: { ...cy.pan() } });
   }
 
@@ -382,6 +444,15 @@ export function mountGraph(root: HTMLElement): void {
       const h0 = current.snapshot.host;
       const linked = new Set(edges.filter((e) => e.source === HOST_MEMBER && types[e.type]).map((e) => e.target));
       return `The host ${show(h0.hostname)} (kernel ${show(h0.kernel)}): ${linked.size} container(s) share a shown namespace type with it.`;
+    }
+    const podIndex = /^pod:(\d+)$/.exec(id);
+    if (podIndex) {
+      const pod = current.snapshot.pods?.[Number(podIndex[1])];
+      if (!pod) return '';
+      const members = pod.containers.map((m) => show(memberName(m, names)));
+      const infra = pod.infra ? show(memberName(pod.infra, names)) : null;
+      const kind = pod.ref.source === 'podman' ? 'Podman pod' : 'Kubernetes pod';
+      return `${kind} ${show(podTitle(pod.ref))}: ${members.length} container(s) (${members.slice(0, 6).join(', ')}${members.length > 6 ? ` +${members.length - 6}` : ''})${infra ? `, ${pod.ref.source === 'podman' ? 'infra' : 'sandbox'} ${infra}` : ''}; all share ${pod.sharedNamespaces.length > 0 ? pod.sharedNamespaces.join(', ') : 'no namespace'}.`;
     }
     const c = current.snapshot.containers.find((x) => x.id === id);
     if (!c) return '';
@@ -424,7 +495,10 @@ export function mountGraph(root: HTMLElement): void {
     instance.on('tap', 'node[kind="container"]', (ev) => send('openDashboard', { containerId: ev.target.id() }));
     instance.on('mouseover', 'node', (ev) => {
       const n = ev.target as cytoscape.NodeSingular;
-      const hood = n.closedNeighborhood();
+      // A pod lights with its members; a container with its neighbours; the pod boxes around those stay lit
+      // (a compound node's opacity carries into its children).
+      const near = (n.isParent() ? n.union(n.descendants()) : n).closedNeighborhood();
+      const hood = near.union(near.nodes().ancestors());
       instance.batch(() => {
         instance.elements().not(hood).addClass('faded');
         hood.edges().addClass('lit');
@@ -582,6 +656,19 @@ export function mountGraph(root: HTMLElement): void {
   new ResizeObserver(() => cy?.resize()).observe(canvasBox);
   // For tests and debugging: where a node is on the page (canvas pixels are not in the DOM).
   (window as unknown as { __xrayGraph: unknown }).__xrayGraph = {
+    /** The members of each pod box: pod node id → its children's ids. */
+    podMembers(): Record<string, string[]> {
+      const out: Record<string, string[]> = {};
+      cy?.nodes('[kind="pod"]').forEach((p) => {
+        out[p.id()] = p.children().map((c) => c.id());
+      });
+      return out;
+    },
+    /** A node's label as painted on the canvas. */
+    label(id: string): string | null {
+      const n = cy?.getElementById(id);
+      return n && n.nonempty() ? String(n.data('label')) : null;
+    },
     nodePosition(id: string): { x: number; y: number } | null {
       if (!cy) return null;
       const n = cy.getElementById(id);
@@ -592,6 +679,7 @@ export function mountGraph(root: HTMLElement): void {
     },
     counts: () => ({
       nodes: cy?.nodes().length ?? 0,
+      pods: cy?.nodes('[kind="pod"]').length ?? 0,
       edges: cy?.edges().length ?? 0,
       shownEdges: cy?.edges().not('.type-off').length ?? 0,
       faded: cy?.elements('.faded').length ?? 0,

@@ -1,6 +1,8 @@
 // The namespace matrix: a real table, containers × the eight namespace types, each cell the inode as
-// text, coloured by its sharing group within the column. The accessible twin of the graph.
-import { ContainerSnapshot, HOST_MEMBER, NAMESPACE_TYPES, NamespaceType, Snapshot } from '../../src/shared/model';
+// text, coloured by its sharing group within the column. The accessible twin of the graph. The members
+// of a pod sit together in their own row group, under a heading row that names the pod.
+import { ContainerSnapshot, HOST_MEMBER, NAMESPACE_TYPES, NamespaceType, PodGroup, Snapshot } from '../../src/shared/model';
+import { podTitle } from '../../src/shared/pods';
 import { h } from '../dom';
 import { GroupIndex, NAMESPACE_INFO, sharedWithText } from '../lib/namespaces';
 import { show, trunc } from '../ui';
@@ -77,21 +79,62 @@ export function renderMatrix(
     );
   body.append(hostRow);
 
-  for (const c of snapshot.containers) {
+  const containerRow = (c: ContainerSnapshot, pod: PodGroup | null): HTMLElement => {
     const open = h('button', { class: 'link trunc', type: 'button', title: show(c.name), 'data-action': 'open' }, show(c.name));
     open.addEventListener('click', () => openDashboard(c.id));
+    const infra =
+      pod && pod.infra === c.id
+        ? h('span', { class: 'pod-infra', 'data-testid': 'pod-infra' }, pod.ref.source === 'podman' ? 'pod infra' : 'pod sandbox (pause)')
+        : null;
     const row = h(
       'tr',
-      { 'data-container-id': c.id, class: [focus.has(c.id) ? 'focus' : '', c.state !== 'running' ? 'down' : ''].join(' ').trim() || null },
-      h('th', { scope: 'row', class: 'col-name' }, open, trunc(c.image, { class: 'sub' })),
+      {
+        'data-container-id': c.id,
+        class: [focus.has(c.id) ? 'focus' : '', c.state !== 'running' ? 'down' : '', pod ? 'pod-member' : ''].join(' ').trim() || null,
+      },
+      h('th', { scope: 'row', class: 'col-name' }, open, infra, trunc(c.image, { class: 'sub' })),
     );
     if (c.namespaces) {
       for (const t of NAMESPACE_TYPES) row.append(cell(t, c.namespaces[t], c.id, index, names));
     } else {
       row.append(h('td', { colspan: NAMESPACE_TYPES.length, class: 'ns-unreadable' }, trunc(`unreadable: ${unreadableReason(c)}`)));
     }
-    body.append(row);
-  }
+    return row;
+  };
+
+  // Each pod in its own row group, headed by its name and what every member shares; then the rest.
+  const byId = new Map(snapshot.containers.map((c) => [c.id, c]));
+  const podBodies: HTMLElement[] = [];
+  const inPod = new Set<string>();
+  (snapshot.pods ?? []).forEach((pod, i) => {
+    const members = pod.containers.map((id) => byId.get(id)).filter((c): c is ContainerSnapshot => c !== undefined);
+    if (members.length === 0) return;
+    for (const c of members) inPod.add(c.id);
+    const kind = pod.ref.source === 'podman' ? 'Podman pod' : 'Kubernetes pod';
+    const shares = pod.sharedNamespaces.length > 0 ? `all share ${pod.sharedNamespaces.join(', ')}` : 'no namespace all share';
+    const group = h(
+      'tbody',
+      { class: 'pod-group', 'data-pod-index': i },
+      h(
+        'tr',
+        { class: 'pod-row' },
+        h(
+          'th',
+          { scope: 'rowgroup', colspan: NAMESPACE_TYPES.length + 1, class: 'pod-heading', 'data-testid': 'pod-heading' },
+          h('span', { class: 'pod-mark' }, kind),
+          ' ',
+          trunc(podTitle(pod.ref), { class: 'pod-name' }),
+          ' ',
+          h('span', { class: 'sub' }, `${members.length} container${members.length === 1 ? '' : 's'} · ${shares}`),
+        ),
+      ),
+    );
+    for (const c of members) group.append(containerRow(c, pod));
+    podBodies.push(group);
+  });
+  // Without pods every row stays in the host's row group; with them the rest get their own, below the pods.
+  const rest = podBodies.length > 0 ? h('tbody', { class: 'no-pod' }) : body;
+  for (const c of snapshot.containers) if (!inPod.has(c.id)) rest.append(containerRow(c, null));
 
   return h(
     'table',
@@ -99,6 +142,8 @@ export function renderMatrix(
     h('caption', {}, 'Namespace inodes per container (/proc/PID/ns). Same colour in a column: the same namespace.'),
     h('thead', {}, head),
     body,
+    ...podBodies,
+    rest !== body && rest.childElementCount > 0 ? rest : null,
   );
 }
 

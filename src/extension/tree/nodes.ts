@@ -12,9 +12,11 @@ import {
   LayerReport,
   NAMESPACE_TYPES,
   NamespaceGroup,
+  PodGroup,
   ProcessInfo,
   Snapshot,
 } from '../../shared/model';
+import { podTitle } from '../../shared/pods';
 import { ProcessNode, buildProcessTree } from '../../shared/processTree';
 import { commandText } from '../../shared/processText';
 import { sharingText as sharingWords } from '../../shared/namespaces';
@@ -56,17 +58,84 @@ export function sharingText(snapshot: Snapshot, group: NamespaceGroup | undefine
   return sharingWords(group.members, self, (id) => snapshot.containers.find((c) => c.id === id)?.name, 4);
 }
 
+/**
+ * The Containers view's roots: each pod (sorted by its name) holding its member containers, then the
+ * containers in no pod, by name.
+ */
 export function containerNodes(snapshot: Snapshot, layers: (containerId: string) => Promise<LayerReport>): XrayNode[] {
-  return [...snapshot.containers].sort((a, b) => a.name.localeCompare(b.name)).map((c) => containerNode(snapshot, c, layers));
+  const pods = snapshot.pods ?? [];
+  const inPod = new Set(pods.flatMap((p) => p.containers));
+  const podRoots = [...pods].sort((a, b) => podTitle(a.ref).localeCompare(podTitle(b.ref))).map((p) => podNode(snapshot, p, layers));
+  const alone = [...snapshot.containers]
+    .filter((c) => !inPod.has(c.id))
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .map((c) => containerNode(snapshot, c, layers));
+  return [...podRoots, ...alone];
+}
+
+/** What the pod's infra container is called where it came from. */
+function infraWord(source: PodGroup['ref']['source']): string {
+  return source === 'podman' ? 'infra' : 'sandbox (pause)';
+}
+
+/** A pod: its name (and Kubernetes namespace), member count and what all its members share, opening to the members. */
+export function podNode(snapshot: Snapshot, pod: PodGroup, layers: (containerId: string) => Promise<LayerReport>): XrayNode {
+  const members = pod.containers
+    .map((id) => snapshot.containers.find((c) => c.id === id))
+    .filter((c): c is ContainerSnapshot => c !== undefined);
+  const kind = pod.ref.source === 'podman' ? 'Podman pod' : 'Kubernetes pod';
+  const count = `${members.length} container${members.length === 1 ? '' : 's'}`;
+  const shares = pod.sharedNamespaces.length > 0 ? `shares ${pod.sharedNamespaces.join(', ')}` : 'shares no namespace';
+  const infra = members.find((c) => c.id === pod.infra);
+  // Unique as groupPods keys pods (source and id, the id already bounded); never shown.
+  const id = `pod:${pod.ref.source}:${pod.ref.id}`;
+  return {
+    id,
+    label: text(pod.ref.name, 80),
+    description: [pod.ref.namespace !== undefined ? text(pod.ref.namespace, 63) : null, count, shares].filter(Boolean).join(' · '),
+    tooltip: [
+      `${kind} ${text(podTitle(pod.ref), 400)}`,
+      pod.ref.source === 'podman'
+        ? `pod ID ${text(pod.ref.id, 320)}`
+        : pod.ref.id === `${pod.ref.namespace ?? ''}/${pod.ref.name}`
+          ? 'no pod UID label'
+          : `pod UID ${text(pod.ref.id, 320)}`,
+      `${count}${infra ? `, ${infraWord(pod.ref.source)} ${text(infra.name, 120)}` : `, no ${infraWord(pod.ref.source)} container listed`}`,
+      pod.sharedNamespaces.length > 0
+        ? `every member holds the same ${pod.sharedNamespaces.join(', ')} namespace${pod.sharedNamespaces.length === 1 ? '' : 's'}`
+        : 'the members hold no namespace in common',
+    ].join('\n'),
+    icon: 'symbol-module',
+    iconColor: pod.errors.length > 0 ? 'list.warningForeground' : undefined,
+    contextValue: 'xray.pod',
+    collapsible: 'expanded',
+    children: () => [
+      ...members.map((c) => containerNode(snapshot, c, layers, { pod, infra: c.id === pod.infra })),
+      ...errorNodes(id, pod.errors),
+    ],
+  };
 }
 
 function nearLimitText(c: ContainerSnapshot): string | null {
   return c.nearLimit.length > 0 ? `near ${c.nearLimit.join(' and ')} limit` : null;
 }
 
-export function containerNode(snapshot: Snapshot, c: ContainerSnapshot, layers: (containerId: string) => Promise<LayerReport>): XrayNode {
+export function containerNode(
+  snapshot: Snapshot,
+  c: ContainerSnapshot,
+  layers: (containerId: string) => Promise<LayerReport>,
+  inPod?: { pod: PodGroup; infra: boolean },
+): XrayNode {
   const near = nearLimitText(c);
-  const description = [text(c.image, 60), c.state, near].filter(Boolean).join(' · ');
+  // In a pod: the infra container is marked, the others carry their name within the pod where it is labelled.
+  const role = inPod
+    ? inPod.infra
+      ? infraWord(inPod.pod.ref.source)
+      : c.pod?.containerName !== undefined && c.pod.containerName !== c.name
+        ? text(c.pod.containerName, 63)
+        : null
+    : null;
+  const description = [role, text(c.image, 60), c.state, near].filter(Boolean).join(' · ');
   return {
     id: `c:${c.id}`,
     label: text(c.name, 80),
@@ -76,6 +145,9 @@ export function containerNode(snapshot: Snapshot, c: ContainerSnapshot, layers: 
       `image ${text(c.image)}`,
       `state ${c.state} — ${text(c.status)}`,
       c.pid !== null ? `host PID ${c.pid}` : null,
+      c.pod
+        ? `${c.pod.infra ? `${infraWord(c.pod.source)} container of` : 'in'} ${c.pod.source === 'podman' ? 'Podman' : 'Kubernetes'} pod ${text(podTitle(c.pod), 320)}${c.pod.containerName !== undefined && !c.pod.infra ? ` as ${text(c.pod.containerName, 63)}` : ''}`
+        : null,
       near,
     ]
       .filter(Boolean)

@@ -12,6 +12,7 @@ import {
   sharingText,
 } from '../../../src/extension/tree/nodes';
 import { ContainerSnapshot, HostFacts, LayerReport, Snapshot } from '../../../src/shared/model';
+import { groupPods } from '../../../src/shared/pods';
 
 const MiB = 1024 * 1024;
 
@@ -19,7 +20,6 @@ function container(id: string, name: string, over: Partial<ContainerSnapshot> = 
   return {
     id,
     name,
-    pod: null,
     image: 'app:1',
     imageId: 'sha256:img',
     state: 'running',
@@ -33,6 +33,7 @@ function container(id: string, name: string, over: Partial<ContainerSnapshot> = 
     cgroup: null,
     overlay: null,
     nearLimit: [],
+    pod: null,
     errors: [],
     ...over,
   };
@@ -68,6 +69,7 @@ function snapshotOf(containers: ContainerSnapshot[]): Snapshot {
       inode: Number(k.split(':')[1]),
       members,
     })),
+    pods: groupPods(containers),
     hostNamespacesFrom: 'PID 1',
     daemonCalls: { list: 1 },
     errors: [],
