@@ -1,11 +1,11 @@
-// 7. A daemon in the test VM (Debian 13, cgroup v2, Docker 26 under QEMU), reached over tcp as Docker
-// Desktop's is: the CLI's snapshot of a fleet there, read through the helper container, beside
-// `docker -H … stats --no-stream` against the same daemon, interleaved in the same run; and a warm
-// in-process engine, its helper kept, following the same fleet.
+// 7. Daemons in the test VM (Debian 13, cgroup v2 under QEMU), reached over tcp as Docker Desktop's is:
+// Docker 26 and, in the same guest and the same run, rootful Podman 5 with the same fleet. For each, the
+// CLI's snapshot of the fleet, read through the helper container, beside `docker -H … stats --no-stream`
+// against the same daemon, interleaved; and a warm in-process engine, its helper kept.
 import { performance } from 'node:perf_hooks';
 import { Engine } from '../../src/core/engine';
 import type { Snapshot } from '../../src/shared/model';
-import { openTarget } from '../../test/support/targets';
+import { TargetName, openTarget } from '../../test/support/targets';
 import { BENCH_LABEL, startFleet } from '../lib/fixtures';
 import { CLI, Measurement, log, measureInterleaved } from '../lib/measure';
 import { dropWarmup, summarize } from '../lib/stats';
@@ -14,11 +14,21 @@ import type { BenchContext } from './context';
 /** Containers in the VM: the guest runs under emulation on two cores; a starting container takes seconds there. */
 const VM_FLEET = 10;
 
+/** The VM's daemons measured, one after the other, each with the same fleet. */
+const VM_TARGETS: { target: TargetName; key: string }[] = [
+  { target: 'vm-docker', key: 'vm' },
+  { target: 'vm-podman', key: 'vm.podman' },
+];
+
 export async function benchVm(ctx: BenchContext): Promise<void> {
+  for (const { target, key } of VM_TARGETS) await benchVmTarget(ctx, target, key);
+}
+
+async function benchVmTarget(ctx: BenchContext, target: TargetName, key: string): Promise<void> {
   const { rec } = ctx;
   const n = Math.min(ctx.containers, VM_FLEET);
-  const S = `7. Snapshot of a daemon in the VM over tcp, through the helper (${n} containers)`;
-  const t = await openTarget('vm-docker');
+  const t = await openTarget(target);
+  const S = `7. Snapshot of ${t.runtime === 'podman' ? 'Podman' : 'Docker'} in the VM over tcp, through the helper (${n} containers)`;
   const host = t.host!;
   const leftovers = async () => {
     const ids = (await t.docker(['ps', '-aq', '--no-trunc', '--filter', `label=${BENCH_LABEL}`])).split('\n').filter(Boolean);
@@ -28,9 +38,14 @@ export async function benchVm(ctx: BenchContext): Promise<void> {
   log(`${S}: starting ${n} labelled containers in the VM`);
   const fleet = await startFleet(n, t.helperImage, 'xray-bench-vm-c', (args) => t.docker(args));
   try {
-    const version = (await t.docker(['version', '--format', '{{.Server.Version}}'])).trim();
+    const version = (
+      await t.sh(t.runtime === 'podman' ? 'podman version --format {{.Server.Version}}' : 'docker version --format {{.Server.Version}}')
+    ).trim();
     const kernel = (await t.sh('uname -r')).trim();
-    rec.note(S, `${fleet.description}, in the test VM (Docker ${version}, kernel ${kernel}, QEMU without KVM), reached at ${host}.`);
+    rec.note(
+      S,
+      `${fleet.description}, in the test VM (${t.runtime === 'podman' ? 'Podman' : 'Docker'} ${version}, kernel ${kernel}, QEMU without KVM), reached at ${host}.`,
+    );
 
     log(`${S}: processes (CLI, docker stats), ${ctx.runs}+1 rounds`);
     const node = process.execPath;
@@ -52,8 +67,8 @@ export async function benchVm(ctx: BenchContext): Promise<void> {
       ],
       ctx.runs,
     );
-    const cli = rec.keep('vm.cli', procs.get('cli')!.m);
-    const stats = rec.keep('vm.stats', procs.get('stats')!.m);
+    const cli = rec.keep(`${key}.cli`, procs.get('cli')!.m);
+    const stats = rec.keep(`${key}.stats`, procs.get('stats')!.m);
     const snap = JSON.parse(procs.get('cli')!.last.stdout) as Snapshot;
     const seen = snap.containers.filter((c) => fleet.ids.includes(c.id));
     const errors = seen.flatMap((c) => c.errors.map((e) => `${c.name} ${e.field}: ${e.reason}`));
@@ -95,7 +110,7 @@ export async function benchVm(ctx: BenchContext): Promise<void> {
         const c = process.cpuUsage(c0);
         cpu.push((c.user + c.system) / 1000);
       }
-      const inproc: Measurement = rec.keep('vm.inproc', {
+      const inproc: Measurement = rec.keep(`${key}.inproc`, {
         what: 'engine.snapshot() in-process, warm engine, helper kept (VM daemon over tcp)',
         kind: 'in-process',
         wallMs: summarize(dropWarmup(wall)),

@@ -21,7 +21,7 @@ import {
 import { chainIds } from './layers/history';
 import { DiskLayerCache, defaultLayerCacheDir } from './layers/diskCache';
 import { LayerCache, LayerContext, analyseContainer, analyseImage } from './layers/report';
-import { readHostNamespaces } from './procfs/read';
+import { readHostNamespaces, readNamespaces } from './procfs/read';
 import { groupNamespaces } from '../shared/namespaces';
 import { groupPods } from '../shared/pods';
 import { readOverlayMount } from './procfs/overlay';
@@ -459,8 +459,6 @@ export class Engine {
     const list = all.filter((c) => !helpers.has(c.id));
     const ctx = this.snapshotContext();
     const errors: FieldError[] = [...mounts.errors];
-    if (hostNs && hostNs.read.errors.length > 0)
-      errors.push(...hostNs.read.errors.map((e) => ({ field: `host.${e.field}`, reason: e.reason })));
     const wanted = opts.containers?.filter((c) => c !== '') ?? [];
     const chosen = wanted.length === 0 ? list : list.filter((c) => wanted.some((w) => matchesContainer(c, w)));
     for (const w of wanted) {
@@ -475,7 +473,11 @@ export class Engine {
           ...emptyContainer(c),
           errors: [{ field: 'container', reason: this.access().reason }],
         }));
-    const hostNamespaces: NamespaceInodes | null = hostNs?.read.namespaces ?? null;
+    // A rootless runtime's helper holds no rights over PID 1: its containers' monitor (conmon) stands in.
+    const standIn = hostNs && hostNs.read.errors.length > 0 && ctx.mountsInMonitor ? await this.monitorNamespaces(containers) : null;
+    if (!standIn && hostNs && hostNs.read.errors.length > 0)
+      errors.push(...hostNs.read.errors.map((e) => ({ field: `host.${e.field}`, reason: e.reason })));
+    const hostNamespaces: NamespaceInodes | null = standIn?.namespaces ?? hostNs?.read.namespaces ?? null;
     const calls: Record<string, number> = {};
     for (const [k, v] of Object.entries(this.runtime.calls)) if (v - (before[k] ?? 0) > 0) calls[k] = v - (before[k] ?? 0);
     return {
@@ -484,7 +486,7 @@ export class Engine {
       containers,
       namespaceGroups: groupNamespaces(hostNamespaces, containers),
       pods: groupPods(containers),
-      hostNamespacesFrom: hostNs?.from ?? 'not read: the daemon is not on this machine',
+      hostNamespacesFrom: standIn?.from ?? hostNs?.from ?? 'not read: the daemon is not on this machine',
       daemonCalls: calls,
       errors,
     };
@@ -612,6 +614,33 @@ export class Engine {
     const info = await this.daemon().catch(() => null);
     const store = info ? this.runtime.layerStore(info) : null;
     return store?.sizes ? store.sizes(this.files, images) : new Map();
+  }
+
+  /**
+   * The host's namespaces as a rootless runtime's monitor has them: conmon (the parent of a container's
+   * init) runs outside every container, in the host's network, PID, IPC, UTS, cgroup and time namespaces,
+   * but in the rootless user's user and mount namespaces, which are left out (not the host's).
+   */
+  private async monitorNamespaces(containers: ContainerSnapshot[]): Promise<{ namespaces: NamespaceInodes; from: string } | null> {
+    for (const c of containers) {
+      if (c.pid === null) continue;
+      try {
+        const status = await this.files.readText(`/proc/${c.pid}/status`);
+        const ppid = Number(/^PPid:\s*(\d+)\s*$/m.exec(status)?.[1]);
+        if (!Number.isInteger(ppid) || ppid <= 1) continue;
+        const r = await readNamespaces(this.files, ppid);
+        if (!r.namespaces || r.errors.length > 0) continue;
+        return {
+          namespaces: { ...r.namespaces, user: null, mnt: null },
+          from:
+            `the runtime's monitor (conmon, PID ${ppid}), standing in for PID 1, which a rootless runtime's helper may not read; ` +
+            'its user and mount namespaces are the rootless user’s, so those are not compared',
+        };
+      } catch {
+        // That container left: try the next one.
+      }
+    }
+    return null;
   }
 
   /** The runtime as the Host view and the CLI name it. */

@@ -9,7 +9,17 @@ import { Engine } from '../../src/core/engine';
 import { readHostMounts } from '../../src/core/snapshot';
 import { HostFiles } from '../../src/core/util/hostFiles';
 import { CgroupInfo } from '../../src/shared/model';
-import { Target, cgroupFilesOn, engineOptions, inspectOn, keyedFile, openTarget, removeOn, suiteTargets } from '../support/targets';
+import {
+  Target,
+  cgroupFilesOn,
+  delegatedControllersOn,
+  engineOptions,
+  inspectOn,
+  keyedFile,
+  openTarget,
+  removeOn,
+  suiteTargets,
+} from '../support/targets';
 
 const SUB = 'xray-sub';
 
@@ -75,19 +85,21 @@ for (const target of suiteTargets()) {
       version = Number(v);
       driver = d;
       // A disk Docker can throttle, as /dev/NAME with its major:minor, if the daemon's machine has one.
+      // Rootless Podman's containers get only the controllers systemd delegates to the user (no cpuset, no io by default).
+      const delegated = await delegatedControllersOn(t);
       const partitions = await t.sh('cat /proc/partitions; echo ---; ls /dev');
       const [table, dev] = partitions.split('\n---\n');
       const devs = new Set(dev.split('\n'));
       for (const line of table.split('\n').slice(2)) {
         const [major, minor, , name] = line.trim().split(/\s+/);
-        if (name && !/^(loop|ram|zram|sr)/.test(name) && devs.has(name)) {
+        if (name && !/^(loop|ram|zram|sr)/.test(name) && devs.has(name) && (!delegated || delegated.has('io'))) {
           disk = { path: `/dev/${name}`, device: `${major}:${minor}` };
           break;
         }
       }
       const args = ['run', '-d', '--rm', '--network', 'none', '--name', LIMITED, '--memory', '64m', '--memory-swap', '128m'];
       args.push('--memory-reservation', '32m', '--cpus', '0.5', '--cpu-shares', '512', '--pids-limit', '50');
-      if (cpus > 1) args.push('--cpuset-cpus', `${cpus - 1}`);
+      if (cpus > 1 && (!delegated || delegated.has('cpuset'))) args.push('--cpuset-cpus', `${cpus - 1}`);
       if (disk) args.push('--device-read-bps', `${disk.path}:1mb`);
       // busybox sh execs its last command: PID 1 is a sleep, with one more sleep as its child.
       await t.docker([...args, t.helperImage, 'sh', '-c', 'sleep 600 & sleep 600']);
@@ -285,7 +297,9 @@ for (const target of suiteTargets()) {
       assert.equal(l.cpuQuotaUs, null);
       assert.equal(l.cpusetCpus, null);
       assert.deepEqual(l.blkioThrottles, []);
-      assert.ok(!info.HostConfig.PidsLimit, 'docker sets no pids limit');
+      // Docker sets no pids limit unless asked; Podman sets containers.conf's pids_limit (2048 by default).
+      if (t.runtime === 'docker') assert.ok(!info.HostConfig.PidsLimit, 'docker sets no pids limit');
+      else assert.equal(l.pidsMax, info.HostConfig.PidsLimit || null, "Podman's default pids limit, as inspect reports it");
       // Under the systemd driver the scope gets systemd's TasksMax all the same (4676-ish on the test VM):
       // the kernel enforces it, so the engine reports it; under cgroupfs pids.max is `max`, no limit.
       const f = await cgroupFilesOn(t, info.State.Pid, [['pids', 'pids.max']]);

@@ -23,7 +23,7 @@ import { finalStage, parseDockerfile } from '../../src/core/dockerfile/parse';
 import type { ImageLayer, LayerChange, LayerReport } from '../../src/shared/model';
 import { BASE_IMAGE } from '../support/docker';
 import { buildOn, saveOn } from '../support/images';
-import { Target, engineOptions, openTarget, suiteTargets } from '../support/targets';
+import { Target, buildersOf, engineOptions, isPodman, openTarget, suiteTargets } from '../support/targets';
 
 const BASE = BASE_IMAGE;
 const TAGS = { legacy: 'xray-dftest-legacy:1', buildkit: 'xray-dftest-bk:1' } as const;
@@ -118,9 +118,9 @@ async function listTar(file: string): Promise<TarEntry[]> {
   return out;
 }
 
-/** A dockerode client for the target's daemon (the VMs' plain tcp port, on loopback). */
+/** A dockerode client for the target's daemon (the VM's plain tcp port of Docker or Podman, on loopback). */
 function clientFor(t: Target): Docker {
-  return t.vm ? new Docker({ host: '127.0.0.1', port: t.vm.dockerTcp, protocol: 'http' }) : new Docker();
+  return t.host ? new Docker({ host: '127.0.0.1', port: Number(new URL(t.host).port), protocol: 'http' }) : new Docker();
 }
 
 async function inspectBuilt(t: Target, client: Docker, tag: string, work: string): Promise<Built> {
@@ -208,15 +208,17 @@ for (const name of suiteTargets()) {
       client = clientFor(t);
       work = fs.mkdtempSync(path.join(os.tmpdir(), 'xray-dftest-'));
       // On the target's daemon: the legacy builder (said explicitly), then BuildKit through the 20.10 client.
+      // Podman has Buildah alone, which writes the legacy builder's forms.
       await buildOn(t, TAGS.legacy, DOCKERFILE, files, 'legacy', { extra: ['--no-cache'], label: false });
-      await new Promise((r) => setTimeout(r, 1100)); // the BuildKit image is the newer one
-      await buildOn(t, TAGS.buildkit, DOCKERFILE, files, 'buildkit', { extra: ['--no-cache'], label: false });
-      built.legacy = await inspectBuilt(t, client, TAGS.legacy, work);
-      built.buildkit = await inspectBuilt(t, client, TAGS.buildkit, work);
+      if (buildersOf(name).includes('buildkit')) {
+        await new Promise((r) => setTimeout(r, 1100)); // the BuildKit image is the newer one
+        await buildOn(t, TAGS.buildkit, DOCKERFILE, files, 'buildkit', { extra: ['--no-cache'], label: false });
+      }
+      for (const b of buildersOf(name)) built[b] = await inspectBuilt(t, client, TAGS[b], work);
       // The engine's own report of each image, as the hover reads it.
       const engine = await Engine.create(engineOptions(t));
       try {
-        for (const b of ['legacy', 'buildkit'] as const) reports[b] = await engine.layers(TAGS[b]);
+        for (const b of buildersOf(name)) reports[b] = await engine.layers(TAGS[b]);
       } finally {
         await engine.dispose();
       }
@@ -233,8 +235,8 @@ for (const name of suiteTargets()) {
       assert.equal(Buffer.byteLength(files['conf/a.conf']), EXPECTED[6].size);
     });
 
-    for (const builder of ['legacy', 'buildkit'] as const) {
-      describe(`built with ${builder === 'legacy' ? 'the legacy builder' : 'BuildKit'}`, () => {
+    for (const builder of buildersOf(name)) {
+      describe(`built with ${builder === 'buildkit' ? 'BuildKit' : isPodman(name) ? 'Buildah' : 'the legacy builder'}`, () => {
         it('writes the CreatedBy forms this module parses', () => {
           const b = built[builder];
           assert.ok(b);
@@ -438,14 +440,14 @@ for (const name of suiteTargets()) {
       assert.ok(a.certain.every(Boolean));
     });
 
-    it('findImageForDockerfile picks the newest of the two images built from the file', () => {
-      const candidates: ImageCandidate[] = (['legacy', 'buildkit'] as const).map((k) => {
+    it('findImageForDockerfile picks the newest of the images built from the file', () => {
+      const candidates: ImageCandidate[] = buildersOf(name).map((k) => {
         const b = built[k];
         assert.ok(b);
         return { id: b.id, tags: [b.tag], created: b.created, history: b.history, layerCount: b.layerCount };
       });
       const best = findImageForDockerfile(DOCKERFILE, candidates);
-      assert.equal(best?.candidate.tags[0], TAGS.buildkit);
+      assert.equal(best?.candidate.tags[0], TAGS[buildersOf(name).at(-1)!]);
       assert.equal(best?.match.full, true);
       // A different Dockerfile matches neither.
       assert.equal(findImageForDockerfile(`FROM ${BASE}\nRUN echo other\n`, candidates), null);

@@ -5,7 +5,7 @@ import { DirectHostFiles, HostFiles } from '../../src/core/util/hostFiles';
 import { LayerChange, LayerReport } from '../../src/shared/model';
 import { BASE_IMAGE } from '../support/docker';
 import { TarListingEntry, buildOn, savedLayerListingsOn } from '../support/images';
-import { Target, engineOptions, inspectOn, openTarget, removeOn, runOn, suiteTargets } from '../support/targets';
+import { Target, buildersOf, engineOptions, isPodman, inspectOn, openTarget, removeOn, runOn, suiteTargets } from '../support/targets';
 
 const PASSWD_LINE = 'extra:x:1000:1000::/home/extra:/bin/sh';
 
@@ -75,6 +75,9 @@ const EXPECTED_SOURCE: Record<string, LayerReport['layers'][number]['source']> =
   local: 'tar-split',
   'vm-docker': 'tar-split',
   'vm-containerd': 'content-store',
+  // containers/storage keeps each layer's tar headers in overlay-layers/<id>.tar-split.gz.
+  'vm-podman': 'tar-split',
+  'vm-podman-rootless': 'tar-split',
 };
 
 /** A message that tells someone already reading through the helper to use it. */
@@ -97,10 +100,9 @@ for (const name of suiteTargets()) {
       const base = await savedLayerListingsOn(t, BASE_IMAGE);
       basePasswdBytes = base.layers[0].find((e) => e.name.replace(/^\.\//, '') === 'etc/passwd')!.size;
       // Built on the target's daemon (in the guest for a VM), by each builder.
-      await buildOn(t, tags.legacy, dockerfile(BASE_IMAGE), { 'note.txt': 'note\n' }, 'legacy');
-      await buildOn(t, tags.buildkit, dockerfile(BASE_IMAGE), { 'note.txt': 'note\n' }, 'buildkit');
+      for (const b of buildersOf(name)) await buildOn(t, tags[b], dockerfile(BASE_IMAGE), { 'note.txt': 'note\n' }, b);
       engine = await Engine.create(engineOptions(t));
-      for (const b of ['legacy', 'buildkit'] as const) reports[b] = await engine.layers(tags[b]);
+      for (const b of buildersOf(name)) reports[b] = await engine.layers(tags[b]);
     });
 
     after(async function () {
@@ -111,8 +113,8 @@ for (const name of suiteTargets()) {
       await t.docker(['rmi', '-f', tags.legacy, tags.buildkit]).catch(() => undefined);
     });
 
-    for (const builder of ['legacy', 'buildkit'] as const) {
-      describe(`an image built by the ${builder} builder`, () => {
+    for (const builder of buildersOf(name)) {
+      describe(`an image built by the ${builder === 'legacy' && isPodman(name) ? 'Buildah (legacy-form)' : builder} builder`, () => {
         it('has one layer per RootFS layer, each equal to its layer tar in docker save', async () => {
           const report = reports[builder];
           const saved = await savedLayerListingsOn(t, tags[builder]);

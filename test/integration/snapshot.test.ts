@@ -10,7 +10,9 @@ import { ContainerSnapshot, HOST_MEMBER, NAMESPACE_TYPES, Snapshot } from '../..
 import {
   Target,
   cgroupFilesOn,
+  delegatedControllersOn,
   engineOptions,
+  expectedCgroupPathOn,
   hostNamespacesOn,
   inspectOn,
   lsnsOfPidOn,
@@ -56,6 +58,9 @@ for (const target of suiteTargets()) {
       t = await openTarget(target);
       const image = t.helperImage;
       existing = await runningOn(t);
+      // Rootless Podman's containers get the controllers systemd delegates to the user (no cpuset there).
+      const delegated = await delegatedControllersOn(t);
+      const cpuset = !delegated || delegated.has('cpuset') ? ['--cpuset-cpus', '0'] : [];
       ids.limited = await runOn(t, [
         '--name',
         'xray-it-limited',
@@ -69,8 +74,7 @@ for (const target of suiteTargets()) {
         '0.5',
         '--pids-limit',
         '50',
-        '--cpuset-cpus',
-        '0',
+        ...cpuset,
         image,
         'sh',
         '-c',
@@ -219,7 +223,7 @@ for (const target of suiteTargets()) {
       const procCgroup = await t.sh(`cat /proc/${c.pid}/cgroup`);
       const line = procCgroup.split('\n').find((x) => (version === 2 ? x.startsWith('0::') : /^\d+:([^:]*,)?memory(,[^:]*)?:/.test(x)))!;
       assert.equal(c.cgroup.path, line.slice(line.lastIndexOf(':') + 1));
-      assert.equal(c.cgroup.path, driver === 'systemd' ? `/system.slice/docker-${ids.limited}.scope` : `/docker/${ids.limited}`);
+      assert.equal(c.cgroup.path, await expectedCgroupPathOn(t, ids.limited, driver));
       const u = c.cgroup.usage;
       assert.equal(u.pidsCurrent, 3, 'three sleeps');
       assert.ok(u.memoryBytes! > 0 && u.memoryBytes! < 64 * 1024 * 1024);
@@ -231,7 +235,9 @@ for (const target of suiteTargets()) {
       assert.equal(al.memoryBytes, null);
       assert.equal(al.cpus, null);
       assert.equal(al.cpusetCpus, null);
-      assert.ok(!aloneInfo.HostConfig.PidsLimit, 'docker sets no pids limit on alone');
+      // Docker sets no pids limit unless asked; Podman sets containers.conf's pids_limit (2048 by default).
+      if (t.runtime === 'docker') assert.ok(!aloneInfo.HostConfig.PidsLimit, 'docker sets no pids limit on alone');
+      else assert.equal(al.pidsMax, aloneInfo.HostConfig.PidsLimit || null, "Podman's default pids limit, as inspect reports it");
       // Under the systemd driver the scope still gets systemd's TasksMax, which the kernel enforces: the
       // engine reports pids.max as the kernel has it, a number there and `max` (null) under cgroupfs.
       const pidsMax = (await cgroupFilesOn(t, alone.pid!, [['pids', 'pids.max']]))['pids.max'];
@@ -240,7 +246,7 @@ for (const target of suiteTargets()) {
       else assert.equal(al.pidsMax, null);
     });
 
-    it("finds the overlay mount that /proc/PID/mountinfo on the daemon's machine and docker inspect name, init layer included", async () => {
+    it("finds the overlay mount that /proc/PID/mountinfo on the daemon's machine and docker inspect name, Docker's init layer included", async () => {
       for (const name of ['limited', 'alone']) {
         const info = await inspectOn<InspectInfo>(t, ids[name]);
         const c = byName(snap, name);
@@ -253,6 +259,19 @@ for (const target of suiteTargets()) {
         assert.equal(ov.workDir, oracle.workDir);
         assert.equal(ov.mergedDir, oracle.mergedDir, "merged dir: where the daemon's mount table mounts that overlay");
         const top = ov.stack[ov.stack.length - 1];
+        if (t.runtime === 'podman') {
+          // Podman makes no init layer (it bind-mounts /etc/hosts and the like): every lower dir is an image
+          // layer, and inspect's LowerDir names them resolved, top first.
+          assert.ok(
+            ov.stack.every((l) => l.role === 'image'),
+            ov.stack.map((l) => l.role).join(),
+          );
+          assert.equal(ov.upperDir, info.GraphDriver.Data!.UpperDir);
+          assert.equal(ov.workDir, info.GraphDriver.Data!.WorkDir);
+          assert.equal(ov.mergedDir, info.GraphDriver.Data!.MergedDir);
+          assert.deepEqual(ov.stack.map((l) => l.resolved).reverse(), info.GraphDriver.Data!.LowerDir.split(':'));
+          continue;
+        }
         assert.equal(top.role, 'init');
         assert.ok(ov.stack.slice(0, -1).every((l) => l.role === 'image'));
         if (info.GraphDriver.Data) {

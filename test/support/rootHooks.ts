@@ -3,13 +3,14 @@
 // engine answers, the main daemon's containers and images; after the last test they fail the run if an
 // interface appeared, vanished or changed its addresses, an account file changed, a container was left
 // behind or removed, or an image the run did not make is gone. Images the run made (named `xray-…`, and
-// tagless ones) are removed; any other new image fails it.
+// tagless ones) are removed; any other new image fails it. Each Podman store in the test VM that the run
+// opened (root's, the rootless user's) is checked the same way, for its containers, pods and images.
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import { BASE_IMAGE, ensureBaseImage } from './docker';
-import { stopVms } from './targets';
+import { podmanLeftovers, stopVms } from './targets';
 
 interface MachineState {
   interfaces: string[];
@@ -78,12 +79,16 @@ export const mochaHooks = {
     before = record();
   },
   async afterAll(this: Mocha.Context): Promise<void> {
-    this.timeout(120000);
+    this.timeout(600000);
+    // The Podman stores in the test VM the run opened: what the run made there is gone (checked before the VM stops).
+    const problems: string[] = await podmanLeftovers();
     stopVms();
-    if (!before) return;
+    if (!before) {
+      assert.deepEqual(problems, [], 'the test run changed the machine');
+      return;
+    }
     const start = before;
     const now = record();
-    const problems: string[] = [];
     const net = diff(start.interfaces, now.interfaces);
     if (net.added.length || net.removed.length)
       problems.push(`network interfaces changed: appeared ${JSON.stringify(net.added)}, gone ${JSON.stringify(net.removed)}`);

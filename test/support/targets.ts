@@ -4,15 +4,37 @@
 // own oracle channel: shell commands run as root on the daemon's machine (locally, or over ssh in the
 // guest), so every check is read where the containers really run. A VM target boots its VM on first use
 // (scripts/vm/boot.sh, idempotent) and the root hooks stop it after the run.
-import { execFile, execFileSync } from 'node:child_process';
+//
+// The docker-mode VM also runs Podman 5: rootful (root's store, /var/lib/containers/storage, its API on
+// guest tcp 8888) and rootless (the user `xray`, uid 1000, its store under ~/.local/share/containers and its
+// API on guest tcp 8889). Their targets drive and check with the guest's own `podman` over ssh, as root or
+// as that user (a login session, so rootless Podman has its systemd user manager), translating the docker
+// CLI arguments the suites pass where podman's CLI differs; the oracle shell stays root in the guest.
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { EngineOptions } from '../../src/core/engine';
 import { BASE_IMAGE, TEST_LABEL, ensureBaseImage } from './docker';
 
-export type TargetName = 'local' | 'vm-docker' | 'vm-containerd';
-export const ALL_TARGETS: TargetName[] = ['local', 'vm-docker', 'vm-containerd'];
+export type TargetName = 'local' | 'vm-docker' | 'vm-containerd' | 'vm-podman' | 'vm-podman-rootless';
+export const ALL_TARGETS: TargetName[] = ['local', 'vm-docker', 'vm-containerd', 'vm-podman', 'vm-podman-rootless'];
+
+/** The targets whose daemon is Podman (known before a target opens, for suites that shape their tests by it). */
+export function isPodman(name: TargetName): boolean {
+  return name === 'vm-podman' || name === 'vm-podman-rootless';
+}
+
+/**
+ * The builders a target's daemon has: Docker's legacy builder and BuildKit; Podman builds with Buildah
+ * alone, whose history has the legacy builder's forms (`/bin/sh -c #(nop) COPY file:… in …`, `|1 A=b /bin/sh -c …`).
+ */
+export function buildersOf(name: TargetName): ('legacy' | 'buildkit')[] {
+  return isPodman(name) ? ['legacy'] : ['legacy', 'buildkit'];
+}
+
+/** The guest's rootless Podman user (scripts/vm/build.sh makes it). */
+export const ROOTLESS_USER = 'xray';
 
 const REPO = path.resolve(__dirname, '..', '..', '..');
 const TOOLS_DIR =
@@ -34,6 +56,10 @@ export interface VmState {
 
 export interface Target {
   name: TargetName;
+  /** The container engine behind the endpoint. */
+  runtime: 'docker' | 'podman';
+  /** Whether the daemon runs as an unprivileged user (rootless Podman): its containers live in that user's user namespace. */
+  rootless: boolean;
   /** The endpoint the engine is given (`--host`); undefined for this machine's default socket. */
   host: string | undefined;
   /** How the engine reads the daemon's files there: directly (root here) or through the helper. */
@@ -48,6 +74,28 @@ export interface Target {
   docker(args: string[], opts?: { input?: Buffer | string; timeout?: number; env?: NodeJS.ProcessEnv }): Promise<string>;
   /** A shell script run as root on the daemon's machine (the oracle channel). */
   sh(script: string, opts?: { timeout?: number }): Promise<string>;
+}
+
+/** A command whose stdout goes to a file (binary, e.g. an image archive). */
+function runToFile(file: string, args: string[], out: string, timeout = 600000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const fd = fs.openSync(out, 'w');
+    const child = spawn(file, args, { stdio: ['ignore', fd, 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeout);
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      fs.closeSync(fd);
+      reject(err);
+    });
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      fs.closeSync(fd);
+      if (code === 0) resolve();
+      else reject(new Error(`${file} ${args.join(' ')}: exit ${code ?? signal}: ${stderr}`));
+    });
+  });
 }
 
 function run(
@@ -131,8 +179,11 @@ export function ensureVm(mode: 'docker' | 'containerd'): Promise<VmState> {
   return p;
 }
 
-/** ssh as root into the VM, through one master connection per VM (the guest runs under emulation: a handshake is slow). */
-function sshArgs(vm: VmState): string[] {
+/**
+ * ssh into the VM as root (or as `user`), through one master connection per VM and user (the guest runs
+ * under emulation: a handshake is slow).
+ */
+function sshArgs(vm: VmState, user = 'root'): string[] {
   return [
     '-i',
     vm.sshKey,
@@ -147,15 +198,17 @@ function sshArgs(vm: VmState): string[] {
     '-o',
     'ControlMaster=auto',
     '-o',
-    `ControlPath=${path.join(os.tmpdir(), `xray-vm-ssh-${vm.mode}-${vm.ssh}`)}`,
+    `ControlPath=${path.join(os.tmpdir(), `xray-vm-ssh-${vm.mode}-${vm.ssh}${user === 'root' ? '' : `-${user}`}`)}`,
     '-o',
     'ControlPersist=300',
-    'root@127.0.0.1',
+    `${user}@127.0.0.1`,
   ];
 }
 
 const localTarget: Target = {
   name: 'local',
+  runtime: 'docker',
+  rootless: false,
   host: undefined,
   access: 'direct',
   helperImage: BASE_IMAGE,
@@ -182,6 +235,8 @@ function vmTarget(name: 'vm-docker' | 'vm-containerd', vm: VmState): Target {
   const host = `tcp://127.0.0.1:${vm.dockerTcp}`;
   return {
     name,
+    runtime: 'docker',
+    rootless: false,
     host,
     access: 'helper',
     helperImage: BASE_IMAGE,
@@ -197,6 +252,206 @@ function vmTarget(name: 'vm-docker' | 'vm-containerd', vm: VmState): Target {
   };
 }
 
+/** The base image as Podman names it once `podman load` has taken Docker's `xray-test-busybox:1`. */
+export const PODMAN_BASE_IMAGE = `localhost/${BASE_IMAGE}`;
+
+/** `docker info --format` fields, from `podman info --format json`. */
+function podmanInfoField(info: Record<string, Record<string, unknown>>, field: string): string {
+  const host = info.host ?? {};
+  const store = info.store ?? {};
+  const fields: Record<string, unknown> = {
+    CgroupVersion: String(host.cgroupVersion ?? '').replace(/^v/, ''),
+    CgroupDriver: host.cgroupManager,
+    Driver: store.graphDriverName,
+    DockerRootDir: store.graphRoot,
+    ServerVersion: (info.version as Record<string, unknown> | undefined)?.Version,
+    KernelVersion: host.kernel,
+    Name: host.hostname,
+    NCPU: host.cpus,
+    MemTotal: host.memTotal,
+    OSType: 'linux',
+  };
+  if (fields[field] === undefined) throw new Error(`docker info field .${field} has no Podman counterpart in the test translation`);
+  return String(fields[field]);
+}
+
+/** docker history's `{{json .}}` keys from podman's (which names some in lower case). */
+function dockerHistoryRow(row: Record<string, unknown>): Record<string, unknown> {
+  return {
+    ID: row.id,
+    CreatedAt: row.created,
+    CreatedBy: row.CreatedBy,
+    Size: row.size,
+    Comment: row.Comment ?? row.comment ?? '',
+    Tags: row.tags,
+  };
+}
+
+/**
+ * `docker ARGS` run as the guest's own `podman`, as `user` (root: rootful Podman; the rootless user: its
+ * store). Most arguments are podman's too; those that differ are translated:
+ * - `info --format '{{.CgroupVersion}} …'`: podman's info has other field names (and `v2` for 2);
+ * - `top ID -o pid,args`: docker top's pid is the host PID, podman's `pid` the container's (`hpid` is the host's);
+ * - `history --format '{{json .}}'`: podman writes `size`, `created`, `id` in lower case;
+ * - `build … DIR`: the context is a directory here, sent to the guest as a tar on stdin (DOCKER_BUILDKIT means nothing);
+ * - `save -o FILE`: FILE is here, the archive comes back on stdout;
+ * - `rm`: with `--depend`, so a container others joined goes with them;
+ * - input (`load` with a tar on stdin) passes through ssh.
+ */
+async function podmanCli(
+  vm: VmState,
+  user: string,
+  args: string[],
+  opts: { input?: Buffer | string; timeout?: number; env?: NodeJS.ProcessEnv } = {},
+): Promise<string> {
+  const ssh = (command: string, o = opts) => run('ssh', [...sshArgs(vm, user), command], { input: o.input, timeout: o.timeout });
+  const podman = (a: string[]) => ['podman', ...a].map(shellQuote).join(' ');
+  const [cmd, ...rest] = args;
+  if (cmd === 'info') {
+    const f = rest.indexOf('--format');
+    const json = JSON.parse(await ssh(podman(['info', '--format', 'json']))) as Record<string, Record<string, unknown>>;
+    if (f < 0) return JSON.stringify(json);
+    return `${rest[f + 1].replace(/\{\{\s*\.(\w+)\s*\}\}/g, (_m, field: string) => podmanInfoField(json, field))}\n`;
+  }
+  if (cmd === 'top') {
+    const o = rest.indexOf('-o');
+    if (o < 0) return ssh(podman(['top', ...rest, 'hpid', 'huser', 'args']));
+    const descriptors = rest[o + 1].split(',').map((d) => (d === 'pid' ? 'hpid' : d === 'user' ? 'huser' : d));
+    const out = await ssh(podman(['top', ...rest.slice(0, o), ...rest.slice(o + 2), ...descriptors]));
+    // podman top lists every process of the container's PID namespace, those of containers that joined it
+    // (`--pid container:x`) with the host PID `?`; docker top lists the container's own (its cgroup's): those rows go.
+    if (descriptors[0] !== 'hpid') return out;
+    return out
+      .split('\n')
+      .filter((l, i) => i === 0 || !/^\?\s/.test(l))
+      .join('\n');
+  }
+  if (cmd === 'history' && rest.some((a, i) => a === '--format' && /^\{\{\s*json \.\s*\}\}$/.test(rest[i + 1]))) {
+    const out = await ssh(podman(args));
+    return out
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => JSON.stringify(dockerHistoryRow(JSON.parse(l) as Record<string, unknown>)))
+      .join('\n')
+      .concat('\n');
+  }
+  if (cmd === 'build') {
+    const dir = rest[rest.length - 1];
+    if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new Error(`build: the context ${dir} is no directory here`);
+    const context = execFileSync('tar', ['-C', dir, '-c', '.'], { maxBuffer: 256 * 1024 * 1024 });
+    const build = podman(['build', ...rest.slice(0, -1)]);
+    return ssh(`d=$(mktemp -d) && tar -C "$d" -xf - && ${build} "$d"; rc=$?; rm -rf "$d"; exit $rc`, {
+      input: context,
+      timeout: opts.timeout ?? 900000,
+    });
+  }
+  if (cmd === 'rm') {
+    // A container that others joined (`--network container:x`) is removed only with them: podman refuses
+    // it on its own, even when they are named in the same call, unless told to take its dependents too.
+    return ssh(podman(['rm', '--depend', ...rest]));
+  }
+  if (cmd === 'save') {
+    const o = rest.indexOf('-o');
+    if (o >= 0) {
+      const out = rest[o + 1];
+      await runToFile('ssh', [...sshArgs(vm, user), podman(['save', ...rest.slice(0, o), ...rest.slice(o + 2)])], out, opts.timeout);
+      return '';
+    }
+  }
+  return ssh(podman(args));
+}
+
+function podmanTarget(name: 'vm-podman' | 'vm-podman-rootless', vm: VmState): Target {
+  const rootless = name === 'vm-podman-rootless';
+  const user = rootless ? ROOTLESS_USER : 'root';
+  return {
+    name,
+    runtime: 'podman',
+    rootless,
+    host: `tcp://127.0.0.1:${rootless ? vm.podmanUser : vm.podman}`,
+    access: 'helper',
+    helperImage: PODMAN_BASE_IMAGE,
+    local: false,
+    vm,
+    docker: (args, opts) => podmanCli(vm, user, args, opts),
+    sh: (script, opts) => run('ssh', [...sshArgs(vm), script], opts),
+  };
+}
+
+/** What a Podman store held when the run first opened it (the root hooks compare at the end). */
+interface PodmanRecord {
+  target: Target;
+  containers: string[];
+  pods: string[];
+  images: string[];
+}
+const podmanRecords = new Map<string, PodmanRecord>();
+
+async function podmanLines(t: Target, args: string[]): Promise<string[]> {
+  return (await t.docker(args))
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .sort();
+}
+
+async function recordPodman(t: Target): Promise<PodmanRecord> {
+  return {
+    target: t,
+    containers: await podmanLines(t, ['ps', '-aq', '--no-trunc']),
+    pods: await podmanLines(t, ['pod', 'ps', '-q', '--no-trunc']),
+    images: await podmanLines(t, ['images', '-a', '--no-trunc', '--format', '{{.ID}} {{.Repository}}:{{.Tag}}']),
+  };
+}
+
+/**
+ * The root hooks' check of each Podman store the run opened: containers and pods it left behind (or
+ * removed), images it made and left (those named `localhost/xray-…`, and tagless ones, are removed here:
+ * Buildah keeps each step's image as build cache) and images that were there before and are gone.
+ * `localhost/podman-pause` is Podman's own, built on demand for its pause process: not the run's.
+ */
+export async function podmanLeftovers(): Promise<string[]> {
+  const problems: string[] = [];
+  for (const [key, start] of podmanRecords) {
+    const t = start.target;
+    try {
+      const now = await recordPodman(t);
+      const d = (a: string[], b: string[]) => ({ added: b.filter((x) => !a.includes(x)), removed: a.filter((x) => !b.includes(x)) });
+      const c = d(start.containers, now.containers);
+      if (c.added.length) problems.push(`${t.name}: containers left behind: ${c.added.join(', ')}`);
+      if (c.removed.length) problems.push(`${t.name}: containers that were there before are gone: ${c.removed.join(', ')}`);
+      const p = d(start.pods, now.pods);
+      if (p.added.length) problems.push(`${t.name}: pods left behind: ${p.added.join(', ')}`);
+      if (p.removed.length) problems.push(`${t.name}: pods that were there before are gone: ${p.removed.join(', ')}`);
+      const added = d(start.images, now.images).added.filter((l) => !/ localhost\/podman-pause:/.test(l));
+      const ours = [...new Set(added.filter((l) => / localhost\/xray-[^ ]*$/.test(l)).map((l) => l.split(' ')[1]))];
+      if (ours.length)
+        await t
+          .docker(['rmi', '-f', ...ours])
+          .catch((err: Error) => problems.push(`${t.name}: could not remove ${ours.join(', ')}: ${err.message}`));
+      // Tagless images the run made (Buildah's per-step images): newest first, each once its children are gone.
+      for (let round = 0; round < 3; round++) {
+        const tagless = d(
+          start.images,
+          await podmanLines(t, ['images', '-a', '--no-trunc', '--format', '{{.ID}} {{.Repository}}:{{.Tag}}']),
+        )
+          .added.filter((l) => l.endsWith(' <none>:<none>'))
+          .map((l) => l.split(' ')[0]);
+        if (tagless.length === 0) break;
+        await t.docker(['rmi', ...tagless]).catch(() => undefined);
+      }
+      const im = d(start.images, await podmanLines(t, ['images', '-a', '--no-trunc', '--format', '{{.ID}} {{.Repository}}:{{.Tag}}']));
+      const left = im.added.filter((l) => !/ localhost\/podman-pause:/.test(l) && l !== `${l.split(' ')[0]} ${PODMAN_BASE_IMAGE}`);
+      if (left.length) problems.push(`${t.name}: images left behind: ${left.join(', ')}`);
+      if (im.removed.length) problems.push(`${t.name}: images that were there before are gone: ${im.removed.join(', ')}`);
+    } catch (err) {
+      problems.push(`${t.name}: could not check the Podman store: ${(err as Error).message.split('\n')[0]}`);
+    }
+    podmanRecords.delete(key);
+  }
+  return problems;
+}
+
 const loaded = new Set<string>();
 
 /** The target, its VM booted and the base image loaded into its daemon. */
@@ -205,9 +460,28 @@ export async function openTarget(name: TargetName): Promise<Target> {
     await ensureBaseImage();
     return localTarget;
   }
-  const vm = await ensureVm(name === 'vm-docker' ? 'docker' : 'containerd');
-  const t = vmTarget(name, vm);
+  const vm = await ensureVm(name === 'vm-containerd' ? 'containerd' : 'docker');
   const key = `${name}:${vm.pid}`;
+  if (isPodman(name)) {
+    const t = podmanTarget(name as 'vm-podman' | 'vm-podman-rootless', vm);
+    if (!loaded.has(key)) {
+      if (!podmanRecords.has(key)) podmanRecords.set(key, await recordPodman(t));
+      const present = await t.docker(['image', 'exists', PODMAN_BASE_IMAGE]).then(
+        () => true,
+        () => false,
+      );
+      if (!present) {
+        await ensureBaseImage();
+        const tar = execFileSync('docker', ['save', BASE_IMAGE], { maxBuffer: 256 * 1024 * 1024 });
+        const said = await t.docker(['load'], { input: tar });
+        if (!said.includes(`Loaded image: ${PODMAN_BASE_IMAGE}`))
+          throw new Error(`${name}: podman load named the base image otherwise than ${PODMAN_BASE_IMAGE}: ${said}`);
+      }
+      loaded.add(key);
+    }
+    return t;
+  }
+  const t = vmTarget(name as 'vm-docker' | 'vm-containerd', vm);
   if (!loaded.has(key)) {
     const present = await t.docker(['image', 'inspect', '--format', '{{.Id}}', BASE_IMAGE]).then(
       () => true,
@@ -311,32 +585,70 @@ export async function lsnsOfPidOn(t: Target, pid: number): Promise<Record<string
 export async function hostNamespacesOn(t: Target): Promise<{ from: string; namespaces: Record<string, number> }> {
   const init = await readlinkNamespacesOn(t, 1);
   if (init.net !== undefined) return { from: 'PID 1', namespaces: init };
-  const daemon = Number((await t.sh('pidof dockerd || true')).trim().split(/\s+/)[0]);
-  if (!Number.isInteger(daemon) || daemon <= 0) throw new Error(`${t.name}: neither PID 1's namespaces nor dockerd's can be read`);
-  return { from: `dockerd (PID ${daemon})`, namespaces: await readlinkNamespacesOn(t, daemon) };
+  const daemonName = t.runtime === 'podman' ? 'podman' : 'dockerd';
+  const daemon = Number((await t.sh(`pidof ${daemonName} || true`)).trim().split(/\s+/)[0]);
+  if (!Number.isInteger(daemon) || daemon <= 0) throw new Error(`${t.name}: neither PID 1's namespaces nor ${daemonName}'s can be read`);
+  return { from: `${daemonName} (PID ${daemon})`, namespaces: await readlinkNamespacesOn(t, daemon) };
 }
 
 export interface RootMountOracle {
   lowerDirs: string[];
   upperDir: string | null;
   workDir: string | null;
-  /** Where the daemon's mount table (PID 1's, else dockerd's) mounts an overlay with this upper dir. */
+  /**
+   * Where the daemon's mount table mounts an overlay with this upper dir: PID 1's (else dockerd's) for
+   * Docker; for Podman that of the container's conmon (its parent), which is in Podman's mount namespace:
+   * the host's when rootful, the rootless user's own (made with its user namespace) when rootless.
+   */
   mergedDir: string | null;
+  /** Whether the overlay keeps its marks in `user.overlay.*` xattrs (`userxattr`: mounted in a user namespace). */
+  userXattr: boolean;
 }
 
 /** The overlay root mount of a process, from /proc/PID/mountinfo read on the target's machine. */
 export async function rootMountOn(t: Target, pid: number): Promise<RootMountOracle> {
-  const out = await t.sh(
-    `awk '$5 == "/"' /proc/${pid}/mountinfo | tail -n 1; echo ---; ` +
-      `cat /proc/1/mountinfo 2>/dev/null || cat /proc/$(pidof dockerd | cut -d' ' -f1)/mountinfo`,
-  );
+  const tableOf =
+    t.runtime === 'podman'
+      ? `cat /proc/$(awk '$1 == "PPid:" { print $2 }' /proc/${pid}/status)/mountinfo`
+      : `cat /proc/1/mountinfo 2>/dev/null || cat /proc/$(pidof dockerd | cut -d' ' -f1)/mountinfo`;
+  const out = await t.sh(`awk '$5 == "/"' /proc/${pid}/mountinfo | tail -n 1; echo ---; ${tableOf}`);
   const [root, table] = out.split('\n---\n');
   const opt = (line: string, key: string): string | null => new RegExp(`[ ,]${key}=([^, ]+)`).exec(line)?.[1] ?? null;
   const lower = opt(root, 'lowerdir');
   if (!lower) throw new Error(`${t.name}: the root mount of PID ${pid} is no overlay: ${root}`);
   const upperDir = opt(root, 'upperdir');
   const merged = upperDir ? table.split('\n').find((l) => l.includes(` - overlay `) && opt(l, 'upperdir') === upperDir) : undefined;
-  return { lowerDirs: lower.split(':'), upperDir, workDir: opt(root, 'workdir'), mergedDir: merged ? merged.split(' ')[4] : null };
+  return {
+    lowerDirs: lower.split(':'),
+    upperDir,
+    workDir: opt(root, 'workdir'),
+    mergedDir: merged ? merged.split(' ')[4] : null,
+    userXattr: /[ ,]userxattr(,|$)/.test(root.trim()),
+  };
+}
+
+/**
+ * The cgroup path the runtime gives a container under the systemd driver, as /proc/PID/cgroup names it:
+ * Docker's `system.slice/docker-<id>.scope`; Podman's `libpod-<id>.scope/container` (crun puts the processes
+ * in a `container` child) under machine.slice, or, rootless, under the user's systemd manager.
+ */
+export async function expectedCgroupPathOn(t: Target, id: string, driver: string): Promise<string> {
+  if (t.runtime === 'docker') return driver === 'systemd' ? `/system.slice/docker-${id}.scope` : `/docker/${id}`;
+  if (!t.rootless) return `/machine.slice/libpod-${id}.scope/container`;
+  const uid = (await t.sh(`id -u ${ROOTLESS_USER}`)).trim();
+  return `/user.slice/user-${uid}.slice/user@${uid}.service/user.slice/libpod-${id}.scope/container`;
+}
+
+/**
+ * The cgroup v2 controllers the target's containers can be limited by: every one for a rootful daemon
+ * (null); for rootless Podman those systemd delegates to the user's manager (cpu, memory, pids by default:
+ * no cpuset, no io), read from its cgroup.subtree_control in the guest.
+ */
+export async function delegatedControllersOn(t: Target): Promise<Set<string> | null> {
+  if (!t.rootless) return null;
+  const uid = (await t.sh(`id -u ${ROOTLESS_USER}`)).trim();
+  const text = await t.sh(`cat /sys/fs/cgroup/user.slice/user-${uid}.slice/user@${uid}.service/cgroup.subtree_control`);
+  return new Set(text.trim().split(/\s+/).filter(Boolean));
 }
 
 /**
@@ -380,6 +692,7 @@ export async function buildOn(t: Target, tag: string, dockerfile: string): Promi
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xray-build-'));
   try {
     fs.writeFileSync(path.join(dir, 'Dockerfile'), dockerfile);
+    // DOCKER_BUILDKIT=0 picks Docker's legacy builder; Podman has Buildah alone and ignores it.
     await t.docker(['build', '-q', '--network', 'none', '--label', TEST_LABEL, '-t', tag, dir], {
       env: { ...process.env, DOCKER_BUILDKIT: '0' },
     });

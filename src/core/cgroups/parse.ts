@@ -374,8 +374,11 @@ export function decideCgroupVersion(entries: readonly ProcCgroupEntry[], mounts:
  * `user.slice`.
  */
 export function detectCgroupDriver(path: string): CgroupDriver {
-  const leaf = path.replace(/\/+$/, '').split('/').pop() ?? '';
-  return leaf.endsWith('.scope') || leaf.endsWith('.slice') ? 'systemd' : 'cgroupfs';
+  const parts = path.replace(/\/+$/, '').split('/');
+  const leaf = parts.pop() ?? '';
+  if (leaf.endsWith('.scope') || leaf.endsWith('.slice')) return 'systemd';
+  // Podman under systemd puts the processes in a `container` child of its `libpod-<id>.scope`.
+  return parts.some((p) => p.endsWith('.scope')) ? 'systemd' : 'cgroupfs';
 }
 
 /** Rootless Docker runs under a user's systemd instance: `/user.slice/user-1000.slice/user@1000.service/…`. */

@@ -331,6 +331,10 @@ describe('cgroups/parse', () => {
       assert.equal(detectCgroupDriver(`/kubepods.slice/kubepods-burstable.slice/cri-containerd-${ID}.scope`), 'systemd');
       assert.equal(detectCgroupDriver(`/docker/${ID}`), 'cgroupfs');
       assert.equal(detectCgroupDriver(`/my-parent/${ID}`), 'cgroupfs');
+      // Podman under systemd: the processes sit in a `container` child of the container's scope.
+      assert.equal(detectCgroupDriver(`/machine.slice/libpod-${ID}.scope/container`), 'systemd');
+      assert.equal(detectCgroupDriver(`/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-${ID}.scope/container`), 'systemd');
+      assert.equal(detectCgroupDriver(`/machine.slice/libpod_parent/libpod-${ID}`), 'cgroupfs');
       // Rootless with cgroupfs passes through user.slice yet is not systemd's naming.
       assert.equal(detectCgroupDriver(`/user.slice/user-1000.slice/user@1000.service/app.slice/docker.service/docker/${ID}`), 'cgroupfs');
     });

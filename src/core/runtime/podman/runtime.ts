@@ -12,9 +12,18 @@ import { podmanLayerStore } from './store';
 /** The libpod API version asked for: Podman 4.0 and later serve it. */
 const LIBPOD = '/v4.0.0/libpod';
 
-/** One entry of GET /libpod/containers/json, as far as the engine uses it. */
-interface LibpodListEntry {
+/** One entry of GET /libpod/containers/json, as far as the engine uses it (every field someone else's). */
+export interface LibpodListEntry {
   Id?: unknown;
+  Names?: unknown;
+  Image?: unknown;
+  ImageID?: unknown;
+  State?: unknown;
+  Created?: unknown;
+  StartedAt?: unknown;
+  ExitCode?: unknown;
+  Labels?: unknown;
+  Networks?: unknown;
   Pid?: unknown;
   Pod?: unknown;
   PodName?: unknown;
@@ -23,6 +32,53 @@ interface LibpodListEntry {
 
 function str(v: unknown): string {
   return typeof v === 'string' ? v : '';
+}
+
+function num(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+
+/** "Up 5 minutes", as Docker's list words it, from libpod's start time (unix seconds). */
+function upFor(startedAt: number | undefined, nowS: number): string {
+  if (startedAt === undefined || startedAt <= 0) return 'Up';
+  const s = Math.max(0, nowS - startedAt);
+  const [n, unit] =
+    s < 60
+      ? [Math.floor(s), 'second']
+      : s < 3600
+        ? [Math.floor(s / 60), 'minute']
+        : s < 86400
+          ? [Math.floor(s / 3600), 'hour']
+          : [Math.floor(s / 86400), 'day'];
+  return `Up ${n} ${unit}${n === 1 ? '' : 's'}`;
+}
+
+/** A libpod list entry as the neutral record; null for one with no container ID. */
+export function fromLibpodEntry(e: LibpodListEntry, nowS = Date.now() / 1000): RuntimeContainer | null {
+  const id = str(e.Id);
+  if (!/^[0-9a-f]{64}$/.test(id)) return null;
+  const labels: Record<string, string> = {};
+  if (e.Labels && typeof e.Labels === 'object')
+    for (const [k, v] of Object.entries(e.Labels as Record<string, unknown>)) if (typeof v === 'string') labels[k] = v;
+  const imageId = str(e.ImageID);
+  const created = typeof e.Created === 'string' ? Date.parse(e.Created) / 1000 : (num(e.Created) ?? 0);
+  const state = str(e.State) || 'unknown';
+  const pid = num(e.Pid);
+  const networks = Array.isArray(e.Networks) ? e.Networks.filter((n): n is string => typeof n === 'string') : [];
+  return {
+    id,
+    names: Array.isArray(e.Names) ? e.Names.filter((n): n is string => typeof n === 'string') : [],
+    image: str(e.Image),
+    imageId: imageId && !imageId.includes(':') ? `sha256:${imageId}` : imageId,
+    state,
+    status: state === 'running' ? upFor(num(e.StartedAt), nowS) : state === 'exited' ? `Exited (${num(e.ExitCode) ?? '?'})` : state,
+    created: Number.isFinite(created) ? Math.floor(created) : 0,
+    labels,
+    // libpod's list names the networks, not a mode: a container that joined another's has none.
+    networkMode: networks[0] ?? '',
+    pod: podOfLibpodEntry(e),
+    ...(pid !== undefined && Number.isInteger(pid) && pid > 0 ? { pid } : {}),
+  };
 }
 
 /** A pod reference from libpod's list entry; names are someone else's words, kept short. */
@@ -66,26 +122,17 @@ export class PodmanRuntime extends DockerRuntime {
     return `Podman ${info.ServerVersion ?? '?'}${podmanRootless(info) ? ' (rootless)' : ''}`;
   }
 
-  /** The compatible list (status, network mode), joined with libpod's (pods, PIDs) by container ID. */
+  /** libpod's list call: what Docker's tells, plus each container's PID and pod, in one call. */
   override async listContainers(all: boolean): Promise<RuntimeContainer[]> {
-    const [compat, libpod] = await Promise.all([
-      super.listContainers(all),
-      this.client
-        .request<LibpodListEntry[]>('list', {
-          method: 'GET',
-          path: `${LIBPOD}/containers/json?`,
-          options: { all },
-          statusCodes: { 200: true, 500: 'server error' },
-        })
-        .catch(() => [] as LibpodListEntry[]),
-    ]);
-    const extra = new Map<string, LibpodListEntry>();
-    for (const e of Array.isArray(libpod) ? libpod : []) if (typeof e?.Id === 'string') extra.set(e.Id, e);
-    return compat.map((c) => {
-      const e = extra.get(c.id);
-      if (!e) return c;
-      const pid = typeof e.Pid === 'number' && Number.isInteger(e.Pid) && e.Pid > 0 ? e.Pid : undefined;
-      return { ...c, pod: podOfLibpodEntry(e), ...(pid ? { pid } : {}) };
+    const list = await this.client.request<LibpodListEntry[]>('list', {
+      method: 'GET',
+      path: `${LIBPOD}/containers/json?`,
+      options: { all },
+      statusCodes: { 200: true, 400: 'bad parameter', 500: 'server error' },
+    });
+    return (Array.isArray(list) ? list : []).flatMap((e) => {
+      const c = e && typeof e === 'object' ? fromLibpodEntry(e) : null;
+      return c ? [c] : [];
     });
   }
 
