@@ -11,12 +11,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Ajv from 'ajv';
 import { Engine } from '../../src/core/engine';
+import { TEST_LABEL } from '../support/docker';
 import { NAMESPACE_TYPES, NamespaceType, PodGroup, Snapshot } from '../../src/shared/model';
 import {
   Target,
   cliArgs,
   engineOptions,
   inspectOn,
+  isPodman,
   openTarget,
   readlinkNamespacesOn,
   removeOn,
@@ -181,6 +183,63 @@ for (const target of suiteTargets()) {
       // Every row (heading aside) keeps the columns: one header, three members.
       const id = lines[0].indexOf('ID');
       for (const m of members) assert.match(m.slice(id), /^[0-9a-f]{12}\s/, m);
+    });
+  });
+}
+
+// Podman's own pods: `podman pod create` makes an infra container that holds the pod's namespaces, and
+// every container run with `--pod` joins them. The engine knows them from libpod's list (pod ID, name,
+// infra mark), not from labels; what they share is checked against readlink on the guest.
+for (const target of suiteTargets().filter(isPodman)) {
+  describe(`Podman pods (${target})`, function () {
+    this.timeout(900000);
+    let t: Target;
+    const podName = `xray-it-ppod-${randomUUID().slice(0, 8)}`;
+    let podId = '';
+    let infraId = '';
+    const members: string[] = [];
+    let oracleShared: NamespaceType[] = [];
+
+    before(async () => {
+      t = await openTarget(target);
+      podId = (await t.docker(['pod', 'create', '--name', podName, '--label', TEST_LABEL])).trim();
+      members.push(await runOn(t, ['--pod', podName, '--name', `${podName}-a`, t.helperImage, 'sleep', '3600']));
+      members.push(await runOn(t, ['--pod', podName, '--name', `${podName}-b`, t.helperImage, 'sleep', '3601']));
+      infraId = (await t.docker(['pod', 'inspect', '--format', '{{.InfraContainerID}}', podName])).trim();
+      const pids = await Promise.all([infraId, ...members].map(async (id) => (await inspectOn<Inspected>(t, id)).State.Pid));
+      const inodes = await Promise.all(pids.map((pid) => readlinkNamespacesOn(t, pid)));
+      oracleShared = NAMESPACE_TYPES.filter((ty) => inodes[0][ty] !== undefined && inodes.every((n) => n[ty] === inodes[0][ty]));
+    });
+
+    after(async () => {
+      if (t) await t.docker(['pod', 'rm', '-f', podName]).catch(() => undefined);
+    });
+
+    it('groups the pod from libpod (its ID, name and infra container), sharing what readlink shows', async () => {
+      assert.match(podId, /^[0-9a-f]{64}$/, 'podman pod create printed the pod ID');
+      const engine = await Engine.create(engineOptions(t));
+      try {
+        const snap = await engine.snapshot();
+        const pods = snap.pods.filter((p) => p.ref.id === podId);
+        assert.equal(pods.length, 1, JSON.stringify(snap.pods.map((p) => p.ref)));
+        const [pod] = pods;
+        assert.equal(pod.ref.source, 'podman');
+        assert.equal(pod.ref.name, podName);
+        assert.equal(pod.infra, infraId, 'the infra container is the one podman pod inspect names');
+        assert.deepEqual([...pod.containers].sort(), [infraId, ...members].sort());
+        assert.equal(pod.containers[0], infraId, 'the infra container comes first');
+        assert.deepEqual(pod.errors, []);
+        assert.deepEqual(pod.sharedNamespaces, oracleShared, 'shared namespaces against readlink');
+        for (const ty of ['net', 'ipc', 'uts'] as const)
+          assert.ok(pod.sharedNamespaces.includes(ty), `${ty} is the pod's (Podman's default)`);
+        for (const id of [infraId, ...members]) {
+          const c = snap.containers.find((x) => x.id === id)!;
+          assert.deepEqual(c.errors, [], `${c.name} was read whole`);
+          assert.equal(c.pod?.infra, id === infraId);
+        }
+      } finally {
+        await engine.dispose();
+      }
     });
   });
 }

@@ -58,7 +58,7 @@ export function fromLibpodEntry(e: LibpodListEntry, nowS = Date.now() / 1000): R
   const id = str(e.Id);
   if (!/^[0-9a-f]{64}$/.test(id)) return null;
   const labels: Record<string, string> = {};
-  if (e.Labels && typeof e.Labels === 'object')
+  if (e.Labels && typeof e.Labels === 'object' && !Array.isArray(e.Labels))
     for (const [k, v] of Object.entries(e.Labels as Record<string, unknown>)) if (typeof v === 'string') labels[k] = v;
   const imageId = str(e.ImageID);
   const created = typeof e.Created === 'string' ? Date.parse(e.Created) / 1000 : (num(e.Created) ?? 0);
@@ -91,7 +91,8 @@ export function podOfLibpodEntry(e: LibpodListEntry): PodRef | null {
 
 /** Whether the daemon at the other end is Podman (its /version lists a "Podman Engine" component). */
 export function isPodmanVersion(version: { Components?: { Name?: unknown }[] | null }): boolean {
-  return (version.Components ?? []).some((c) => typeof c?.Name === 'string' && /^podman/i.test(c.Name));
+  const components: unknown = version.Components;
+  return Array.isArray(components) && components.some((c) => typeof c?.Name === 'string' && /^podman/i.test(c.Name));
 }
 
 /** Whether Podman runs rootless (its /info says so among the security options). */
