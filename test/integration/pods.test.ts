@@ -96,7 +96,10 @@ for (const target of suiteTargets()) {
     });
 
     after(async () => {
-      if (t) await removeOn(t, [ids.log, ids.app, ids.sandbox].filter(Boolean));
+      if (!t) return;
+      // The members first: a runtime may refuse to remove a container others joined.
+      await removeOn(t, [ids.log, ids.app].filter(Boolean));
+      await removeOn(t, [ids.sandbox].filter(Boolean));
     });
 
     /** The checks the engine's snapshot and the CLI's JSON must both pass. */
