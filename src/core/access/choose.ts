@@ -15,7 +15,7 @@ export type DirectProbe = { ok: true; checked: string[] } | { ok: false; file: s
  * Reads the daemon's network namespace link (ptrace access to a root process) and lists the daemon's
  * image metadata (a root-only directory): what a docker-group user cannot, and root can.
  */
-export async function probeDirectAccess(files: HostFiles, dockerRootDir: string): Promise<DirectProbe> {
+export async function probeDirectAccess(files: HostFiles, storageDir: string): Promise<DirectProbe> {
   let pid = 1;
   for (const pidFile of ['/var/run/docker.pid', '/run/docker.pid']) {
     const n = Number((await files.readText(pidFile).catch(() => '')).trim());
@@ -24,7 +24,7 @@ export async function probeDirectAccess(files: HostFiles, dockerRootDir: string)
       break;
     }
   }
-  const checked = [`/proc/${pid}/ns/net`, `${dockerRootDir.replace(/\/+$/, '')}/image`];
+  const checked = [`/proc/${pid}/ns/net`, storageDir.replace(/\/+$/, '')];
   try {
     await files.readLink(checked[0]);
   } catch (err) {

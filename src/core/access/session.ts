@@ -75,7 +75,7 @@ export class AccessSession {
       hostname: os.hostname(),
     }).runsElsewhereReason;
     this.runsElsewhere = runsElsewhere;
-    const probe = runsElsewhere ? null : await probeDirectAccess(this.directFiles, info.DockerRootDir ?? '/var/lib/docker');
+    const probe = runsElsewhere ? null : await probeDirectAccess(this.directFiles, this.runtime.accessProbeDir(info));
     const plan = planAccess({ setting: this.opts.access ?? 'auto', runsElsewhere, probe, user: await describeUser(), osType: info.OSType });
     this.plan = plan;
     if (plan.mode !== 'helper') return;

@@ -159,6 +159,8 @@ export interface Runtime {
   layerStore(info: DaemonInfo): LayerStore | null;
   /** Whether containers' roots are mounted in the runtime's own mount namespace (rootless Podman), not the host's. */
   mountsInMonitor(info: DaemonInfo): boolean;
+  /** A directory of the runtime's storage only root may list: whether this process can is whether it reads directly. */
+  accessProbeDir(info: DaemonInfo): string;
   /** Host paths the helper container binds, read-only. */
   helperBinds(info: DaemonInfo): HelperBind[];
   /** Whether read-only binds of the helper can be made read-only recursively (sub-mounts too). */

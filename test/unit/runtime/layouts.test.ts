@@ -201,5 +201,11 @@ describe('runtime layouts', () => {
       assert.deepEqual(podman.initPidFiles(), []);
       assert.ok(docker.initPidFiles('abc').every((f) => f.endsWith('/abc/init.pid')));
     });
+
+    it('probes direct access on a directory its own storage has (no Docker `image` dir in a Podman store)', () => {
+      assert.equal(podman.accessProbeDir(PODMAN_ROOTFUL), '/var/lib/containers/storage/overlay-layers');
+      assert.equal(podman.accessProbeDir(PODMAN_ROOTLESS), `${PODMAN_ROOTLESS.DockerRootDir}/overlay-layers`);
+      assert.equal(docker.accessProbeDir(DOCKER_OVERLAY2), `${DOCKER_OVERLAY2.DockerRootDir ?? '/var/lib/docker'}/image`);
+    });
   });
 });

@@ -261,6 +261,10 @@ export class DockerRuntime implements Runtime {
     return overlay2LayerStore(info);
   }
 
+  accessProbeDir(info: DaemonInfo): string {
+    return `${(info.DockerRootDir ?? '/var/lib/docker').replace(/\/+$/, '')}/image`;
+  }
+
   mountsInMonitor(_info: DaemonInfo): boolean {
     return false;
   }

@@ -164,6 +164,11 @@ export class PodmanRuntime extends DockerRuntime {
     return podmanRootless(info);
   }
 
+  /** The layer records' directory (`overlay-layers`), which only the store's owner may list. */
+  override accessProbeDir(info: DaemonInfo): string {
+    return `${(info.DockerRootDir || '/var/lib/containers/storage').replace(/\/+$/, '')}/${info.Driver || 'overlay'}-layers`;
+  }
+
   override forcesRecursiveReadOnly(): boolean {
     return false;
   }
