@@ -19,7 +19,7 @@ import {
 } from './host/hostFacts';
 import { DiskLayerCache, defaultLayerCacheDir } from './layers/diskCache';
 import { LayerCache, LayerContext, analyseContainer, analyseImage } from './layers/report';
-import { readHostNamespaces, readNamespaces } from './procfs/read';
+import { readHostNamespaces, readNamespaces, readParentPid } from './procfs/read';
 import { groupNamespaces } from '../shared/namespaces';
 import { groupPods } from '../shared/pods';
 import { readOverlayMount } from './procfs/overlay';
@@ -425,10 +425,9 @@ export class Engine {
   private async monitorNamespaces(containers: ContainerSnapshot[]): Promise<{ namespaces: NamespaceInodes; from: string } | null> {
     for (const c of containers) {
       if (c.pid === null) continue;
+      const ppid = await readParentPid(this.files, c.pid);
+      if (ppid === null) continue;
       try {
-        const status = await this.files.readText(`/proc/${c.pid}/status`);
-        const ppid = Number(/^PPid:\s*(\d+)\s*$/m.exec(status)?.[1]);
-        if (!Number.isInteger(ppid) || ppid <= 1) continue;
         const r = await readNamespaces(this.files, ppid);
         if (!r.namespaces || r.errors.length > 0) continue;
         return {

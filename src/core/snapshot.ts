@@ -5,7 +5,7 @@ import { readContainerCgroup } from './cgroups/read';
 import type { Runtime, RuntimeContainer } from './runtime/types';
 import { MountinfoEntry, parseMountinfo } from './procfs/mountinfo';
 import { readOverlayMount } from './procfs/overlay';
-import { UsersRead, readContainerUsers, readNamespaces, readProcess } from './procfs/read';
+import { UsersRead, readContainerUsers, readNamespaces, readParentPid, readProcess } from './procfs/read';
 import { HostFiles, describeReadError } from './util/hostFiles';
 
 const NO_USERS: UsersRead = { users: undefined, errors: [], transient: false };
@@ -70,10 +70,9 @@ export async function runtimeMountTable(
   inMonitor: boolean,
 ): Promise<MountinfoEntry[] | null> {
   if (!inMonitor) return hostMounts;
+  const ppid = await readParentPid(files, pid);
+  if (ppid === null) return hostMounts;
   try {
-    const status = await files.readText(`/proc/${pid}/status`);
-    const ppid = Number(/^PPid:\s*(\d+)\s*$/m.exec(status)?.[1]);
-    if (!Number.isInteger(ppid) || ppid <= 1) return hostMounts;
     return parseMountinfo(await files.readText(`/proc/${ppid}/mountinfo`)).entries;
   } catch {
     return hostMounts;

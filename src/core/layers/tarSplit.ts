@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
+import { HostFiles, describeReadError, isPermission } from '../util/hostFiles';
 import { RawEntry, normaliseTarName, parsePaxRecords, parseTarHeader, typeFromFlag } from './tarHeader';
 
 /**
@@ -362,4 +363,22 @@ export async function readTarSplitStream(gzipped: Readable, opts: TarSplitOption
     parts.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
   }
   return readTarSplit(Buffer.concat(parts), opts);
+}
+
+/**
+ * One layer's tar-split file read from the runtime's storage: its entries, or `denied` (a permission,
+ * described) when it may not be read; any other failure is neither (the layer is exported instead). A
+ * cancelled read rejects.
+ */
+export async function readTarSplitFile(
+  files: HostFiles,
+  file: string,
+  signal?: AbortSignal,
+): Promise<{ entries: RawEntry[] } | { entries: null; denied?: string }> {
+  try {
+    return { entries: await readTarSplit(await files.readBytes(file), { signal }) };
+  } catch (err) {
+    if (signal?.aborted) throw err;
+    return isPermission(err) ? { entries: null, denied: describeReadError(err, file, files.kind) } : { entries: null };
+  }
 }

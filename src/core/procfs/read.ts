@@ -184,3 +184,16 @@ export async function readHostNamespaces(files: HostFiles): Promise<{ read: Name
   }
   return { read: first, from: `PID 1 (${why})` };
 }
+
+/**
+ * The parent of a process as /proc/PID/status tells it (the kernel's account, which the process cannot
+ * change); null when it cannot be read, or the parent is PID 1 or none (the process was re-parented).
+ */
+export async function readParentPid(files: HostFiles, pid: number): Promise<number | null> {
+  try {
+    const status = parseProcStatus(await files.readText(`/proc/${pid}/status`));
+    return status.ok && status.value.ppid > 1 ? status.value.ppid : null;
+  } catch {
+    return null;
+  }
+}

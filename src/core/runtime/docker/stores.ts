@@ -5,8 +5,7 @@ import { containerdRoots, readStoreLayers, usesContainerdStore } from '../../lay
 import { chainIds } from '../../layers/history';
 import type { ImageConfig } from '../../layers/imageTar';
 import type { RawEntry } from '../../layers/tarHeader';
-import { readTarSplit } from '../../layers/tarSplit';
-import { describeReadError, isPermission } from '../../util/hostFiles';
+import { readTarSplitFile } from '../../layers/tarSplit';
 import type { LayerStore, StoreRead } from '../types';
 import type { DaemonInfo } from './client';
 
@@ -27,15 +26,11 @@ export function overlay2LayerStore(info: DaemonInfo): LayerStore {
       let denied: string | undefined;
       await Promise.all(
         want.map(async (i) => {
-          const file = `${imageDir}/layerdb/sha256/${hex(chains[i])}/tar-split.json.gz`;
-          try {
-            const entries = await readTarSplit(await files.readBytes(file), { signal: opts.signal });
-            layers.set(i, entries);
-            opts.onLayer?.(i, entries.length);
-          } catch (err) {
-            if (opts.signal?.aborted) throw err;
-            if (isPermission(err)) denied = describeReadError(err, file, files.kind);
-          }
+          const read = await readTarSplitFile(files, `${imageDir}/layerdb/sha256/${hex(chains[i])}/tar-split.json.gz`, opts.signal);
+          if (read.entries) {
+            layers.set(i, read.entries);
+            opts.onLayer?.(i, read.entries.length);
+          } else if (read.denied) denied = read.denied;
         }),
       );
       let config: ImageConfig | null = null;

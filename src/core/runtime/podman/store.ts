@@ -6,8 +6,8 @@
 import * as path from 'node:path';
 import { chainIds } from '../../layers/history';
 import type { RawEntry } from '../../layers/tarHeader';
-import { readTarSplit } from '../../layers/tarSplit';
-import { describeReadError, isPermission, type HostFiles } from '../../util/hostFiles';
+import { readTarSplitFile } from '../../layers/tarSplit';
+import type { HostFiles } from '../../util/hostFiles';
 import type { LayerStore, RuntimeImage, StoreRead } from '../types';
 
 /** One record of layers.json, as far as the engine uses it. */
@@ -64,15 +64,11 @@ export function podmanLayerStore(graphRoot: string, driver: string): LayerStore 
       for (const i of want) {
         const layer = resolved[i];
         if (!layer) continue;
-        const file = `${dir}/${layer.id}.tar-split.gz`;
-        try {
-          const entries = await readTarSplit(await files.readBytes(file), { signal: opts.signal });
-          layers.set(i, entries);
-          opts.onLayer?.(i, entries.length);
-        } catch (err) {
-          if (opts.signal?.aborted) throw err;
-          if (isPermission(err)) denied = describeReadError(err, file, files.kind);
-        }
+        const read = await readTarSplitFile(files, `${dir}/${layer.id}.tar-split.gz`, opts.signal);
+        if (read.entries) {
+          layers.set(i, read.entries);
+          opts.onLayer?.(i, read.entries.length);
+        } else if (read.denied) denied = read.denied;
       }
       return { layers, config: null, source: 'tar-split', ...(denied ? { denied } : {}) };
     },
