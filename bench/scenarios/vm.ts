@@ -1,10 +1,11 @@
 // 7. Daemons in the test VM (Debian 13, cgroup v2 under QEMU), reached over tcp as Docker Desktop's is:
 // Docker 26 and, in the same guest and the same run, rootful Podman 5 with the same fleet. For each, the
 // CLI's snapshot of the fleet, read through the helper container, beside `docker -H … stats --no-stream`
-// against the same daemon, interleaved; and a warm in-process engine, its helper kept.
+// against the same daemon, interleaved; `layers` of the same image; and a warm in-process engine, its
+// helper kept. Then Podman's figures against Docker's.
 import { performance } from 'node:perf_hooks';
 import { Engine } from '../../src/core/engine';
-import type { Snapshot } from '../../src/shared/model';
+import type { LayerReport, Snapshot } from '../../src/shared/model';
 import { TargetName, openTarget } from '../../test/support/targets';
 import { BENCH_LABEL, startFleet } from '../lib/fixtures';
 import { CLI, Measurement, log, measureInterleaved } from '../lib/measure';
@@ -22,6 +23,23 @@ const VM_TARGETS: { target: TargetName; key: string }[] = [
 
 export async function benchVm(ctx: BenchContext): Promise<void> {
   for (const { target, key } of VM_TARGETS) await benchVmTarget(ctx, target, key);
+  // Podman beside Docker, the same fleet and image in the same guest.
+  const S = '7. Podman against Docker in the same VM';
+  const docker = ctx.rec.measurements;
+  const pairs: [string, string, string][] = [
+    ['cli', '`snapshot --json` through the helper, whole process', 'the same on Docker'],
+    ['layers', '`layers IMAGE --json` through the helper, whole process', 'the same on Docker'],
+    ['inproc', 'in-process snapshot, warm engine, helper kept', 'the same on Docker'],
+  ];
+  for (const [m, measure, label] of pairs) {
+    const pod = docker[`vm.podman.${m}`];
+    const dock = docker[`vm.${m}`];
+    if (!pod || !dock) {
+      ctx.rec.note(S, `${measure}: not measured on both daemons in this run.`);
+      continue;
+    }
+    ctx.rec.compare(S, `Podman: ${measure}`, pod.wallMs.median, { label, value: dock.wallMs.median }, { kind: 'within', factor: 1.5 });
+  }
 }
 
 async function benchVmTarget(ctx: BenchContext, target: TargetName, key: string): Promise<void> {
@@ -64,11 +82,24 @@ async function benchVmTarget(ctx: BenchContext, target: TargetName, key: string)
           argv: ['docker', '-H', host, 'stats', '--no-stream'],
           opts: { env },
         },
+        {
+          key: 'layers',
+          what: '`node dist/cli.js --host tcp://… layers IMAGE --json` (helper in the VM)',
+          argv: [node, CLI, '--host', host, '--helper-image', t.helperImage, 'layers', t.helperImage, '--json'],
+          opts: { captureStdout: true, env },
+        },
       ],
       ctx.runs,
     );
     const cli = rec.keep(`${key}.cli`, procs.get('cli')!.m);
     const stats = rec.keep(`${key}.stats`, procs.get('stats')!.m);
+    const layers = rec.keep(`${key}.layers`, procs.get('layers')!.m);
+    const report = JSON.parse(procs.get('layers')!.last.stdout) as LayerReport;
+    rec.note(
+      S,
+      `\`layers ${t.helperImage}\`: ${report.layers.length} layer(s) read from ${[...new Set(report.layers.map((l) => l.source))].join(', ')}, ` +
+        `${report.layers.reduce((n, l) => n + l.changes.length, 0)} paths, ${report.errors.length} errors.`,
+    );
     const snap = JSON.parse(procs.get('cli')!.last.stdout) as Snapshot;
     const seen = snap.containers.filter((c) => fleet.ids.includes(c.id));
     const errors = seen.flatMap((c) => c.errors.map((e) => `${c.name} ${e.field}: ${e.reason}`));
@@ -86,6 +117,8 @@ async function benchVmTarget(ctx: BenchContext, target: TargetName, key: string)
       // The issue sets no target for a daemon under emulation: the row shows the ratio only.
       null,
     );
+
+    rec.compare(S, '`layers IMAGE --json` over tcp through the helper, whole process', layers.wallMs.median, null, null);
 
     log(`${S}: in-process warm engine, helper kept`);
     const engine = await Engine.create({

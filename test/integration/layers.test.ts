@@ -5,7 +5,18 @@ import { DirectHostFiles, HostFiles } from '../../src/core/util/hostFiles';
 import { LayerChange, LayerReport } from '../../src/shared/model';
 import { BASE_IMAGE } from '../support/docker';
 import { TarListingEntry, buildOn, savedLayerListingsOn } from '../support/images';
-import { Target, buildersOf, engineOptions, isPodman, inspectOn, openTarget, removeOn, runOn, suiteTargets } from '../support/targets';
+import {
+  Target,
+  TargetName,
+  buildersOf,
+  engineOptions,
+  isPodman,
+  inspectOn,
+  openTarget,
+  removeOn,
+  runOn,
+  suiteTargets,
+} from '../support/targets';
 
 const PASSWD_LINE = 'extra:x:1000:1000::/home/extra:/bin/sh';
 
@@ -83,10 +94,23 @@ const EXPECTED_SOURCE: Record<string, LayerReport['layers'][number]['source']> =
 /** A message that tells someone already reading through the helper to use it. */
 const SUGGESTS_HELPER = /or the helper container|setting containerXray\.access/;
 
-// Not yet on the Podman targets: Buildah's history (a WORKDIR it adds at commit, exec-form RUN written
-// as `/bin/sh -c [...]`) is not matched yet, and `podman diff` words a re-made directory differently
-// from `docker diff`. The CLI suite reads Podman's layers and writable layers meanwhile.
-for (const name of suiteTargets().filter((n) => !isPodman(n))) {
+/**
+ * The image's layers by the step that made them. Buildah commits no layer for WORKDIR: the directory
+ * is made in the layer of the next step that writes (here the RUN that edits /etc/passwd).
+ */
+function layersBySteps(name: TargetName, layers: LayerReport['layers']) {
+  const [, first, copy] = layers;
+  if (isPodman(name)) return { first, copy, workdir: layers[3], edit: layers[3], rewrite: layers[4], top: layers[4] };
+  return { first, copy, workdir: layers[3], edit: layers[4], rewrite: layers[5], top: layers[5] };
+}
+
+/**
+ * What libpod writes into every container's root and `podman diff` leaves out by design (its list of the
+ * container's own mounts and files): they are in the writable layer, and the engine lists them.
+ */
+const PODMAN_OWN_FILES = new Set(['/etc/hosts', '/etc/hostname', '/etc/resolv.conf', '/etc/mtab', '/run/.containerenv', '/run/secrets']);
+
+for (const name of suiteTargets()) {
   describe(`layer reports on the real engine (${name})`, function () {
     this.timeout(900_000);
     const reports: Record<string, LayerReport> = {};
@@ -143,7 +167,7 @@ for (const name of suiteTargets().filter((n) => !isPodman(n))) {
         });
 
         it('classifies added, modified and deleted against the layers below, with opaque directories and links', () => {
-          const [, first, copy, workdir, edit, rewrite] = reports[builder].layers;
+          const { first, copy, workdir, edit, rewrite } = layersBySteps(name, reports[builder].layers);
           const at = (l: { changes: LayerChange[] }, p: string) => l.changes.find((c) => c.path === p);
           assert.equal(at(first, '/data/big.bin')?.kind, 'added');
           assert.equal(at(first, '/data/big.bin')?.sizeBytes, 512 * 1024);
@@ -172,18 +196,23 @@ for (const name of suiteTargets().filter((n) => !isPodman(n))) {
           const history = (await t.docker(['history', '--no-trunc', '--format', '{{.CreatedBy}}', tags[builder]]))
             .split('\n')
             .filter((l, i, a) => i < a.length - 1 || l !== '');
-          const layerMakers = report.layers.map((l) => l.createdBy);
-          assert.match(layerMakers[1], /dd if=\/dev\/zero/);
-          assert.match(layerMakers[2], /COPY/);
-          assert.match(layerMakers[3], /WORKDIR \/work/);
-          assert.match(layerMakers[4], /extra:x:1000/);
-          assert.match(layerMakers[5], /rm -rf \/data\/sub/);
-          for (const by of layerMakers.slice(1)) assert.ok(history.includes(by), `"${by}" is a docker history entry`);
-          assert.deepEqual(
-            report.layers[3].metadataAbove.map((m) => m.createdBy.replace(/^\/bin\/sh -c #\(nop\)\s+/, '')),
-            ['ENV GREETING=hi'],
-          );
-          assert.match(report.layers[5].metadataAbove[0].createdBy, /CMD/);
+          const steps = layersBySteps(name, report.layers);
+          assert.match(steps.first.createdBy, /dd if=\/dev\/zero/);
+          assert.match(steps.copy.createdBy, /COPY/);
+          assert.match(steps.edit.createdBy, /extra:x:1000/);
+          assert.match(steps.rewrite.createdBy, /rm -rf \/data\/sub/);
+          for (const by of report.layers.slice(1).map((l) => l.createdBy))
+            assert.ok(history.includes(by), `"${by}" is a ${t.runtime} history entry`);
+          const metadata = (l: LayerReport['layers'][number]) =>
+            l.metadataAbove.map((m) => m.createdBy.replace(/^\/bin\/sh -c #\(nop\)\s+/, ''));
+          if (isPodman(name)) {
+            // Buildah: the WORKDIR is metadata above the COPY's layer.
+            assert.deepEqual(metadata(steps.copy), ['WORKDIR /work', 'ENV GREETING=hi']);
+          } else {
+            assert.match(steps.workdir.createdBy, /WORKDIR \/work/);
+            assert.deepEqual(metadata(steps.workdir), ['ENV GREETING=hi']);
+          }
+          assert.match(steps.top.metadataAbove[0].createdBy, /CMD/);
         });
 
         it("computes dive's efficiency figures from what the layers hold", () => {
@@ -270,6 +299,13 @@ for (const name of suiteTargets().filter((n) => !isPodman(n))) {
       const opaqueDirs = upper.changes.filter((c) => c.opaque).map((c) => c.path);
       for (const d of diff) {
         const c = mine.get(d.path);
+        if (isPodman(name) && c?.opaque && d.kind === 'D') {
+          // podman diff words a directory removed and made again as D, then lists what it holds now as A;
+          // docker diff as C, with what it hid as D. The directory is there, and opaque.
+          assert.equal(c.kind, 'modified', `${d.path} is re-made`);
+          assert.equal((await t.docker(['exec', id, 'stat', '-c', '%F', d.path])).trim(), 'directory');
+          continue;
+        }
         if (!c) {
           // docker diff lists what an opaque directory hides as deleted; the engine marks the directory opaque.
           assert.equal(d.kind, 'D', `${d.path} is missing from the writable layer`);
@@ -281,10 +317,16 @@ for (const name of suiteTargets().filter((n) => !isPodman(n))) {
         }
         assert.equal(kindLetter[c.kind], d.kind, `kind of ${d.path}`);
       }
+      const runtimeOwn = upper.changes.filter((c) => isPodman(name) && PODMAN_OWN_FILES.has(c.path));
       for (const c of upper.changes) {
-        if (!diff.some((d) => d.path === c.path))
-          assert.equal(c.type, 'dir', `${c.path} is only extra when it is a directory docker diff saw unchanged`);
+        if (!diff.some((d) => d.path === c.path) && !runtimeOwn.includes(c))
+          assert.equal(c.type, 'dir', `${c.path} is only extra when it is a directory ${t.runtime} diff saw unchanged`);
       }
+      if (isPodman(name))
+        assert.ok(
+          runtimeOwn.some((c) => c.path === '/run/.containerenv'),
+          "libpod's /run/.containerenv is listed",
+        );
       assert.deepEqual(opaqueDirs, ['/data/sub']);
       assert.equal(mine.get('/new/dangling')?.linkTarget, '/nowhere');
       assert.equal(mine.get('/bin/vi')?.kind, 'deleted');
@@ -301,7 +343,9 @@ for (const name of suiteTargets().filter((n) => !isPodman(n))) {
       assert.equal(sizes.size, files.length);
       for (const c of files) assert.equal(c.sizeBytes, sizes.get(c.path), `size of ${c.path}`);
       assert.equal(mine.get('/new/deep/z')?.sizeBytes, 3 * 1024);
-      assert.equal(upper.sizeBytes, 3 * 1024 + 2 + basePasswdBytes + PASSWD_LINE.length + 1 + 'more\n'.length);
+      // The runtime's own files count too (their sizes checked against stat above).
+      const runtimeBytes = runtimeOwn.filter((c) => c.type === 'file').reduce((sum, c) => sum + c.sizeBytes, 0);
+      assert.equal(upper.sizeBytes, 3 * 1024 + 2 + basePasswdBytes + PASSWD_LINE.length + 1 + 'more\n'.length + runtimeBytes);
       if (name === 'vm-containerd') {
         // The snapshot IDs, against containerd's own record of the container's snapshot (its key is the container ID).
         const mounts = await t.sh(`ctr -n moby snapshots --snapshotter overlayfs mounts /xray-layers-unused ${id}`);

@@ -9,6 +9,10 @@
 //   BuildKit         `RUN /bin/sh -c apt-get update # buildkit`, `RUN |2 A=1 B=two /bin/sh -c … # buildkit`,
 //                    `COPY a.txt /app/a.txt # buildkit`, `WORKDIR /app`, `ENV A=b`, `CMD ["sh"]`, `EXPOSE map[80/tcp:{}]`
 //                    (Comment `buildkit.dockerfile.v0`; ONBUILD is not recorded)
+//   Buildah (Podman 5) the legacy forms, with metadata as written: `/bin/sh -c #(nop) WORKDIR $APP_HOME`,
+//                    `… CMD ["-c", "echo hi"]`, `… ARG A B` (names only, with those declared before),
+//                    an exec-form RUN as `|1 A=1 /bin/sh -c ["echo", "hi"]`; WORKDIR never makes a layer,
+//                    every RUN/COPY/ADD does, and Size is the length of the layer's tar
 //
 // The API does not say which entries made a layer (the image config's `empty_layer` does). Entries
 // with Size > 0 did; metadata entries did not; Size-0 RUN/COPY/ADD/WORKDIR entries may or may not

@@ -413,9 +413,12 @@ function expectationFor(ins: DockerfileInstruction, ctx: StageContext): Expectat
   const k = ins.keyword;
   const base = { instruction: ins, optional: k === 'ONBUILD' };
   const keywordOnly = (e: ParsedCreatedBy): MatchQuality | null => (e.keyword === k ? 'keyword' : null);
+  // Buildah records a metadata instruction as it is written (JSON arrays with commas, variables unexpanded).
+  const written = [...ins.flags.map((f) => (f.value === null ? `--${f.name}` : `--${f.name}=${f.value}`)), ins.args].join(' ');
+  const asWritten = (e: ParsedCreatedBy): boolean => e.nop && k !== 'COPY' && k !== 'ADD' && sameText(e.body, written);
   const by = (f: (e: ParsedCreatedBy) => MatchQuality | null) => ({
     ...base,
-    score: (e: ParsedCreatedBy): MatchQuality | null => (e.keyword !== k ? null : (f(e) ?? 'keyword')),
+    score: (e: ParsedCreatedBy): MatchQuality | null => (e.keyword !== k ? null : asWritten(e) ? 'exact' : (f(e) ?? 'keyword')),
   });
   switch (k) {
     case 'RUN':
@@ -467,11 +470,40 @@ function scoreRun(ins: DockerfileInstruction, ctx: StageContext, e: ParsedCreate
   }
   const expected = collapse(ins.form === 'exec' && ins.argv ? ins.argv.join(' ') : [...ctx.shell, ins.text].join(' '));
   if (cmd === expected || full === expected || full.endsWith(` ${expected}`)) return 'exact';
+  if (ins.form === 'exec' && ins.argv && sameArgv(execFormUnderShell(e.command ?? e.body, ctx.shell), ins.argv)) return 'exact';
   if (ins.form !== 'exec' && ins.args !== '' && (cmd.endsWith(` ${ins.args}`) || cmd === ins.args)) {
     // Shell form under a SHELL the base image set, or a shell this file did not declare.
     return ctx.shellKnown ? 'close' : 'exact';
   }
   return null;
+}
+
+/**
+ * Buildah writes an exec-form RUN as the shell followed by the instruction's JSON array
+ * (`/bin/sh -c ["/bin/sh", "-c", "dd …"]`): that array, or null when the command is in no such form.
+ */
+function execFormUnderShell(command: string, shell: readonly string[]): unknown[] | null {
+  const text = command.trim();
+  for (const prefix of [`${shell.join(' ')} `, '/bin/sh -c ']) {
+    if (!text.startsWith(prefix)) continue;
+    const rest = text.slice(prefix.length).trim();
+    if (!rest.startsWith('[') || !rest.endsWith(']')) continue;
+    try {
+      const argv: unknown = JSON.parse(rest);
+      if (Array.isArray(argv)) return argv;
+    } catch {
+      // Not JSON: the command is a shell command that starts with `[`.
+    }
+  }
+  return null;
+}
+
+function sameArgv(recorded: unknown[] | null, written: readonly string[]): boolean {
+  return (
+    recorded !== null &&
+    recorded.length === written.length &&
+    recorded.every((w, i) => typeof w === 'string' && collapse(w) === collapse(written[i]))
+  );
 }
 
 function heredocBodies(text: string): string {
@@ -557,11 +589,20 @@ function scorePairs(ins: DockerfileInstruction, e: ParsedCreatedBy, expandVars: 
   if (pairs.length === 0) return sameText(e.body, ins.args) ? 'exact' : null;
   const expected = pairs.map((p) => (p.value === null ? p.key : `${p.key}=${p.value}`)).join(' ');
   if (expandVars ? matchesWithVars(e.body, expected) : sameText(e.body, expected)) return 'exact';
-  // The same names: values from --build-arg, or an ARG that inherited a global default.
   const keys = pairs.map((p) => p.key);
+  // Buildah records an ARG by names alone, with those its stage declared before (`ARG A B` for `ARG B=two`).
+  if (ins.keyword === 'ARG' && endsWithNames(e.body, keys)) return 'exact';
+  // The same names: values from --build-arg, or an ARG that inherited a global default.
   const recordedKeys = recordedPairKeys(e.body, keys);
   if (recordedKeys) return 'close';
   return null;
+}
+
+/** Whether the body is a list of bare names that ends with these. */
+function endsWithNames(body: string, keys: string[]): boolean {
+  const words = collapse(body).split(' ');
+  if (keys.length === 0 || words.length < keys.length || words.some((w) => w.includes('='))) return false;
+  return keys.every((key, i) => words[words.length - keys.length + i] === key);
 }
 
 /** Whether the body assigns exactly these keys, in order. */

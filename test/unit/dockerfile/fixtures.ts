@@ -1,6 +1,7 @@
 // Loads the fixtures of test/fixtures/dockerfile: Dockerfiles and the history the Docker 20.10 engine
-// returned for images built from them with the legacy builder and with BuildKit (captured on the
-// real engine, with the image config's empty_layer flags as ground truth).
+// returned for images built from them with the legacy builder and with BuildKit, and Podman 5.4.2 for
+// the same built by Buildah (captured on the real engines, with the image config's empty_layer flags as
+// ground truth).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { HistoryEntry } from '../../../src/core/dockerfile/history';
@@ -9,7 +10,7 @@ import type { HistoryEntry } from '../../../src/core/dockerfile/history';
 export const FIXTURES = path.resolve(__dirname, '../../../../test/fixtures/dockerfile');
 
 export interface HistoryFixture {
-  builder: 'legacy' | 'buildkit';
+  builder: 'legacy' | 'buildkit' | 'buildah';
   dockerfile: string;
   created: string;
   layerCount: number;

@@ -20,7 +20,8 @@ function summary(m: DockerfileImageMatch): string[] {
 describe('dockerfile/match', () => {
   describe('real histories of both builders', () => {
     for (const name of ['kitchen-sink', 'multistage']) {
-      for (const builder of ['legacy', 'buildkit'] as const) {
+      // Buildah (Podman 5.4.2's `podman build`, OCI format) writes the legacy builder's forms, with its own turns.
+      for (const builder of ['legacy', 'buildkit', 'buildah'] as const) {
         it(`${name} built with ${builder}: every instruction maps to its entry and layer`, () => {
           const fx = readHistory(`${name}.${builder}.json`);
           const text = readDockerfile(fx.dockerfile);
@@ -29,7 +30,7 @@ describe('dockerfile/match', () => {
           assert.ok(m, 'a match');
           assert.equal(m.full, true, summary(m).join('\n'));
           assert.equal(m.score, 1);
-          assert.equal(m.builder, builder);
+          assert.equal(m.builder, builder === 'buildah' ? 'legacy' : builder);
           assert.deepEqual(m.unexplainedHistory, []);
           assert.equal(m.baseHistoryIndex, fx.history.length - 1); // only the import is left: the base image
           const truth = truthLayerIndex(fx);
@@ -41,12 +42,16 @@ describe('dockerfile/match', () => {
               continue;
             }
             assert.equal(p.historyIndex, expectedIndex, `line ${p.instruction.startLine + 1}`);
-            assert.equal(p.quality, 'exact', `line ${p.instruction.startLine + 1}: ${p.createdBy}`);
+            // The OCI format has no SHELL: Buildah runs and records a RUN after one with /bin/sh -c, which the
+            // file alone cannot tell from a changed line.
+            const underIgnoredShell = builder === 'buildah' && name === 'multistage' && p.instruction.startLine === 13;
+            assert.equal(p.quality, underIgnoredShell ? 'close' : 'exact', `line ${p.instruction.startLine + 1}: ${p.createdBy}`);
             assert.equal(p.layerIndex, truth[expectedIndex]);
             assert.equal(p.layerCertain, true);
             assert.equal(p.sizeBytes, fx.history[expectedIndex].Size);
             if (p.instruction.effect === 'metadata') assert.equal(p.makesLayer, false);
-            if (p.instruction.effect === 'layer' && builder === 'buildkit') assert.equal(p.makesLayer, true);
+            if (p.instruction.effect === 'layer' && builder !== 'legacy')
+              assert.equal(p.makesLayer, p.instruction.keyword !== 'WORKDIR', `line ${p.instruction.startLine + 1}`);
             expectedIndex++;
           }
           // From the API alone (no empty_layer), the same entries; layers by counting.
@@ -96,6 +101,26 @@ describe('dockerfile/match', () => {
   });
 
   describe('synthetic histories', () => {
+    it("Buildah's forms: an exec-form RUN under the shell matches its own argv only; ARG names, not values", () => {
+      const text = ['FROM busybox', 'ARG A=1', 'ARG B=2', 'RUN ["echo", "a  b"]', 'RUN [ -f /x ] || echo no'].join('\n');
+      const buildah = (run: string, args = 'A B') =>
+        newestFirst([
+          IMPORT,
+          entry('/bin/sh -c #(nop) ARG A'),
+          entry(`/bin/sh -c #(nop) ARG ${args}`),
+          entry(run, 1536),
+          entry('|2 A=1 B=2 /bin/sh -c [ -f /x ] || echo no', 1536),
+        ]);
+      const qualities = (h: HistoryEntry[]) => matchDockerfileToHistory(text, h, 3)?.instructions.map((p) => p.quality);
+      assert.deepEqual(qualities(buildah('|2 A=1 B=2 /bin/sh -c ["echo", "a  b"]')), ['exact', 'exact', 'exact', 'exact']);
+      // Another argv, or text that is no JSON array, is not this line.
+      assert.deepEqual(qualities(buildah('|2 A=1 B=2 /bin/sh -c ["echo", "a", "b"]')), ['exact', 'exact', 'keyword', 'exact']);
+      assert.deepEqual(qualities(buildah('|2 A=1 B=2 /bin/sh -c ["echo", "a  b"')), ['exact', 'exact', 'keyword', 'exact']);
+      // Names must end with this ARG's, and a list holding a value is no list of names.
+      assert.equal(qualities(buildah('|2 A=1 B=2 /bin/sh -c ["echo", "a  b"]', 'A C'))?.[1], 'keyword');
+      assert.equal(qualities(buildah('|2 A=1 B=2 /bin/sh -c ["echo", "a  b"]', 'A=1 B'))?.[1], 'keyword');
+    });
+
     it('matches exec-form RUN/CMD, ARGs in scope, ENV and WORKDIR (legacy forms)', () => {
       const text = [
         'FROM debian:bookworm',
