@@ -33,6 +33,8 @@ export interface ProcessSample {
   stdout: string;
   stderr: string;
   code: number | null;
+  /** Killed at `timeoutMs`. */
+  timedOut?: boolean;
 }
 
 export interface ProcessOptions {
@@ -57,11 +59,23 @@ export function timeProcess(argv: string[], opts: ProcessOptions = {}): Promise<
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     const started = process.hrtime.bigint();
+    // With a timeout the command runs in its own process group, so that GNU time and what it runs go together.
     const child = spawn(cmd[0], cmd.slice(1), {
       stdio: ['ignore', opts.captureStdout ? 'pipe' : 'ignore', 'pipe'],
       env: opts.env ?? process.env,
+      detached: Boolean(opts.timeoutMs),
     });
-    const timer = opts.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs) : null;
+    let timedOut = false;
+    const timer = opts.timeoutMs
+      ? setTimeout(() => {
+          timedOut = true;
+          try {
+            process.kill(-child.pid!, 'SIGKILL');
+          } catch {
+            child.kill('SIGKILL');
+          }
+        }, opts.timeoutMs)
+      : null;
     child.stdout?.on('data', (b: Buffer) => out.push(b));
     child.stderr!.on('data', (b: Buffer) => err.push(b));
     child.on('error', reject);
@@ -79,6 +93,10 @@ export function timeProcess(argv: string[], opts: ProcessOptions = {}): Promise<
       }
       fs.rmSync(rusageFile, { force: true });
       const stderr = Buffer.concat(err).toString('utf8');
+      if (timedOut) {
+        resolve({ wallMs, cpuMs, peakRssMB, stdout: '', stderr, code, timedOut });
+        return;
+      }
       if (code !== 0 && !opts.allowFailure) {
         reject(new Error(`${argv.join(' ')} exited with ${code}: ${stderr.slice(0, 2000)}`));
         return;
@@ -173,6 +191,10 @@ export interface ProcessSpec {
   what: string;
   argv: string[];
   opts?: ProcessOptions;
+  /** Run, untimed, before each run of this command (to wait for what the previous command left settling). */
+  before?: () => Promise<void>;
+  /** With `opts.timeoutMs`: how many runs that hang past it are killed and run again (counted as `hungRuns`). */
+  hangRetries?: number;
 }
 
 /**
@@ -185,8 +207,21 @@ export async function measureInterleaved(
   runs: number,
 ): Promise<Map<string, { m: Measurement; last: ProcessSample }>> {
   const samples = new Map<string, ProcessSample[]>(specs.map((s) => [s.key, []]));
+  const hung = new Map<string, number>();
   for (let round = 0; round < runs + 1; round++) {
-    for (const s of specs) samples.get(s.key)!.push(await timeProcess(s.argv, s.opts));
+    for (const s of specs) {
+      for (let attempt = 0; ; attempt++) {
+        await s.before?.();
+        const sample = await timeProcess(s.argv, s.opts);
+        if (sample.timedOut && attempt < (s.hangRetries ?? 0)) {
+          hung.set(s.key, (hung.get(s.key) ?? 0) + 1);
+          continue;
+        }
+        if (sample.timedOut) throw new Error(`${s.argv.join(' ')} hung past ${s.opts?.timeoutMs} ms, ${attempt + 1} times`);
+        samples.get(s.key)!.push(sample);
+        break;
+      }
+    }
   }
   const out = new Map<string, { m: Measurement; last: ProcessSample }>();
   for (const s of specs) {
@@ -194,6 +229,7 @@ export async function measureInterleaved(
     const m = fromProcessSamples(s.what, dropWarmup(all));
     const failed = all.filter((x) => x.code !== 0).length;
     if (failed > 0) m.extra = { ...m.extra, nonZeroExits: failed };
+    if (hung.has(s.key)) m.extra = { ...m.extra, hungRuns: hung.get(s.key)! };
     out.set(s.key, { m, last: all[all.length - 1] });
   }
   return out;

@@ -2,22 +2,13 @@
 // deadline with what was read and an error on each field that was not, every other container arrives
 // complete, and a 1 MB command line is read only as far as the 64 KiB cap.
 import * as assert from 'node:assert/strict';
-import { parseMountinfo } from '../../../src/core/procfs/mountinfo';
-import type { CgroupMounts } from '../../../src/core/cgroups/parse';
-import type { DockerClient } from '../../../src/core/runtime/docker/client';
-import { DOCKER_INIT_PID_DIRS, DockerRuntime } from '../../../src/core/runtime/docker/runtime';
-import type { RuntimeContainer } from '../../../src/core/runtime/types';
 import { CMDLINE_MAX_BYTES } from '../../../src/core/procfs/read';
 import { SnapshotCache, SnapshotContext, choosePids, readContainer } from '../../../src/core/snapshot';
 import { ConfinedFile, HostFileError, HostFiles } from '../../../src/core/util/hostFiles';
 import type { ContainerSnapshot, ProcessInfo } from '../../../src/shared/model';
 import { commandText, withCommandsCut } from '../../../src/shared/processText';
+import { HOST_MOUNTS, MOUNTS, NO_DAEMON, OVERLAY_MOUNT, containerFiles, runningContainer as info } from './fakeContainers';
 
-/** The host's mount table: the overlay the runtime mounted for every fake container's root. */
-const HOST_MOUNTS = parseMountinfo(
-  '2 1 0:50 / /var/lib/docker/overlay2/x/merged rw,relatime - overlay overlay rw,lowerdir=/l1:/l2,upperdir=/u,workdir=/w\n',
-).entries;
-const MOUNTS: CgroupMounts = { v1: new Map(), v2: { mountPoint: '/sys/fs/cgroup', root: '/' } };
 const DEADLINE_MS = 300;
 
 interface FakeContainer {
@@ -41,21 +32,8 @@ class FakeFiles implements HostFiles {
 
   add(c: FakeContainer): void {
     // The host-side overlay the runtime mounted (every fake container's root is that one superblock).
-    this.files.set(
-      '/proc/self/mountinfo',
-      '2 1 0:50 / /var/lib/docker/overlay2/x/merged rw,relatime - overlay overlay rw,lowerdir=/l1:/l2,upperdir=/u,workdir=/w\n',
-    );
-    this.files.set(`${DOCKER_INIT_PID_DIRS[0]}/${c.id}/init.pid`, `${c.init}\n`);
-    this.files.set(`/sys/fs/cgroup/docker/${c.id}/cgroup.procs`, c.pids.map((p) => `${p}\n`).join(''));
-    for (const [k, pid] of c.pids.entries()) {
-      this.files.set(`/proc/${pid}/cgroup`, `0::/docker/${c.id}\n`);
-      this.files.set(
-        `/proc/${pid}/status`,
-        `Name:\tsleep\nState:\tS (sleeping)\nPid:\t${pid}\nPPid:\t${k === 0 ? 1 : c.init}\nUid:\t0\t0\t0\t0\nNSpid:\t${pid}\t${k + 1}\nThreads:\t1\nVmRSS:\t100 kB\n`,
-      );
-      this.files.set(`/proc/${pid}/cmdline`, c.cmdline?.(pid) ?? `sleep\u0000${600 + k}\u0000`);
-      this.files.set(`/proc/${pid}/mountinfo`, '1 0 0:50 / / rw,relatime - overlay overlay rw,lowerdir=/l1:/l2,upperdir=/u,workdir=/w\n');
-    }
+    this.files.set('/proc/self/mountinfo', `2 1 ${OVERLAY_MOUNT}\n`);
+    for (const [k, v] of containerFiles(c.id, c.pids, c.cmdline)) this.files.set(k, v);
     if (c.hang) this.hangs.push(c.hang);
   }
 
@@ -98,26 +76,6 @@ class FakeFiles implements HostFiles {
     return Promise.reject(new HostFileError('ENOENT', relPath, `ENOENT: ${relPath}`));
   }
 }
-
-function info(id: string): RuntimeContainer {
-  return {
-    id,
-    names: [`c-${id.slice(0, 4)}`],
-    image: 'x',
-    imageId: 'sha256:x',
-    state: 'running',
-    status: 'Up',
-    created: 1,
-    labels: {},
-    networkMode: '',
-    pod: null,
-  };
-}
-
-/** Fails the test if the engine asks the daemon: every container here has an init.pid file. */
-const NO_DAEMON = new DockerRuntime(
-  new Proxy({}, { get: (_t, name) => () => Promise.reject(new Error(`unexpected daemon call ${String(name)}`)) }) as DockerClient,
-);
 
 function context(files: FakeFiles, cache = new SnapshotCache()): SnapshotContext {
   return { runtime: NO_DAEMON, files, cache, limits: { deadlineMs: DEADLINE_MS } };

@@ -2,11 +2,6 @@
 // each one's deadline starts with its turn: a snapshot of many containers through a slow helper arrives
 // whole instead of cut by deadlines spent waiting in the helper's queue.
 import * as assert from 'node:assert/strict';
-import { parseMountinfo } from '../../../src/core/procfs/mountinfo';
-import type { CgroupMounts } from '../../../src/core/cgroups/parse';
-import type { DockerClient } from '../../../src/core/runtime/docker/client';
-import { DOCKER_INIT_PID_DIRS, DockerRuntime } from '../../../src/core/runtime/docker/runtime';
-import type { RuntimeContainer } from '../../../src/core/runtime/types';
 import {
   CONTAINER_LIMITS,
   Gate,
@@ -17,12 +12,7 @@ import {
   readContainer,
 } from '../../../src/core/snapshot';
 import { ConfinedFile, HostFileError, HostFiles } from '../../../src/core/util/hostFiles';
-
-/** The host's mount table: the overlay the runtime mounted for every fake container's root. */
-const HOST_MOUNTS = parseMountinfo(
-  '2 1 0:50 / /var/lib/docker/overlay2/x/merged rw - overlay overlay rw,lowerdir=/l1,upperdir=/u,workdir=/w\n',
-).entries;
-const MOUNTS: CgroupMounts = { v1: new Map(), v2: { mountPoint: '/sys/fs/cgroup', root: '/' } };
+import { HOST_MOUNTS, MOUNTS, NO_DAEMON, containerFiles, runningContainer as info } from './fakeContainers';
 
 /** One container's /proc and cgroup files, served one request at a time, each taking `stepMs`, like the helper. */
 class SerialFiles implements HostFiles {
@@ -35,12 +25,7 @@ class SerialFiles implements HostFiles {
   ) {}
 
   add(id: string, pid: number): void {
-    this.files.set(`${DOCKER_INIT_PID_DIRS[0]}/${id}/init.pid`, `${pid}\n`);
-    this.files.set(`/sys/fs/cgroup/docker/${id}/cgroup.procs`, `${pid}\n`);
-    this.files.set(`/proc/${pid}/cgroup`, `0::/docker/${id}\n`);
-    this.files.set(`/proc/${pid}/status`, `Name:\tsleep\nPid:\t${pid}\nPPid:\t1\nUid:\t0\t0\t0\t0\nNSpid:\t${pid}\t1\nThreads:\t1\n`);
-    this.files.set(`/proc/${pid}/cmdline`, 'sleep\u0000600\u0000');
-    this.files.set(`/proc/${pid}/mountinfo`, '1 0 0:50 / / rw - overlay overlay rw,lowerdir=/l1,upperdir=/u,workdir=/w\n');
+    for (const [k, v] of containerFiles(id, [pid])) this.files.set(k, v);
   }
 
   private serve<T>(_file: string, answer: () => T): Promise<T> {
@@ -93,25 +78,6 @@ class SerialFiles implements HostFiles {
       throw new HostFileError('ENOENT', relPath, `ENOENT: ${relPath}`);
     });
   }
-}
-
-const NO_DAEMON = new DockerRuntime(
-  new Proxy({}, { get: (_t, name) => () => Promise.reject(new Error(`unexpected daemon call ${String(name)}`)) }) as DockerClient,
-);
-
-function info(id: string): RuntimeContainer {
-  return {
-    id,
-    names: [`c-${id.slice(0, 4)}`],
-    image: 'x',
-    imageId: 'sha256:x',
-    state: 'running',
-    status: 'Up',
-    created: 1,
-    labels: {},
-    networkMode: '',
-    pod: null,
-  };
 }
 
 /** How long one container takes alone, and how long a snapshot of six does, with a deadline of three times the first (two at a time take about twice as long; six at once, six times). */
