@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs and starts what the tests need on a Debian machine, idempotently:
-# a Docker engine, Chromium, util-linux (lsns), busybox, debootstrap, openssh, QEMU and the test VM's disk,
+# a Docker engine, docker-compose, Chromium, util-linux (lsns), busybox, debootstrap, openssh, QEMU and the test VM's disk,
 # and code-server under Node 24.
 # Safe to run again: every step checks before it acts.
 set -euo pipefail
@@ -31,6 +31,8 @@ command -v python3 >/dev/null 2>&1 || need_pkgs+=(python3)
 command -v qemu-system-x86_64 >/dev/null 2>&1 || need_pkgs+=(qemu-system-x86)
 command -v openssl >/dev/null 2>&1 || need_pkgs+=(openssl)
 command -v mkfs.ext4 >/dev/null 2>&1 || need_pkgs+=(e2fsprogs)
+# The Compose test brings a project up with Debian's docker-compose (1.29), which labels as Compose v2 does.
+command -v docker-compose >/dev/null 2>&1 || need_pkgs+=(docker-compose)
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
   log "installing Debian packages: ${need_pkgs[*]}"
   $SUDO apt-get update -qq

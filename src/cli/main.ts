@@ -8,6 +8,7 @@ import { Engine } from '../core/engine';
 import { RUNTIME_SETTINGS, RuntimeSetting } from '../core/runtime/types';
 import { formatBytes, formatPercent, layerOrigin, shortId } from '../shared/format';
 import { ContainerSnapshot, EfficiencyRules, HOST_MEMBER, LayerChange, LayerReport, PodGroup, Snapshot } from '../shared/model';
+import { ContainerGroup, groupContainers } from '../shared/compose';
 import { podTitle } from '../shared/pods';
 import { printable, truncate } from '../shared/text';
 import { table } from './table';
@@ -288,20 +289,36 @@ export function podHeading(pod: PodGroup, present: number): string {
   return `Pod ${truncate(printable(podTitle(pod.ref)), 160)} (${kind}, ${present} container${present === 1 ? '' : 's'}, ${shares})`;
 }
 
+/** A Compose project's heading in the snapshot table: `Compose project shop (3 services, 4 containers)`. */
+export function composeHeading(group: ContainerGroup): string {
+  const n = group.containers.length;
+  const count = `${n} container${n === 1 ? '' : 's'}`;
+  if (group.kind === 'noProject') return `No Compose project (${count})`;
+  const services = new Set(group.containers.map((c) => c.compose?.service).filter((x) => typeof x === 'string')).size;
+  return `Compose project ${truncate(printable(group.key), 128)} (${services} service${services === 1 ? '' : 's'}, ${count})`;
+}
+
 export function renderSnapshot(snap: Snapshot): string {
   const byId = new Map(snap.containers.map((c) => [c.id, c]));
   const pods = snap.pods ?? [];
   const inPod = new Set(pods.flatMap((p) => p.containers));
-  // Pod members first, each pod under a heading line, then the containers in no pod.
-  const ordered: { c: ContainerSnapshot; pod: PodGroup | null }[] = [
-    ...pods.flatMap((pod) => pod.containers.map((id) => byId.get(id)).flatMap((c) => (c ? [{ c, pod }] : []))),
-    ...snap.containers.filter((c) => !inPod.has(c.id)).map((c) => ({ c, pod: null })),
+  // Pod members first, each pod under a heading line; then the containers in no pod, each Compose project
+  // under a heading line (by name), the containers in no project last (under a heading when a project exists).
+  const { groups } = groupContainers(
+    snap.containers.filter((c) => !inPod.has(c.id)),
+    'compose',
+  );
+  const onlyNoProject = groups.length === 1 && groups[0].kind === 'noProject';
+  const ordered: { c: ContainerSnapshot; pod: PodGroup | null; group: ContainerGroup | null }[] = [
+    ...pods.flatMap((pod) => pod.containers.map((id) => byId.get(id)).flatMap((c) => (c ? [{ c, pod, group: null }] : []))),
+    ...groups.flatMap((group) => group.containers.map((c) => ({ c, pod: null, group: onlyNoProject ? null : group }))),
   ];
   const headings = new Map<number, string>();
-  ordered.forEach(({ pod }, i) => {
+  ordered.forEach(({ pod, group }, i) => {
     if (pod && (i === 0 || ordered[i - 1].pod !== pod)) headings.set(i, podHeading(pod, ordered.filter((o) => o.pod === pod).length));
+    if (group && (i === 0 || ordered[i - 1].group !== group)) headings.set(i, composeHeading(group));
   });
-  const rows = ordered.map(({ c, pod }) => {
+  const rows = ordered.map(({ c, pod, group }) => {
     const l = c.cgroup?.limits;
     const u = c.cgroup?.usage;
     const mem = c.cgroup ? `${formatBytes(u?.memoryBytes)} / ${l?.memoryBytes === null ? 'unlimited' : formatBytes(l?.memoryBytes)}` : '?';
@@ -309,10 +326,11 @@ export function renderSnapshot(snap: Snapshot): string {
     const pids = c.cgroup ? `${u?.pidsCurrent ?? '?'} / ${l?.pidsMax === null ? 'unlimited' : l?.pidsMax}` : '?';
     const notes = [
       pod && pod.infra === c.id ? (pod.ref.source === 'podman' ? 'pod infra' : 'pod sandbox') : '',
+      c.compose?.service ? `service ${truncate(c.compose.service, 63)}` : '',
       c.nearLimit.length > 0 ? `near ${c.nearLimit.join(',')}` : '',
     ].filter(Boolean);
     return [
-      pod ? `  ${c.name}` : c.name,
+      pod || group ? `  ${c.name}` : c.name,
       shortId(c.id),
       c.state,
       c.pid === null ? '-' : String(c.pid),

@@ -1,4 +1,5 @@
 import { CgroupLimits, ContainerSnapshot, ContainerState, FieldError, OverlayMount, ProcessInfo } from '../shared/model';
+import { composeFromLabels } from '../shared/compose';
 import { podFromLabels } from '../shared/pods';
 import { findCgroupMounts, CgroupMounts } from './cgroups/parse';
 import { readContainerCgroup } from './cgroups/read';
@@ -241,6 +242,7 @@ export function emptyContainer(c: RuntimeContainer): ContainerSnapshot {
     overlay: null,
     nearLimit: [],
     pod: c.pod ?? podFromLabels(c.labels),
+    compose: composeFromLabels(c.labels),
     errors: [],
   };
 }

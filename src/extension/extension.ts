@@ -1,10 +1,12 @@
 import * as vscode from 'vscode';
 import { registerCommands } from './commands/registerCommands';
+import { registerViewCommands } from './commands/viewCommands';
 import { DOCKERFILE_SELECTOR, DockerfileCodeLensProvider, DockerfileHoverProvider, DockerfileLayers } from './hover/dockerfileProviders';
 import { consentText, helperConsent } from './helperConsent';
 import { Panels } from './panels/panels';
 import { XrayService } from './service';
 import { registerTrees } from './tree/providers';
+import { ViewState } from './tree/viewState';
 
 /** Set by the bundle's first and last lines (esbuild banner and footer): when its code started and ended loading. */
 declare const __xrayLoadStart: number | undefined;
@@ -35,7 +37,15 @@ export function activate(context: vscode.ExtensionContext): XrayApi {
   );
   const panels = new Panels(context.extensionUri, service);
   context.subscriptions.push(output, service, panels);
-  registerTrees(context, service);
+  const viewState = new ViewState(context.workspaceState);
+  context.subscriptions.push(viewState);
+  registerTrees(context, service, viewState);
+  registerViewCommands(context, viewState);
+  context.subscriptions.push(
+    viewState.onDidChange((what) => {
+      if (what === 'containers') panels.setContainerFilter(viewState.filter('containers'));
+    }),
+  );
   registerCommands(context, service, panels, output);
   const layers = new DockerfileLayers(service);
   context.subscriptions.push(

@@ -183,7 +183,23 @@ export interface ContainerSnapshot {
   nearLimit: string[];
   /** The pod it belongs to (a Podman pod, or Kubernetes labels); null for a container in no pod. */
   pod: PodRef | null;
+  /** The Compose project and service its labels place it in; null for a container in no Compose project. */
+  compose: ComposeRef | null;
   errors: FieldError[];
+}
+
+/**
+ * The Compose project a container belongs to, from its `com.docker.compose.*` labels: display and grouping
+ * text only, each string bounded (project and service 128 characters, paths 1024, at most 16 files).
+ */
+export interface ComposeRef {
+  project: string;
+  /** The service (com.docker.compose.service); null when unlabelled. */
+  service: string | null;
+  /** The project's working directory as Compose recorded it (com.docker.compose.project.working_dir). */
+  workingDir?: string;
+  /** The compose files as Compose recorded them (com.docker.compose.project.config_files). */
+  configFiles?: string[];
 }
 
 /** The pod a container belongs to, as its runtime or its labels tell. */

@@ -54,6 +54,8 @@ describe('the packaged extension in code-server, driven in Chromium', function (
   let ui: Ui;
   let workspace: string;
   const ids: Record<string, string> = {};
+  /** The unrelated containers of XRAY_E2E_FLEET. */
+  const fleetIds: string[] = [];
 
   before(async () => {
     requireDocker();
@@ -85,6 +87,13 @@ describe('the packaged extension in code-server, driven in Chromium', function (
       `sleep 3600; : '${HOSTILE_COMMAND}'`,
     ]);
     ids.side = await runContainer(['--name', 'xray-e2e-side', '--network', 'container:xray-e2e-web', IMAGE, 'sleep', '3601']);
+    // 50 unrelated containers (XRAY_E2E_FLEET sets how many), named to sort before this suite's: the tests
+    // must find theirs by the filter, not by the list's first screenful.
+    const fleet = Number(process.env.XRAY_E2E_FLEET ?? 50);
+    for (let i = 0; i < fleet; i++)
+      fleetIds.push(
+        await runContainer(['--name', `xray-a-fleet-${String(i).padStart(2, '0')}`, '--network', 'none', base, 'sleep', '3600']),
+      );
     server = await startCodeServer(workspace);
     ui = await openWorkbench(server, SHOTS);
   });
@@ -98,7 +107,7 @@ describe('the packaged extension in code-server, driven in Chromium', function (
     if (ui) await ui.shot('final').catch(() => undefined);
     await ui?.close();
     await server?.stop();
-    await removeContainers(Object.values(ids));
+    await removeContainers([...Object.values(ids), ...fleetIds]);
     await docker(['rmi', '-f', IMAGE]).catch(() => undefined);
     if (workspace) fs.rmSync(workspace, { recursive: true, force: true });
   });
@@ -122,7 +131,24 @@ describe('the packaged extension in code-server, driven in Chromium', function (
       const header = page.locator(`.pane-header[aria-label^="${other}"]`).first();
       if ((await header.getAttribute('aria-expanded')) === 'true') await header.click();
     }
-    await treeRow(page, 'Containers', 'xray-').first().waitFor({ timeout: 60000 });
+    // Whatever else runs on the machine, the view's filter action narrows it to this suite's containers
+    // (a virtual list renders only its first screenful of rows).
+    const header = page.locator('.pane-header[aria-label^="Containers"]').first();
+    await header.hover();
+    await header.locator('.action-label[aria-label^="Filter Containers"]').first().click();
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor();
+    await input.fill('xray-e2e');
+    await page.keyboard.press('Enter');
+    await treeRow(page, 'Containers', 'xray-e2e-').first().waitFor({ timeout: 60000 });
+    assert.match(await header.innerText(), /filter: xray-e2e/, 'the view says what it is filtered by');
+    await header.hover();
+    assert.equal(await header.locator('.action-label[aria-label^="Clear Containers Filter"]').count(), 1, 'the clear action shows');
+    const rows = await page.locator('.pane:has(.pane-header[aria-label^="Containers"]) .monaco-list-row').allInnerTexts();
+    assert.ok(
+      rows.every((r) => r.startsWith('xray-e2e-')),
+      `only the filtered containers are listed: ${rows.join(' | ')}`,
+    );
     await focusTreeRow(page, 'Containers', 'xray-e2e-side');
     await focusTreeRow(page, 'Containers', 'xray-e2e-web');
     const focused = page.locator('.pane:has(.pane-header[aria-label^="Containers"]) .monaco-list-row.focused');
@@ -279,6 +305,11 @@ describe('the packaged extension in code-server, driven in Chromium', function (
     await kernel.waitFor({ timeout: 30000 });
     assert.equal((await kernel.innerText()).trim(), os.release());
     for (const name of ['xray-e2e-web', 'xray-e2e-side']) assert.ok((await frame.locator('body').innerText()).includes(name), name);
+    // It follows the Containers view's filter (set above), and says so.
+    assert.match(
+      await frame.locator('[data-field="filter"]').innerText(),
+      /^2 of \d+ running, as the Containers view's filter “xray-e2e” shows$/,
+    );
     await ui.shot('container-vs-vm');
   });
 
@@ -335,6 +366,33 @@ describe('the packaged extension in code-server, driven in Chromium', function (
     assert.match(text, /"kernel": "[^"]+"/);
     assert.match(await ui.page.locator('.tab.active').innerText(), /Untitled/);
     await ui.shot('export-json');
+  });
+
+  it("groups the filtered containers by image from the view's action, and clears the filter with its own", async () => {
+    const page = ui.page;
+    const header = page.locator('.pane-header[aria-label^="Containers"]').first();
+    const pane = page.locator('.pane:has(.pane-header[aria-label^="Containers"])');
+    await header.hover();
+    await header.locator('.action-label[aria-label^="Group Containers By"]').first().click();
+    await pickQuickItem(page, 'Image');
+    // The filter (set above) still holds: one group, this suite's image, with its two containers.
+    const rowTexts = async () => (await pane.locator('.monaco-list-row').allInnerTexts()).map((r) => r.replace(/\s+/g, ' ').trim());
+    // A row's text is its label then its description.
+    const isGroup = (r: string | undefined) => r !== undefined && /^xray-e2e-app:1 ?2 containers$/.test(r);
+    for (let i = 0; i < 100 && !isGroup((await rowTexts())[0]); i++) await page.waitForTimeout(200);
+    const rows = await rowTexts();
+    assert.ok(isGroup(rows[0]), rows.join(' | '));
+    assert.ok(rows[1]?.startsWith('xray-e2e-side') && rows[2]?.startsWith('xray-e2e-web'), rows.join(' | '));
+    await ui.shot('grouped-by-image');
+    await header.hover();
+    await header.locator('.action-label[aria-label^="Clear Containers Filter"]').first().click();
+    for (let i = 0; i < 50 && /filter:/.test(await header.innerText()); i++) await page.waitForTimeout(100);
+    assert.doesNotMatch(await header.innerText(), /filter:/, 'the description no longer names a filter');
+    await header.hover();
+    assert.equal(await header.locator('.action-label[aria-label^="Clear Containers Filter"]').count(), 0, 'the clear action is gone');
+    // Back to the default grouping for what follows.
+    await header.locator('.action-label[aria-label^="Group Containers By"]').first().click();
+    await pickQuickItem(page, 'Compose project');
   });
 
   it('opened no dialog: no name from a container or an image was ever run as script', () => {

@@ -1,6 +1,7 @@
 // The runtime's event stream, as the extension follows it to refresh its views: on every target (Docker's
 // /events, Podman's compatible one over its own service), a container this suite starts, stops and removes
-// shows up as those events, with the ID and name the runtime's own `inspect` gives.
+// shows up as those events, with the ID and name the runtime's own `inspect` gives (Podman's `remove`
+// read as Docker's `destroy`).
 import * as assert from 'node:assert/strict';
 import { Engine } from '../../src/core/engine';
 import { DockerEvent, DockerEventWatcher } from '../../src/core/runtime/docker/events';

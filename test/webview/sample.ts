@@ -193,6 +193,7 @@ function container(
     overlay: overlay(cid),
     nearLimit: [],
     pod: null,
+    compose: null,
     errors: [],
     ...extra,
   };

@@ -151,4 +151,20 @@ describe('webview: container vs VM', function () {
     await v.screenshot('vm-remote');
     await assertClean(v);
   });
+  it("with the Containers view's filter set, says how many of all it draws and what the filter is, as plain text", async () => {
+    const state = vmState();
+    const shown = state.containers.slice(0, 2);
+    const filter = `web ${HOSTILE.img}`;
+    const v = await openVm({ ...state, containers: shown, filter: { text: filter, total: state.containers.length } });
+    const boxes = await v.page.$$eval('.drawing .ct-box', (els) => els.map((e) => e.getAttribute('data-container-id')));
+    assert.deepEqual(
+      boxes,
+      shown.map((c) => c.id),
+    );
+    const note = (await v.page.textContent('[data-field="filter"]')) ?? '';
+    assert.ok(note.startsWith(`2 of ${state.containers.length} running, as the Containers view's filter “web `), note);
+    assert.ok(contains(note, HOSTILE.img), note);
+    assert.deepEqual(await injectedElements(v), []);
+    await assertClean(v);
+  });
 });

@@ -40,7 +40,15 @@ function containerBoxes(state: VmState): HTMLElement {
     row.append(b);
   }
   if (state.containers.length > MAX_BOXES) row.append(h('span', { class: 'ct-more' }, `+${state.containers.length - MAX_BOXES} more`));
-  if (state.containers.length === 0) row.append(h('span', { class: 'ct-more' }, 'no containers running'));
+  if (state.filter)
+    row.append(
+      h(
+        'span',
+        { class: 'ct-more', 'data-field': 'filter' },
+        `${state.containers.length} of ${state.filter.total} running, as the Containers view's filter “${show(state.filter.text)}” shows`,
+      ),
+    );
+  else if (state.containers.length === 0) row.append(h('span', { class: 'ct-more' }, 'no containers running'));
   return row;
 }
 

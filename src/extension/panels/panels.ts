@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { containerMatches, filterTerms } from '../../shared/compose';
 import { ContainerSnapshot, LayerReport, Snapshot } from '../../shared/model';
 import {
   DashboardProtocol,
@@ -46,6 +47,7 @@ export class Panels implements vscode.Disposable {
   private graph: XrayPanel<GraphProtocol> | null = null;
   private graphFocus: string[] = [];
   private vm: XrayPanel<VmProtocol> | null = null;
+  private containerFilter = '';
   private readonly dashboards = new Map<
     string,
     { panel: XrayPanel<DashboardProtocol>; samples: UsageSample[]; timer: NodeJS.Timeout | null; last: ContainerSnapshot }
@@ -142,12 +144,22 @@ export class Panels implements vscode.Disposable {
     this.pushVm();
   }
 
+  /** The Containers view's filter, which the Container vs VM view follows. */
+  setContainerFilter(filter: string): void {
+    this.containerFilter = filter;
+    this.pushVm();
+  }
+
   private pushVm(): void {
     const s = this.service.snapshot;
     if (this.vm && s) {
+      const filter = this.containerFilter;
       this.vm.notify('state/vm', {
         host: s.host,
-        containers: s.containers.map((c) => ({ id: c.id, name: c.name, image: c.image, pid: c.pid })),
+        containers: s.containers
+          .filter((c) => containerMatches(c, filter))
+          .map((c) => ({ id: c.id, name: c.name, image: c.image, pid: c.pid })),
+        ...(filterTerms(filter).length > 0 ? { filter: { text: filter, total: s.containers.length } } : {}),
       });
     }
   }

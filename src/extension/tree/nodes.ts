@@ -16,6 +16,7 @@ import {
   ProcessInfo,
   Snapshot,
 } from '../../shared/model';
+import { ContainerGroup, GroupBy, containerMatches, filterTerms, groupContainers, imageMatches } from '../../shared/compose';
 import { podTitle } from '../../shared/pods';
 import { ProcessNode, buildProcessTree } from '../../shared/processTree';
 import { commandText } from '../../shared/processText';
@@ -58,19 +59,116 @@ export function sharingText(snapshot: Snapshot, group: NamespaceGroup | undefine
   return sharingWords(group.members, self, (id) => snapshot.containers.find((c) => c.id === id)?.name, 4);
 }
 
+/** How the Containers and Images views are shown: the grouping and the filter the user chose. */
+export interface ViewOptions {
+  groupBy?: GroupBy;
+  /** Plain text, every white-space-separated term of which must match (see containerMatches). */
+  filter?: string;
+}
+
+/** The view's description: what it counts, and the active filter (bounded, printable: it is shown as typed). */
+export function viewDescription(count: string, filter: string): string {
+  return filter === '' ? count : `${count} · filter: ${truncate(printable(filter), 60)}`;
+}
+
+/** The one row a view shows when its filter matches nothing. */
+function noMatchNode(what: string, filter: string): XrayNode {
+  return {
+    id: 'filter:none',
+    label: `No ${what} matches the filter`,
+    description: text(filter, 80),
+    tooltip: `No ${what} matches “${text(filter, 400)}”. Clear the filter to see all.`,
+    icon: 'filter',
+    collapsible: 'none',
+  };
+}
+
 /**
- * The Containers view's roots: each pod (sorted by its name) holding its member containers, then the
- * containers in no pod, by name.
+ * The Containers view's roots: each pod (sorted by its name) holding its member containers, whatever the
+ * grouping; then the containers in no pod, grouped as `groupBy` says — by Compose project (the default;
+ * the containers in no project last, under a group of their own, or as plain rows when no container is in
+ * a project), by image, by state, or not at all (by name). With a filter, only the matching containers
+ * (and the pods with a matching member) are shown.
  */
-export function containerNodes(snapshot: Snapshot, layers: (containerId: string) => Promise<LayerReport>): XrayNode[] {
+export function containerNodes(
+  snapshot: Snapshot,
+  layers: (containerId: string) => Promise<LayerReport>,
+  opts: ViewOptions = {},
+): XrayNode[] {
+  const groupBy = opts.groupBy ?? 'compose';
+  const filtering = filterTerms(opts.filter).length > 0;
+  const visible = new Set(snapshot.containers.filter((c) => containerMatches(c, opts.filter)).map((c) => c.id));
   const pods = snapshot.pods ?? [];
   const inPod = new Set(pods.flatMap((p) => p.containers));
-  const podRoots = [...pods].sort((a, b) => podTitle(a.ref).localeCompare(podTitle(b.ref))).map((p) => podNode(snapshot, p, layers));
-  const alone = [...snapshot.containers]
-    .filter((c) => !inPod.has(c.id))
-    .sort((a, b) => a.name.localeCompare(b.name))
-    .map((c) => containerNode(snapshot, c, layers));
-  return [...podRoots, ...alone];
+  const podRoots = [...pods]
+    .filter((p) => p.containers.some((id) => visible.has(id)))
+    .sort((a, b) => podTitle(a.ref).localeCompare(podTitle(b.ref)))
+    .map((p) => podNode(snapshot, p, layers, filtering ? visible : undefined));
+  const alone = snapshot.containers.filter((c) => !inPod.has(c.id) && visible.has(c.id));
+  const { groups, ungrouped } = groupContainers(alone, groupBy);
+  // Plain rows, as before grouping existed, when no container (filtered out or not) is in a Compose project.
+  const onlyNoProject =
+    groups.length === 1 && groups[0].kind === 'noProject' && snapshot.containers.every((c) => inPod.has(c.id) || c.compose === null);
+  const rest = onlyNoProject
+    ? groups[0].containers.map((c) => containerNode(snapshot, c, layers))
+    : [...groups.map((g) => groupNode(snapshot, g, layers)), ...ungrouped.map((c) => containerNode(snapshot, c, layers))];
+  const roots = [...podRoots, ...rest];
+  return roots.length === 0 && filtering ? [noMatchNode('container', opts.filter ?? '')] : roots;
+}
+
+const STATE_ICON: Partial<Record<ContainerSnapshot['state'], string>> = {
+  running: 'vm-running',
+  paused: 'debug-pause',
+  restarting: 'sync',
+};
+
+/** A group of the Containers view: a Compose project (its services' containers), an image, a state, or "no Compose project". */
+export function groupNode(snapshot: Snapshot, g: ContainerGroup, layers: (containerId: string) => Promise<LayerReport>): XrayNode {
+  const count = `${g.containers.length} container${g.containers.length === 1 ? '' : 's'}`;
+  // Ids are never shown; the key is bounded where it came from (a label, an image reference, a state).
+  const id = g.kind === 'noProject' ? 'group:noProject' : `group:${g.kind}:${g.key}`;
+  const children = () => g.containers.map((c) => containerNode(snapshot, c, layers));
+  if (g.kind === 'compose') {
+    const services = [...new Set(g.containers.map((c) => c.compose?.service).filter((s): s is string => typeof s === 'string'))];
+    const first = g.containers.find((c) => c.compose?.workingDir !== undefined)?.compose;
+    const files = g.containers.find((c) => c.compose?.configFiles !== undefined)?.compose?.configFiles ?? [];
+    return {
+      id,
+      label: text(g.key, 80),
+      description: [`${services.length} service${services.length === 1 ? '' : 's'}`, count].join(' · '),
+      tooltip: [
+        `Compose project ${text(g.key, 128)}`,
+        services.length > 0 ? `services ${services.map((s) => text(s, 63)).join(', ')}` : 'no service labels',
+        count,
+        first?.workingDir !== undefined ? `working directory ${text(first.workingDir, 400)}` : null,
+        files.length > 0 ? `compose files ${files.map((f) => text(f, 400)).join(', ')}` : null,
+        'as its com.docker.compose.* labels tell',
+      ]
+        .filter(Boolean)
+        .join('\n'),
+      icon: 'symbol-structure',
+      contextValue: 'xray.composeProject',
+      collapsible: 'expanded',
+      children,
+    };
+  }
+  const label = g.kind === 'noProject' ? 'No Compose project' : g.kind === 'image' ? text(g.key, 80) : g.key;
+  return {
+    id,
+    label,
+    description: count,
+    tooltip:
+      g.kind === 'noProject'
+        ? `${count} with no com.docker.compose.project label`
+        : g.kind === 'image'
+          ? `${count} of image ${text(g.key, 400)}`
+          : `${count} ${g.key}`,
+    icon:
+      g.kind === 'image' ? 'package' : g.kind === 'state' ? (STATE_ICON[g.key as ContainerSnapshot['state']] ?? 'vm-outline') : 'list-flat',
+    contextValue: 'xray.containerGroup',
+    collapsible: 'expanded',
+    children,
+  };
 }
 
 /** What the pod's infra container is called where it came from. */
@@ -79,14 +177,24 @@ function infraWord(source: PodGroup['ref']['source']): string {
 }
 
 /** A pod: its name (and Kubernetes namespace), member count and what all its members share, opening to the members. */
-export function podNode(snapshot: Snapshot, pod: PodGroup, layers: (containerId: string) => Promise<LayerReport>): XrayNode {
-  const members = pod.containers
+export function podNode(
+  snapshot: Snapshot,
+  pod: PodGroup,
+  layers: (containerId: string) => Promise<LayerReport>,
+  /** With a filter: the containers it lets through; the pod then lists only those. */
+  visible?: ReadonlySet<string>,
+): XrayNode {
+  const all = pod.containers
     .map((id) => snapshot.containers.find((c) => c.id === id))
     .filter((c): c is ContainerSnapshot => c !== undefined);
+  const members = visible ? all.filter((c) => visible.has(c.id)) : all;
   const kind = pod.ref.source === 'podman' ? 'Podman pod' : 'Kubernetes pod';
-  const count = `${members.length} container${members.length === 1 ? '' : 's'}`;
+  const count =
+    members.length === all.length
+      ? `${members.length} container${members.length === 1 ? '' : 's'}`
+      : `${members.length} of ${all.length} containers`;
   const shares = pod.sharedNamespaces.length > 0 ? `shares ${pod.sharedNamespaces.join(', ')}` : 'shares no namespace';
-  const infra = members.find((c) => c.id === pod.infra);
+  const infra = all.find((c) => c.id === pod.infra);
   // Unique as groupPods keys pods (source and id, the id already bounded); never shown.
   const id = `pod:${pod.ref.source}:${pod.ref.id}`;
   return {
@@ -134,7 +242,9 @@ export function containerNode(
       : c.pod?.containerName !== undefined && c.pod.containerName !== c.name
         ? text(c.pod.containerName, 63)
         : null
-    : null;
+    : c.compose?.service
+      ? text(c.compose.service, 63)
+      : null;
   const description = [role, text(c.image, 60), c.state, near].filter(Boolean).join(' · ');
   return {
     id: `c:${c.id}`,
@@ -147,6 +257,9 @@ export function containerNode(
       c.pid !== null ? `host PID ${c.pid}` : null,
       c.pod
         ? `${c.pod.infra ? `${infraWord(c.pod.source)} container of` : 'in'} ${c.pod.source === 'podman' ? 'Podman' : 'Kubernetes'} pod ${text(podTitle(c.pod), 320)}${c.pod.containerName !== undefined && !c.pod.infra ? ` as ${text(c.pod.containerName, 63)}` : ''}`
+        : null,
+      c.compose
+        ? `in Compose project ${text(c.compose.project, 128)}${c.compose.service !== null ? `, service ${text(c.compose.service, 128)}` : ''}`
         : null,
       near,
     ]
@@ -479,9 +592,11 @@ export function layerNodes(idPrefix: string, report: LayerReport, ref: string): 
   return nodes;
 }
 
-export function imageNodes(images: ImageFacts[], containerNames: Map<string, string>): XrayNode[] {
+export function imageNodes(images: ImageFacts[], containerNames: Map<string, string>, opts: Pick<ViewOptions, 'filter'> = {}): XrayNode[] {
   const tagOf = new Map(images.map((i) => [i.id, i.tags[0] ?? shortId(i.id)]));
-  return images.map((img) => ({
+  const shown = images.filter((img) => imageMatches(img, opts.filter));
+  if (shown.length === 0 && filterTerms(opts.filter).length > 0) return [noMatchNode('image', opts.filter ?? '')];
+  return shown.map((img) => ({
     id: `i:${img.id}`,
     label: text(img.tags[0] ?? `<none> ${shortId(img.id)}`, 120),
     description: `${formatBytes(img.sizeBytes)} · ${img.layers.length} layers${img.sharedBytes > 0 ? ` · ${formatBytes(img.sharedBytes)} shared` : ''}${img.containers.length > 0 ? ` · ${img.containers.length} containers` : ''}`,

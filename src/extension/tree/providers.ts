@@ -1,6 +1,8 @@
 import * as vscode from 'vscode';
 import { XrayService } from '../service';
-import { XrayNode, containerNodes, hostNodes, imageNodes } from './nodes';
+import { containerMatches, imageMatches } from '../../shared/compose';
+import { XrayNode, containerNodes, hostNodes, imageNodes, viewDescription } from './nodes';
+import { ViewState } from './viewState';
 
 /** Adapts XrayNode descriptors to VS Code tree items; one class serves the three views. */
 export class XrayTreeProvider implements vscode.TreeDataProvider<XrayNode>, vscode.Disposable {
@@ -12,10 +14,21 @@ export class XrayTreeProvider implements vscode.TreeDataProvider<XrayNode>, vsco
     private readonly service: XrayService,
     private readonly roots: () => XrayNode[] | Promise<XrayNode[]>,
     listensTo: 'snapshot' | 'images' | 'host',
+    viewState?: ViewState,
   ) {
-    this.sub = service.onDidChange((what) => {
-      if (what[listensTo]) this.changed.fire(undefined);
-    });
+    const subs = [
+      service.onDidChange((what) => {
+        if (what[listensTo]) this.changed.fire(undefined);
+      }),
+    ];
+    // The grouping and the filters re-draw the views they apply to.
+    if (viewState)
+      subs.push(
+        viewState.onDidChange((what) => {
+          if (listensTo === 'snapshot' ? what === 'groupBy' || what === 'containers' : what === 'images') this.changed.fire(undefined);
+        }),
+      );
+    this.sub = vscode.Disposable.from(...subs);
   }
 
   getTreeItem(node: XrayNode): vscode.TreeItem {
@@ -68,16 +81,27 @@ export class XrayTreeProvider implements vscode.TreeDataProvider<XrayNode>, vsco
   }
 }
 
-export function registerTrees(context: vscode.ExtensionContext, service: XrayService): void {
+export function registerTrees(context: vscode.ExtensionContext, service: XrayService, viewState: ViewState): void {
   const containers = new XrayTreeProvider(
     service,
-    () => (service.snapshot ? containerNodes(service.snapshot, (id) => service.layers(id, { container: true })) : []),
+    () =>
+      service.snapshot
+        ? containerNodes(service.snapshot, (id) => service.layers(id, { container: true }), {
+            groupBy: viewState.groupBy,
+            filter: viewState.filter('containers'),
+          })
+        : [],
     'snapshot',
+    viewState,
   );
   const images = new XrayTreeProvider(
     service,
-    () => imageNodes(service.images ?? [], new Map((service.snapshot?.containers ?? []).map((c) => [c.id, c.name]))),
+    () =>
+      imageNodes(service.images ?? [], new Map((service.snapshot?.containers ?? []).map((c) => [c.id, c.name])), {
+        filter: viewState.filter('images'),
+      }),
     'images',
+    viewState,
   );
   const host = new XrayTreeProvider(service, () => (service.host ? hostNodes(service.host) : []), 'host');
   const views: [string, XrayTreeProvider][] = [
@@ -94,7 +118,16 @@ export function registerTrees(context: vscode.ExtensionContext, service: XraySer
       if (id === 'containerXray.containers' && s.kind === 'ready' && service.snapshot) {
         const near = service.snapshot.containers.filter((c) => c.nearLimit.length > 0).length;
         view.badge = near > 0 ? { value: near, tooltip: `${near} container${near === 1 ? '' : 's'} near a limit` } : undefined;
-        view.description = `${service.snapshot.containers.length} running`;
+        const all = service.snapshot.containers;
+        const filter = viewState.filter('containers');
+        const shown = filter === '' ? all.length : all.filter((c) => containerMatches(c, filter)).length;
+        view.description = viewDescription(filter === '' ? `${all.length} running` : `${shown} of ${all.length}`, filter);
+      }
+      if (id === 'containerXray.images' && service.images) {
+        const all = service.images;
+        const filter = viewState.filter('images');
+        view.description =
+          filter === '' ? undefined : viewDescription(`${all.filter((i) => imageMatches(i, filter)).length} of ${all.length}`, filter);
       }
     };
     service.setVisible(id, view.visible);
@@ -103,6 +136,7 @@ export function registerTrees(context: vscode.ExtensionContext, service: XraySer
       provider,
       view.onDidChangeVisibility((e) => service.setVisible(id, e.visible)),
       service.onDidChange(updateMessage),
+      viewState.onDidChange(updateMessage),
     );
   }
 }

@@ -6,6 +6,8 @@ import { BaseCommands, BaseNotifications, Scope, baseCommands, baseNotifications
 export interface VmState {
   host: HostFacts;
   containers: { id: string; name: string; image: string; pid: number | null }[];
+  /** The Containers view's filter, when one is set: `containers` are those it lets through, of `total`. */
+  filter?: { text: string; total: number };
 }
 
 export interface VmProtocol {

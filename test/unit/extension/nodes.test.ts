@@ -34,6 +34,7 @@ function container(id: string, name: string, over: Partial<ContainerSnapshot> = 
     overlay: null,
     nearLimit: [],
     pod: null,
+    compose: null,
     errors: [],
     ...over,
   };

@@ -172,6 +172,29 @@ describe('fuzz: daemon events (src/core/docker/events.ts)', () => {
     );
   });
 
+  it("reads Podman's compatible stream, whose `remove` is Docker's `destroy`", () => {
+    // Lines of Podman 5.4.2's /v1.41/events for `podman run -d … && podman rm -f …` (IDs shortened).
+    const line = (type: string, action: string) =>
+      JSON.stringify({
+        status: action,
+        id: 'f35306cf1668',
+        from: 'localhost/xray-test-busybox:1',
+        Type: type,
+        Action: action,
+        Actor: { ID: 'f35306cf1668', Attributes: { image: 'localhost/xray-test-busybox:1', name: 'xray-probe-ev' } },
+        scope: 'local',
+        time: 1796140000,
+        timeNano: 1796140000123456000,
+      });
+    assert.deepEqual(
+      ['create', 'init', 'start', 'stop', 'die', 'remove'].map((a) => parseEventLine(line('container', a))?.action),
+      ['create', 'init', 'start', 'stop', 'die', 'destroy'],
+    );
+    assert.equal(parseEventLine(line('container', 'remove'))?.name, 'xray-probe-ev');
+    // Only a container's: an image is deleted, never removed, but a `remove` of anything else stays one.
+    assert.equal(parseEventLine(line('volume', 'remove'))?.action, 'remove');
+  });
+
   it('DockerEventWatcher delivers the same events however the stream is chunked, and survives garbage lines', async () => {
     await fc.assert(
       fc.asyncProperty(

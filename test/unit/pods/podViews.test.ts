@@ -43,6 +43,7 @@ function container(hex: string, name: string, labels: Record<string, string>, ns
     overlay: null,
     nearLimit: [],
     pod: podFromLabels(labels),
+    compose: null,
     errors: [],
   };
 }

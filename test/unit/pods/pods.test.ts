@@ -40,6 +40,7 @@ function container(id: string, name: string, pod: PodRef | null, namespaces: Nam
     overlay: null,
     nearLimit: [],
     pod,
+    compose: null,
     errors: [],
   };
 }

@@ -1,7 +1,8 @@
-// Which runtime answers at an endpoint: Podman's /version lists a "Podman Engine" component, Docker's an
-// "Engine"; the user's setting, when it names one, is taken without asking.
+// Which runtime answers at an endpoint: Podman's /_ping names Libpod, Docker's Docker; where it does not
+// say, Podman's /version lists a "Podman Engine" component, Docker's an "Engine"; the user's setting, when
+// it names one, is taken without asking.
 import * as assert from 'node:assert/strict';
-import { detectRuntime, runtimeFor } from '../../../src/core/runtime/connect';
+import { detectRuntime, runtimeFor, runtimeFromPing } from '../../../src/core/runtime/connect';
 import type { DaemonInfo, DockerClient } from '../../../src/core/runtime/docker/client';
 import { DockerRuntime } from '../../../src/core/runtime/docker/runtime';
 import { PodmanRuntime, isPodmanVersion, podmanRootless } from '../../../src/core/runtime/podman/runtime';
@@ -51,14 +52,44 @@ const DOCKER_VERSION = {
   Arch: 'amd64',
 };
 
-/** A DockerClient whose version() answers as given, counting the calls. */
-function fakeClient(version: () => Promise<unknown>) {
-  const state = { versionCalls: 0 };
+/** The headers of GET /_ping from Podman 5.4.2's service (the Docker-compatible one) in the test VM. */
+const PODMAN_PING = {
+  'api-version': '1.41',
+  'builder-version': '',
+  'buildkit-version': '',
+  'cache-control': 'no-cache',
+  'docker-experimental': 'true',
+  'libpod-api-version': '5.4.2',
+  'libpod-buildah-version': '1.39.3',
+  ostype: 'linux',
+  pragma: 'no-cache',
+  server: 'Libpod/5.4.2 (linux)',
+};
+
+/** The headers of GET /_ping from Docker 26.1.5 in the test VM. */
+const DOCKER_PING = {
+  'api-version': '1.45',
+  'builder-version': '2',
+  'cache-control': 'no-cache, no-store, must-revalidate',
+  'docker-experimental': 'false',
+  ostype: 'linux',
+  pragma: 'no-cache',
+  server: 'Docker/26.1.5+dfsg1 (linux)',
+  swarm: 'inactive',
+};
+
+/** A DockerClient whose /_ping headers and version() answer as given (a ping that says nothing by default), counting the calls. */
+function fakeClient(version: () => Promise<unknown>, ping: () => Promise<Record<string, string>> = async () => ({})) {
+  const state = { versionCalls: 0, pingCalls: 0 };
   const client = {
     calls: {},
     version: () => {
       state.versionCalls++;
       return version();
+    },
+    pingHeaders: () => {
+      state.pingCalls++;
+      return ping();
     },
   } as unknown as DockerClient;
   return { client, state };
@@ -91,6 +122,42 @@ describe('runtime detection', () => {
   });
 
   describe('detectRuntime', () => {
+    it("from /_ping's headers alone where they say (Podman's /version takes seconds on a slow host)", async () => {
+      const never = async () => {
+        throw new Error('/version is not asked');
+      };
+      const podman = fakeClient(never, async () => PODMAN_PING);
+      assert.ok((await detectRuntime(podman.client)) instanceof PodmanRuntime);
+      assert.deepEqual(podman.state, { versionCalls: 0, pingCalls: 1 });
+      const docker = fakeClient(never, async () => DOCKER_PING);
+      const rt = await detectRuntime(docker.client);
+      assert.ok(rt instanceof DockerRuntime && !(rt instanceof PodmanRuntime));
+      assert.deepEqual(docker.state, { versionCalls: 0, pingCalls: 1 });
+      // Either of Podman's marks is enough; a Server header in another case too.
+      assert.equal(runtimeFromPing({ server: 'libpod/5.0.0' }), 'podman');
+      assert.equal(runtimeFromPing({ 'libpod-api-version': ['4.9.3'] }), 'podman');
+      assert.equal(runtimeFromPing({ server: 'nginx' }), null);
+      assert.equal(runtimeFromPing({}), null);
+      assert.equal(runtimeFromPing(null), null);
+    });
+
+    it('asks /version where the ping says nothing, or fails', async () => {
+      const quiet = fakeClient(
+        async () => PODMAN_VERSION,
+        async () => ({ 'api-version': '1.41' }),
+      );
+      assert.ok((await detectRuntime(quiet.client)) instanceof PodmanRuntime);
+      assert.deepEqual(quiet.state, { versionCalls: 1, pingCalls: 1 });
+      const failing = fakeClient(
+        async () => PODMAN_VERSION,
+        async () => {
+          throw new Error('(HTTP code 404) unexpected');
+        },
+      );
+      assert.ok((await detectRuntime(failing.client)) instanceof PodmanRuntime);
+      assert.equal(failing.state.versionCalls, 1);
+    });
+
     it('Podman where /version lists the Podman engine', async () => {
       const { client, state } = fakeClient(async () => PODMAN_VERSION);
       const rt = await detectRuntime(client);

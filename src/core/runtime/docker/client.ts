@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import Docker from 'dockerode';
 import * as https from 'node:https';
 import * as os from 'node:os';
@@ -191,6 +192,28 @@ export class DockerClient {
 
   ping(): Promise<unknown> {
     return this.call('ping', () => this.docker.ping());
+  }
+
+  /**
+   * The headers of `GET /_ping`: what the daemon says it is (`Server`, Podman's `Libpod-Api-Version`),
+   * in one cheap call (Podman's /version runs its tools to list their versions: seconds on a slow host).
+   */
+  pingHeaders(): Promise<Record<string, string | string[] | undefined>> {
+    return this.call(
+      'ping',
+      () =>
+        new Promise<Record<string, string | string[] | undefined>>((resolve, reject) => {
+          this.docker.modem.dial(
+            { path: '/_ping', method: 'GET', isStream: true, options: {}, statusCodes: { 200: true, 500: 'server error' } },
+            (err: unknown, res: unknown) => {
+              if (err) return reject(err as Error);
+              const msg = res as IncomingMessage;
+              msg.resume();
+              resolve(msg.headers ?? {});
+            },
+          );
+        }),
+    );
   }
 
   info(): Promise<DaemonInfo> {

@@ -48,10 +48,12 @@ export function parseEventLine(line: string): DockerEvent | null {
   if (!type && !status) return null;
   // The engine's own helper containers come and go with every refresh: refreshing on them would loop.
   if (attributes?.['container-xray.helper'] !== undefined) return null;
+  // exec_start: sh -c … carries its command after a colon; only the verb matters here.
+  const verb = (str(raw.Action) ?? status ?? '').split(':')[0];
   return {
     type: type ?? 'container',
-    // exec_start: sh -c … carries its command after a colon; only the verb matters here.
-    action: (str(raw.Action) ?? status ?? '').split(':')[0],
+    // Podman's compatible stream says `remove` where Docker says `destroy` (a container is gone).
+    action: (type ?? 'container') === 'container' && verb === 'remove' ? 'destroy' : verb,
     id: str(actor?.ID) ?? str(raw.id) ?? '',
     name: str(attributes?.name) ?? '',
     timeNano: finite(raw.timeNano) ?? finite((finite(raw.time) ?? 0) * 1e9) ?? 0,
