@@ -22,15 +22,16 @@ const VM_TARGETS: { target: TargetName; key: string }[] = [
   { target: 'vm-podman', key: 'vm.podman' },
 ];
 
-/** Waits (at most 60 s) until no helper container is left on the target. */
+/** Waits (at most 60 s) until no helper container runs or is being removed on the target. */
 async function helperGone(t: Target): Promise<void> {
   const end = Date.now() + 60000;
   while (Date.now() < end) {
-    const left = (await t.docker(['ps', '-aq', '--filter', `label=${HELPER_LABEL}`])).trim();
-    if (left === '') return;
+    // A helper left created and never started (a run cut short) does not count: only one that runs or goes.
+    const states = (await t.docker(['ps', '-a', '--filter', `label=${HELPER_LABEL}`, '--format', '{{.State}}'])).split('\n');
+    if (!states.some((s) => /^(running|removing|stopping)/i.test(s.trim()))) return;
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error(`a helper container is still on ${t.name} 60 s after the CLI exited`);
+  throw new Error(`a helper container still runs on ${t.name} 60 s after the CLI exited`);
 }
 
 export async function benchVm(ctx: BenchContext): Promise<void> {

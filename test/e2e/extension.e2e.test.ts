@@ -27,6 +27,7 @@ import {
   requireDocker,
   runContainer,
 } from '../support/docker';
+import { HELPER_LABEL } from '../../src/core/access/helper';
 import { Target, openTarget } from '../support/targets';
 
 const SHOTS = path.join(ARTIFACTS, 'e2e');
@@ -445,6 +446,12 @@ describe('the packaged extension against the VM’s daemon over tcp (vm-docker)'
     await ui?.close();
     await server?.stop();
     if (id) await t.docker(['rm', '-f', id]).catch(() => undefined);
+    // A refresh cut short by the server's stop can leave a helper it had created and not yet started (the
+    // next engine run of the same user reaps it as an orphan): the guest's daemon is this suite's, so it goes.
+    if (t) {
+      const helpers = (await t.docker(['ps', '-aq', '--filter', `label=${HELPER_LABEL}`]).catch(() => '')).split('\n').filter(Boolean);
+      if (helpers.length > 0) await t.docker(['rm', '-f', ...helpers]).catch(() => undefined);
+    }
     if (workspace) fs.rmSync(workspace, { recursive: true, force: true });
   });
 
