@@ -121,6 +121,39 @@ export function groupContainers(
   return { groups, ungrouped: [] };
 }
 
+/** A Compose project of the namespace graph and its matrix: the project's name and its members. */
+export interface ComposeProjectGroup {
+  /** The project name (bounded display text from a label). */
+  project: string;
+  /** The services its members name, sorted, each once (members without a service label add none). */
+  services: string[];
+  /** Members, by Compose service then name. */
+  containers: ContainerSnapshot[];
+}
+
+/**
+ * The Compose projects of the containers that are in no pod (a pod keeps its members, whatever their
+ * labels say), sorted by project name; the containers in neither are not listed.
+ */
+export function composeProjects(
+  containers: readonly ContainerSnapshot[],
+  pods: readonly { containers: readonly string[] }[] = [],
+): ComposeProjectGroup[] {
+  const inPod = new Set(pods.flatMap((p) => p.containers));
+  return groupContainers(
+    containers.filter((c) => !inPod.has(c.id)),
+    'compose',
+  )
+    .groups.filter((g) => g.kind === 'compose')
+    .map((g) => ({
+      project: g.key,
+      services: [...new Set(g.containers.map((c) => c.compose?.service).filter((s): s is string => typeof s === 'string'))].sort((a, b) =>
+        a.localeCompare(b),
+      ),
+      containers: g.containers,
+    }));
+}
+
 /**
  * A filter as typed: split on white space into terms, each lower-cased; every term must match. Plain text,
  * never a pattern. Empty (or only white space) filters nothing.

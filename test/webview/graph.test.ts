@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
-import { HOST_MEMBER } from '../../src/shared/model';
+import { COMPOSE_LABELS, composeFromLabels } from '../../src/shared/compose';
+import { ContainerSnapshot, HOST_MEMBER } from '../../src/shared/model';
 import { podFromLabels } from '../../src/shared/pods';
 import { printable } from '../../src/shared/text';
 import { ViewPage, assertClean, injectedElements, webviewSuite } from './harness';
@@ -228,6 +229,154 @@ describe('webview: namespace graph', function () {
     assert.deepEqual(msg.params, { containerId: IDS.sidecar });
     await v.page.mouse.move(2, 2);
     await v.screenshot('graph-pod');
+    await assertClean(v);
+  });
+
+  it('draws a Compose project as a box around its containers in no pod, a pod member staying in its pod', async () => {
+    const project = `shop-${HOSTILE.newline}${HOSTILE.img}`;
+    const composeOf = (p: string, service: string) =>
+      composeFromLabels({ [COMPOSE_LABELS.project]: p, [COMPOSE_LABELS.service]: service, [COMPOSE_LABELS.workingDir]: '/srv/shop' });
+    const podLabels = (type: 'podsandbox' | 'container', name: string) => ({
+      'io.kubernetes.pod.name': 'web-0',
+      'io.kubernetes.pod.namespace': 'shop',
+      'io.kubernetes.pod.uid': 'uid-1',
+      'io.kubernetes.container.name': name,
+      'io.kubernetes.docker.type': type,
+    });
+    const blogId = '8'.repeat(64);
+    const build = (dbInShop: boolean) => {
+      const list: ContainerSnapshot[] = containers().map((c) =>
+        c.id === IDS.web
+          ? { ...c, pod: podFromLabels(podLabels('podsandbox', 'POD')) }
+          : c.id === IDS.sidecar
+            ? // In the pod, and labelled as in the project too: the pod keeps it.
+              { ...c, pod: podFromLabels(podLabels('container', 'app')), compose: composeOf(project, 'sidecar') }
+            : c.id === IDS.hostnet
+              ? { ...c, compose: composeOf(project, 'exporter') }
+              : c.id === IDS.db && dbInShop
+                ? { ...c, compose: composeOf(project, 'db') }
+                : c,
+      );
+      list.push({
+        ...list[4],
+        id: blogId,
+        name: 'blog-app-1',
+        state: 'exited',
+        pid: null,
+        namespaces: null,
+        compose: composeOf('blog', 'app'),
+      });
+      return snapshot(list);
+    };
+    const v = await openGraph(graphState([], build(true)));
+    const counts = (await v.page.evaluate('window.__xrayGraph.counts()')) as { nodes: number; pods: number; projects: number };
+    assert.equal(counts.pods, 1);
+    assert.equal(counts.projects, 2);
+    assert.equal(counts.nodes, 1 + 6 + 1 + 2, 'the host, six containers, the pod and two projects');
+    const pods = (await v.page.evaluate('window.__xrayGraph.podMembers()')) as Record<string, string[]>;
+    assert.deepEqual(
+      Object.values(pods).map((m) => [...m].sort()),
+      [[IDS.web, IDS.sidecar].sort()],
+      'the sidecar stays in its pod',
+    );
+    const projects = (await v.page.evaluate('window.__xrayGraph.projectMembers()')) as Record<string, string[]>;
+    assert.deepEqual(Object.keys(projects).sort(), ['project:0', 'project:1']);
+    const byLabel: Record<string, string[]> = {};
+    for (const [id, members] of Object.entries(projects)) {
+      const label = (await v.page.evaluate(`window.__xrayGraph.label(${JSON.stringify(id)})`)) as string;
+      byLabel[label] = [...members].sort();
+    }
+    const shopLabel = Object.keys(byLabel).find((l) => l !== 'compose blog') ?? '';
+    assert.deepEqual(byLabel['compose blog'], [blogId]);
+    assert.deepEqual(byLabel[shopLabel], [IDS.hostnet, IDS.db].sort());
+    assert.ok(shopLabel.startsWith('compose shop-two\\nlines<img src=x'), `the canvas label is printable: ${shopLabel}`);
+    assert.ok(!/[\u0000-\u001f]/.test(shopLabel), 'no control character on the canvas');
+    assert.ok(shopLabel.length <= 'compose '.length + 41, `the label is bounded: ${shopLabel.length}`);
+    const shopId = Object.keys(projects).find((id) => projects[id].includes(IDS.db))!;
+    const about = (await v.page.evaluate(`window.__xrayGraph.describe(${JSON.stringify(shopId)})`)) as string;
+    assert.ok(contains(about, `Compose project ${project}`), `hover names the project: ${about}`);
+    assert.match(about, /2 container\(s\) .*2 service\(s\) \(db, exporter\)/);
+
+    // The boxes cover their members and nothing else: no box over another box or a container outside it.
+    const box = async (id: string) =>
+      (await v.page.evaluate(`window.__xrayGraph.nodeBox(${JSON.stringify(id)})`)) as { x1: number; y1: number; x2: number; y2: number };
+    const boxIds = [...Object.keys(pods), ...Object.keys(projects)];
+    const members = { ...pods, ...projects };
+    for (const id of boxIds) {
+      const b = await box(id);
+      for (const m of members[id]) {
+        const p = (await v.page.evaluate(`window.__xrayGraph.nodePosition(${JSON.stringify(m)})`)) as { x: number; y: number };
+        assert.ok(p.x > b.x1 && p.x < b.x2 && p.y > b.y1 && p.y < b.y2, `${m.slice(0, 4)} is inside ${id}`);
+      }
+      for (const other of boxIds.filter((o) => o !== id)) {
+        const o = await box(other);
+        assert.ok(o.x2 <= b.x1 || o.x1 >= b.x2 || o.y2 <= b.y1 || o.y1 >= b.y2, `${id} and ${other} do not overlap`);
+      }
+    }
+
+    // The matrix: the pod's group, then each project by name (members by service), then the rest.
+    const groups = await v.page.$$eval('table.matrix tbody', (bodies) =>
+      bodies.map((b) => [b.className, [...b.querySelectorAll('tr[data-container-id]')].map((t) => t.getAttribute('data-container-id'))]),
+    );
+    assert.deepEqual(groups, [
+      ['', [HOST_MEMBER]],
+      ['pod-group', [IDS.web, IDS.sidecar]],
+      ['project-group', [blogId]],
+      ['project-group', [IDS.db, IDS.hostnet]],
+      ['no-pod', [IDS.long]],
+    ]);
+    const headings = await v.page.$$eval('table.matrix tbody.project-group th[data-testid="project-heading"]', (ths) =>
+      ths.map((t) => t.textContent ?? ''),
+    );
+    assert.equal(headings.length, 2);
+    assert.match(headings[0], /^Compose project blog 1 service, 1 container$/);
+    assert.ok(contains(headings[1], `Compose project ${project}`), `heading: ${headings[1]}`);
+    assert.match(headings[1], / 2 services, 2 containers$/);
+    const service = await v.page.textContent(`table.matrix tr[data-container-id=${attr(IDS.hostnet)}] [data-testid="compose-service"]`);
+    assert.equal(service, 'service exporter');
+    assert.deepEqual(await injectedElements(v), []);
+    await v.page.mouse.move(2, 2);
+    await v.screenshot('graph-compose');
+
+    // The db leaves the project: the boxes and the matrix follow.
+    await v.push('state/graph', graphState([], build(false)));
+    await v.waitFor(
+      `Object.values(window.__xrayGraph.projectMembers()).some((m) => m.length === 1 && m[0] === ${JSON.stringify(IDS.hostnet)})`,
+    );
+    const after = (await v.page.evaluate('window.__xrayGraph.projectMembers()')) as Record<string, string[]>;
+    assert.ok(!Object.values(after).flat().includes(IDS.db), 'the db is in no box');
+    const rest = await v.page.$$eval('table.matrix tbody.no-pod tr[data-container-id]', (trs) =>
+      trs.map((t) => t.getAttribute('data-container-id')),
+    );
+    assert.deepEqual(rest, [IDS.db, IDS.long]);
+    await assertClean(v);
+  });
+
+  it('keeps each Compose project together on the grid of a large graph', async () => {
+    const big = manyContainers(90);
+    // Every ninth container in one of three projects, spread over the whole list.
+    big.containers.forEach((c, i) => {
+      if (i % 9 === 4)
+        c.compose = composeFromLabels({ [COMPOSE_LABELS.project]: `p${Math.floor(i / 9) % 3}`, [COMPOSE_LABELS.service]: `s${i}` });
+    });
+    const v = await openGraph(graphState([], big));
+    const projects = (await v.page.evaluate('window.__xrayGraph.projectMembers()')) as Record<string, string[]>;
+    assert.equal(Object.keys(projects).length, 3);
+    assert.equal(Object.values(projects).flat().length, 10);
+    const box = async (id: string) =>
+      (await v.page.evaluate(`window.__xrayGraph.nodeBox(${JSON.stringify(id)})`)) as { x1: number; y1: number; x2: number; y2: number };
+    for (const [id, members] of Object.entries(projects)) {
+      const b = await box(id);
+      for (const c of big.containers) {
+        const p = (await v.page.evaluate(`window.__xrayGraph.nodePosition(${JSON.stringify(c.id)})`)) as { x: number; y: number };
+        const inside = p.x > b.x1 && p.x < b.x2 && p.y > b.y1 && p.y < b.y2;
+        assert.equal(inside, members.includes(c.id), `${c.name} ${members.includes(c.id) ? 'inside' : 'outside'} ${id}`);
+      }
+      for (const other of Object.keys(projects).filter((o) => o !== id)) {
+        const o = await box(other);
+        assert.ok(o.x2 <= b.x1 || o.x1 >= b.x2 || o.y2 <= b.y1 || o.y1 >= b.y2, `${id} and ${other} do not overlap`);
+      }
+    }
     await assertClean(v);
   });
 

@@ -1,8 +1,10 @@
 // The namespace graph: the host and the containers as nodes, one coloured edge per member of a shared
 // namespace (to the host when it is a member, else to the group's first container), a legend whose
 // checkboxes show or hide each type, and the matrix beside it. A pod is a compound node holding its member
-// containers. Drawn by cytoscape on a canvas: labels are text painted on the canvas, never HTML.
+// containers; so is a Compose project, for the containers in no pod that carry its label. Drawn by
+// cytoscape on a canvas: labels are text painted on the canvas, never HTML.
 import cytoscape from 'cytoscape';
+import { ComposeProjectGroup, composeProjects } from '../../src/shared/compose';
 import { HOST_MEMBER, NAMESPACE_TYPES, NamespaceType, PodGroup, Snapshot } from '../../src/shared/model';
 import { podTitle } from '../../src/shared/pods';
 import { GraphState, graphScope } from '../../src/shared/protocol/graph';
@@ -111,7 +113,7 @@ function graphStyle(c: Colors, large: boolean): cytoscape.StylesheetJson {
     },
     {
       // A pod: a box around its members, its name on top (compound nodes size themselves to their children).
-      selector: 'node[kind="pod"]',
+      selector: 'node[kind="pod"], node[kind="project"]',
       style: {
         shape: 'round-rectangle',
         'background-color': c.fg,
@@ -131,6 +133,8 @@ function graphStyle(c: Colors, large: boolean): cytoscape.StylesheetJson {
         'text-wrap': 'ellipsis',
       },
     },
+    // A Compose project's box: drawn like a pod's, its border dotted.
+    { selector: 'node[kind="project"]', style: { 'border-style': 'dotted', 'border-width': 2 } },
     { selector: 'node.infra', style: { shape: 'diamond' } },
     { selector: 'node.down', style: { 'background-opacity': 0.25, 'border-style': 'dashed' } },
     { selector: 'node.unreadable', style: { 'border-style': 'dotted', 'border-width': 2, 'border-color': c.muted } },
@@ -170,12 +174,28 @@ function graphStyle(c: Colors, large: boolean): cytoscape.StylesheetJson {
 /** The graph node id of the i-th pod: never a container id (64 hex digits) nor the host's. */
 const podNodeId = (i: number) => `pod:${i}`;
 
-/** The node set: the containers and which pod holds each (a change of either lays the graph out again). */
+/** The graph node id of the i-th Compose project (by name): never a container id, the host's nor a pod's. */
+const projectNodeId = (i: number) => `project:${i}`;
+
+/** The Compose projects drawn as boxes: those of the containers in no pod. */
+const projectsOf = (snapshot: Snapshot): ComposeProjectGroup[] => composeProjects(snapshot.containers, snapshot.pods ?? []);
+
+/**
+ * The node set: the containers and which pod or Compose project holds each (a change of any lays the
+ * graph out again).
+ */
 const nodesKeyOf = (snapshot: Snapshot) =>
-  [snapshot.containers.map((c) => c.id).join(','), ...(snapshot.pods ?? []).map((p) => p.containers.join(','))].join('|');
+  [
+    snapshot.containers.map((c) => c.id).join(','),
+    ...(snapshot.pods ?? []).map((p) => p.containers.join(',')),
+    JSON.stringify(projectsOf(snapshot).map((g) => [g.project, g.containers.map((c) => c.id)])),
+  ].join('|');
 
 /** A pod's label on the canvas: `pod default/web-0`, bounded and printable. */
 const podLabel = (pod: PodGroup) => `pod ${truncate(printable(podTitle(pod.ref)), 40)}`;
+
+/** A Compose project's label on the canvas: `compose shop`, bounded and printable. */
+const projectLabel = (g: ComposeProjectGroup) => `compose ${truncate(printable(g.project), 40)}`;
 
 export function mountGraph(root: HTMLElement): void {
   const vs = viewState<GraphViewState>('graph', { types: { ...DEFAULT_TYPES }, nodesKey: null, positions: null, zoom: null, pan: null });
@@ -264,6 +284,13 @@ export function mountGraph(root: HTMLElement): void {
       for (const id of members) parentOf.set(id, podNodeId(i));
       if (pod.infra) infras.add(pod.infra);
     });
+    // Pods keep their members: a Compose project boxes the containers in no pod.
+    projectsOf(snapshot).forEach((g, i) => {
+      const members = g.containers.map((c) => c.id).filter((id) => !parentOf.has(id));
+      if (members.length === 0) return;
+      els.push({ group: 'nodes', data: { id: projectNodeId(i), kind: 'project', label: projectLabel(g) } });
+      for (const id of members) parentOf.set(id, projectNodeId(i));
+    });
     for (const c of snapshot.containers) {
       const classes = [
         c.state !== 'running' ? 'down' : '',
@@ -292,7 +319,7 @@ export function mountGraph(root: HTMLElement): void {
     const key = nodesKeyOf(snapshot);
     if (!force && saved.nodesKey === key && saved.positions) {
       const pos = saved.positions;
-      // A pod's box follows its members: only the containers and the host are placed.
+      // A pod's or a project's box follows its members: only the containers and the host are placed.
       cy.nodes()
         .not(':parent')
         .positions((n) => {
@@ -321,62 +348,109 @@ export function mountGraph(root: HTMLElement): void {
     if (!cy) return;
     const shownEdges = cy.edges().not('.type-off');
     const hostNode = cy.getElementById(HOST_MEMBER);
-    const linked = shownEdges.connectedNodes().union(hostNode);
-    // Pods are boxes around their members, placed by them; members of one pod that share nothing shown sit side by side.
     const order = new Map(cy.nodes().map((n, i) => [n.id(), i] as [string, number]));
-    const podOf = (n: cytoscape.NodeSingular) => {
-      const p = n.parent();
-      return p.nonempty() ? (order.get(p.first().id()) ?? -1) : -1;
-    };
-    const alone = cy
-      .nodes()
-      .not(linked)
-      .not(':parent')
-      .sort((a, b) => podOf(b as cytoscape.NodeSingular) - podOf(a as cytoscape.NodeSingular) || order.get(a.id())! - order.get(b.id())!);
-    // The host's tree first (leftmost), then each group's tree in snapshot order.
-    let roots = cy.collection().union(hostNode);
-    for (const comp of linked.union(shownEdges).components()) {
-      if (!comp.contains(hostNode)) roots = roots.union(comp.nodes().sort((a, b) => order.get(a.id())! - order.get(b.id())!)[0]);
-    }
-    linked
-      .union(shownEdges)
-      .layout({
-        name: 'breadthfirst',
-        directed: false,
-        roots,
-        animate: false,
-        fit: false,
-        avoidOverlap: true,
-        nodeDimensionsIncludeLabels: true,
-        spacingFactor: 1.15,
-        grid: false,
-        circle: false,
-      } as cytoscape.LayoutOptions)
-      .run();
-    if (alone.nonempty()) {
-      const bb = linked.boundingBox({ includeLabels: true });
-      const cellW = 160;
-      const cellH = 60;
-      const box = canvasBox.getBoundingClientRect();
-      const aspect = box.width > 0 && box.height > 0 ? box.width / box.height : 2.5;
-      const cols = Math.max(
-        1,
-        Math.min(alone.length, Math.max(Math.floor(bb.w / cellW), Math.ceil(Math.sqrt((alone.length * aspect * cellH) / cellW)))),
+    const byOrder = (a: cytoscape.NodeSingular, b: cytoscape.NodeSingular) => order.get(a.id())! - order.get(b.id())!;
+    const box = canvasBox.getBoundingClientRect();
+    const aspect = box.width > 0 && box.height > 0 ? box.width / box.height : 2.5;
+    const cellW = 160;
+    const cellH = 60;
+
+    /**
+     * Lays out a set of nodes on their own: the linked ones (by the shown edges among them) as trees, from
+     * `first` (when given) and then from each group's first node in snapshot order, the rest on a grid below.
+     */
+    const treesAndGrid = (nodes: cytoscape.NodeCollection, first: cytoscape.NodeSingular | null): void => {
+      const edgesIn = shownEdges.filter(
+        (e) => nodes.contains((e as cytoscape.EdgeSingular).source()) && nodes.contains((e as cytoscape.EdgeSingular).target()),
       );
-      const left = bb.x1 + bb.w / 2 - ((Math.min(cols, alone.length) - 1) * cellW) / 2;
-      cy.batch(() => {
-        alone.forEach((node, i) => {
-          node.position({ x: left + (i % cols) * cellW, y: bb.y2 + 50 + Math.floor(i / cols) * cellH });
+      let linked = edgesIn.connectedNodes();
+      if (first) linked = linked.union(first);
+      const alone = nodes.not(linked).sort(byOrder);
+      let bb = { x1: 0, x2: 0, y1: 0, y2: -50, w: 0 };
+      if (linked.nonempty()) {
+        let roots = first ? cy!.collection().union(first) : cy!.collection();
+        for (const comp of linked.union(edgesIn).components()) {
+          if (!first || !comp.contains(first)) roots = roots.union(comp.nodes().sort(byOrder)[0]);
+        }
+        linked
+          .union(edgesIn)
+          .layout({
+            name: 'breadthfirst',
+            directed: false,
+            roots,
+            animate: false,
+            fit: false,
+            avoidOverlap: true,
+            nodeDimensionsIncludeLabels: true,
+            spacingFactor: 1.15,
+            grid: false,
+            circle: false,
+          } as cytoscape.LayoutOptions)
+          .run();
+        bb = linked.boundingBox({ includeLabels: true });
+      }
+      if (alone.nonempty()) {
+        const cols = Math.max(
+          1,
+          Math.min(alone.length, Math.max(Math.floor(bb.w / cellW), Math.ceil(Math.sqrt((alone.length * aspect * cellH) / cellW)))),
+        );
+        const left = bb.x1 + bb.w / 2 - ((Math.min(cols, alone.length) - 1) * cellW) / 2;
+        cy!.batch(() => {
+          alone.forEach((node, i) => {
+            node.position({ x: left + (i % cols) * cellW, y: bb.y2 + 50 + Math.floor(i / cols) * cellH });
+          });
+        });
+      }
+    };
+
+    // The host and the containers in no box: the host's tree first (leftmost), then each group's tree in
+    // snapshot order; the containers that share nothing shown sit on a grid below.
+    const boxes = cy.nodes(':parent').sort(byOrder);
+    const free = cy.nodes().orphans().not(':parent');
+    treesAndGrid(free, hostNode);
+    if (boxes.empty()) {
+      fitCapped();
+      return;
+    }
+    // Pods and Compose projects are boxes around their members, placed by them: each box is laid out on its
+    // own (its members' trees, then its members that share nothing shown among themselves side by side),
+    // then the boxes go in rows under the rest, so that no box covers another or a container outside it.
+    const freeBox = free.boundingBox({ includeLabels: true });
+    const rowWidth = Math.max(freeBox.w, 640);
+    const gap = 40;
+    let x = freeBox.x1;
+    let y = freeBox.y2 + gap + 20;
+    let rowHeight = 0;
+    boxes.forEach((b) => {
+      const members = b.children();
+      treesAndGrid(members, null);
+      const mb = members.boundingBox({ includeLabels: true });
+      if (x > freeBox.x1 && x + mb.w > freeBox.x1 + rowWidth) {
+        x = freeBox.x1;
+        y += rowHeight + gap;
+        rowHeight = 0;
+      }
+      const dx = x - mb.x1;
+      const dy = y - mb.y1;
+      cy!.batch(() => {
+        members.forEach((m) => {
+          const p = m.position();
+          m.position({ x: p.x + dx, y: p.y + dy });
         });
       });
-    }
+      const placed = b.boundingBox({ includeLabels: true });
+      x += placed.w + gap;
+      rowHeight = Math.max(rowHeight, placed.h);
+    });
     fitCapped();
   }
 
   /**
    * Beyond SMALL_MAX a layered or force layout turns into a hairball: containers go on a grid instead, ordered so
    * that the members of one sharing group sit next to each other (short edges), the ones that share with
-   * the host first (nearest the host node, which sits centred above the grid).
+   * the host first (nearest the host node, which sits centred above the grid). The members of a pod or a
+   * Compose project fill rows of their own, one box after another, so that no box covers another; the
+   * containers in neither come last.
    */
   function gridLayout(snapshot: Snapshot): void {
     if (!cy) return;
@@ -405,12 +479,30 @@ export function mountGraph(root: HTMLElement): void {
     const box = canvasBox.getBoundingClientRect();
     const aspect = box.width > 0 && box.height > 0 ? box.width / box.height : 2.5;
     const cols = Math.max(1, Math.min(sorted.length, Math.round(Math.sqrt((sorted.length * aspect * cellH) / cellW))));
+    const boxes = new Map<string, string[]>();
+    const free: string[] = [];
+    for (const id of sorted) {
+      const parent = cy.getElementById(id).parent();
+      if (parent.empty()) free.push(id);
+      else {
+        const list = boxes.get(parent.first().id());
+        if (list) list.push(id);
+        else boxes.set(parent.first().id(), [id]);
+      }
+    }
+    // Room between blocks for a box's padding and its label on top.
+    const boxGap = 44;
+    let y = 110 + (boxes.size > 0 ? boxGap / 2 : 0);
+    const place = (list: string[]) => {
+      list.forEach((id, i) => cy!.getElementById(id).position({ x: (i % cols) * cellW, y: y + Math.floor(i / cols) * cellH }));
+      y += Math.ceil(list.length / cols) * cellH;
+    };
     cy.batch(() => {
-      sorted.forEach((id, i) => {
-        const r = Math.floor(i / cols);
-        const col = i % cols;
-        cy!.getElementById(id).position({ x: col * cellW, y: 110 + r * cellH });
-      });
+      for (const members of boxes.values()) {
+        place(members);
+        y += boxGap;
+      }
+      place(free);
       cy!.getElementById(HOST_MEMBER).position({ x: ((cols - 1) * cellW) / 2, y: 0 });
     });
     fitCapped();
@@ -454,6 +546,14 @@ export function mountGraph(root: HTMLElement): void {
       const kind = pod.ref.source === 'podman' ? 'Podman pod' : 'Kubernetes pod';
       return `${kind} ${show(podTitle(pod.ref))}: ${members.length} container(s) (${members.slice(0, 6).join(', ')}${members.length > 6 ? ` +${members.length - 6}` : ''})${infra ? `, ${pod.ref.source === 'podman' ? 'infra' : 'sandbox'} ${infra}` : ''}; all share ${pod.sharedNamespaces.length > 0 ? pod.sharedNamespaces.join(', ') : 'no namespace'}.`;
     }
+    const projectIndex = /^project:(\d+)$/.exec(id);
+    if (projectIndex) {
+      const g = projectsOf(current.snapshot)[Number(projectIndex[1])];
+      if (!g) return '';
+      const members = g.containers.map((m) => show(m.name));
+      const services = g.services.map(show);
+      return `Compose project ${show(g.project)}: ${members.length} container(s) (${members.slice(0, 6).join(', ')}${members.length > 6 ? ` +${members.length - 6}` : ''}); ${services.length} service(s)${services.length > 0 ? ` (${services.slice(0, 8).join(', ')}${services.length > 8 ? ` +${services.length - 8}` : ''})` : ''}.`;
+    }
     const c = current.snapshot.containers.find((x) => x.id === id);
     if (!c) return '';
     if (!c.namespaces) return `${show(c.name)}: namespaces unreadable.`;
@@ -495,7 +595,7 @@ export function mountGraph(root: HTMLElement): void {
     instance.on('tap', 'node[kind="container"]', (ev) => send('openDashboard', { containerId: ev.target.id() }));
     instance.on('mouseover', 'node', (ev) => {
       const n = ev.target as cytoscape.NodeSingular;
-      // A pod lights with its members; a container with its neighbours; the pod boxes around those stay lit
+      // A pod or a project lights with its members; a container with its neighbours; the pod boxes around those stay lit
       // (a compound node's opacity carries into its children).
       const near = (n.isParent() ? n.union(n.descendants()) : n).closedNeighborhood();
       const hood = near.union(near.nodes().ancestors());
@@ -664,10 +764,29 @@ export function mountGraph(root: HTMLElement): void {
       });
       return out;
     },
+    /** The members of each Compose project box: project node id → its children's ids. */
+    projectMembers(): Record<string, string[]> {
+      const out: Record<string, string[]> = {};
+      cy?.nodes('[kind="project"]').forEach((p) => {
+        out[p.id()] = p.children().map((c) => c.id());
+      });
+      return out;
+    },
+    /** What hovering a node tells (the line under the canvas). */
+    describe: (id: string) => describeNode(id),
     /** A node's label as painted on the canvas. */
     label(id: string): string | null {
       const n = cy?.getElementById(id);
       return n && n.nonempty() ? String(n.data('label')) : null;
+    },
+    /** A node's box on the page (a compound node's: around its members and its label). */
+    nodeBox(id: string): { x1: number; y1: number; x2: number; y2: number } | null {
+      if (!cy) return null;
+      const n = cy.getElementById(id);
+      if (n.empty()) return null;
+      const b = n.renderedBoundingBox({ includeLabels: true });
+      const r = canvasBox.getBoundingClientRect();
+      return { x1: r.left + b.x1, y1: r.top + b.y1, x2: r.left + b.x2, y2: r.top + b.y2 };
     },
     nodePosition(id: string): { x: number; y: number } | null {
       if (!cy) return null;
@@ -680,6 +799,7 @@ export function mountGraph(root: HTMLElement): void {
     counts: () => ({
       nodes: cy?.nodes().length ?? 0,
       pods: cy?.nodes('[kind="pod"]').length ?? 0,
+      projects: cy?.nodes('[kind="project"]').length ?? 0,
       edges: cy?.edges().length ?? 0,
       shownEdges: cy?.edges().not('.type-off').length ?? 0,
       faded: cy?.elements('.faded').length ?? 0,

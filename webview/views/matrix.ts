@@ -1,6 +1,8 @@
 // The namespace matrix: a real table, containers × the eight namespace types, each cell the inode as
 // text, coloured by its sharing group within the column. The accessible twin of the graph. The members
-// of a pod sit together in their own row group, under a heading row that names the pod.
+// of a pod sit together in their own row group, under a heading row that names the pod; so do the members
+// of a Compose project (the containers in no pod that carry its label), after the pods.
+import { composeProjects } from '../../src/shared/compose';
 import { ContainerSnapshot, HOST_MEMBER, NAMESPACE_TYPES, NamespaceType, PodGroup, Snapshot } from '../../src/shared/model';
 import { podTitle } from '../../src/shared/pods';
 import { h } from '../dom';
@@ -79,20 +81,27 @@ export function renderMatrix(
     );
   body.append(hostRow);
 
-  const containerRow = (c: ContainerSnapshot, pod: PodGroup | null): HTMLElement => {
+  const containerRow = (c: ContainerSnapshot, pod: PodGroup | null, inProject = false): HTMLElement => {
     const open = h('button', { class: 'link trunc', type: 'button', title: show(c.name), 'data-action': 'open' }, show(c.name));
     open.addEventListener('click', () => openDashboard(c.id));
     const infra =
       pod && pod.infra === c.id
         ? h('span', { class: 'pod-infra', 'data-testid': 'pod-infra' }, pod.ref.source === 'podman' ? 'pod infra' : 'pod sandbox (pause)')
         : null;
+    const service =
+      inProject && c.compose?.service
+        ? trunc(`service ${c.compose.service}`, { class: 'compose-service', 'data-testid': 'compose-service' })
+        : null;
     const row = h(
       'tr',
       {
         'data-container-id': c.id,
-        class: [focus.has(c.id) ? 'focus' : '', c.state !== 'running' ? 'down' : '', pod ? 'pod-member' : ''].join(' ').trim() || null,
+        class:
+          [focus.has(c.id) ? 'focus' : '', c.state !== 'running' ? 'down' : '', pod ? 'pod-member' : '', inProject ? 'project-member' : '']
+            .join(' ')
+            .trim() || null,
       },
-      h('th', { scope: 'row', class: 'col-name' }, open, infra, trunc(c.image, { class: 'sub' })),
+      h('th', { scope: 'row', class: 'col-name' }, open, infra, service, trunc(c.image, { class: 'sub' })),
     );
     if (c.namespaces) {
       for (const t of NAMESPACE_TYPES) row.append(cell(t, c.namespaces[t], c.id, index, names));
@@ -132,9 +141,37 @@ export function renderMatrix(
     for (const c of members) group.append(containerRow(c, pod));
     podBodies.push(group);
   });
-  // Without pods every row stays in the host's row group; with them the rest get their own, below the pods.
-  const rest = podBodies.length > 0 ? h('tbody', { class: 'no-pod' }) : body;
-  for (const c of snapshot.containers) if (!inPod.has(c.id)) rest.append(containerRow(c, null));
+  // Then each Compose project of the containers in no pod, members by service then name.
+  const projectBodies: HTMLElement[] = [];
+  const inProject = new Set<string>();
+  composeProjects(snapshot.containers, snapshot.pods ?? []).forEach((g, i) => {
+    for (const c of g.containers) inProject.add(c.id);
+    const n = g.containers.length;
+    const services = g.services.length;
+    const group = h(
+      'tbody',
+      { class: 'project-group', 'data-project-index': i },
+      h(
+        'tr',
+        { class: 'project-row' },
+        h(
+          'th',
+          { scope: 'rowgroup', colspan: NAMESPACE_TYPES.length + 1, class: 'project-heading', 'data-testid': 'project-heading' },
+          h('span', { class: 'pod-mark' }, 'Compose project'),
+          ' ',
+          trunc(g.project, { class: 'project-name' }),
+          ' ',
+          h('span', { class: 'sub' }, `${services} service${services === 1 ? '' : 's'}, ${n} container${n === 1 ? '' : 's'}`),
+        ),
+      ),
+    );
+    for (const c of g.containers) group.append(containerRow(c, null, true));
+    projectBodies.push(group);
+  });
+  // Without pods or projects every row stays in the host's row group; with them the rest get their own, last.
+  const grouped = podBodies.length > 0 || projectBodies.length > 0;
+  const rest = grouped ? h('tbody', { class: 'no-pod' }) : body;
+  for (const c of snapshot.containers) if (!inPod.has(c.id) && !inProject.has(c.id)) rest.append(containerRow(c, null));
 
   return h(
     'table',
@@ -143,6 +180,7 @@ export function renderMatrix(
     h('thead', {}, head),
     body,
     ...podBodies,
+    ...projectBodies,
     rest !== body && rest.childElementCount > 0 ? rest : null,
   );
 }

@@ -7,6 +7,7 @@ import {
   COMPOSE_LABELS,
   GROUP_BY,
   composeFromLabels,
+  composeProjects,
   containerMatches,
   effectiveGroupBy,
   filterTerms,
@@ -155,6 +156,25 @@ describe('grouping the containers', () => {
         ['compose', 'blog', ['blog_app_1']],
         ['compose', 'shop', ['k8s_nginx_web-0', 'shop-db-1', 'shop-web-1']],
         ['noProject', '', ['another', 'k8s_POD_web-0', 'loner']],
+      ],
+    );
+  });
+
+  it("for the namespace graph: each project's containers in no pod, by service then name, with its services", () => {
+    assert.equal(snap.pods.length, 1);
+    assert.deepEqual(
+      composeProjects(snap.containers, snap.pods).map((g) => [g.project, g.services, ids(g.containers)]),
+      [
+        ['blog', ['app'], ['blog_app_1']],
+        // k8s_nginx_web-0 carries shop's label but is in a pod: the pod keeps it.
+        ['shop', ['db', 'web'], ['shop-db-1', 'shop-web-1']],
+      ],
+    );
+    assert.deepEqual(
+      composeProjects(snap.containers).map((g) => [g.project, ids(g.containers)]),
+      [
+        ['blog', ['blog_app_1']],
+        ['shop', ['k8s_nginx_web-0', 'shop-db-1', 'shop-web-1']],
       ],
     );
   });
