@@ -14,29 +14,15 @@ import {
   groupContainers,
   imageMatches,
 } from '../../../src/shared/compose';
-import { ContainerSnapshot, ContainerState, HostFacts, ImageFacts, NamespaceInodes, Snapshot } from '../../../src/shared/model';
+import { ContainerSnapshot, ContainerState, ImageFacts, Snapshot } from '../../../src/shared/model';
 import { groupNamespaces } from '../../../src/shared/namespaces';
 import { groupPods, podFromLabels } from '../../../src/shared/pods';
+import { HOSTILE, HOST_NS, hostFacts } from '../support/snapshotParts';
 
-const HOST_NS: NamespaceInodes = { mnt: 1, pid: 2, net: 3, ipc: 4, uts: 5, user: 6, cgroup: 7, time: 8 };
-const HOSTILE = `<img src=x onerror=alert(1)>\u001b[2J\u202e\n${'y'.repeat(5000)}`;
 /** Control characters a terminal or tree item would act on (C0, DEL, C1, bidi overrides). */
 const RAW_CONTROL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 
-const host: HostFacts = {
-  thisMachine: null,
-  hostname: 'h',
-  kernel: '6.1.0',
-  os: { platform: 'linux', distro: 'Debian', release: '12', codename: 'bookworm', arch: 'x64' },
-  cpus: 2,
-  memoryBytes: 1 << 30,
-  virtualization: { isVirtual: false, hypervisor: null, evidence: '' },
-  cgroupVersion: 2,
-  cgroupHybrid: false,
-  daemon: null,
-  access: { mode: 'direct', reason: 'root' },
-  errors: [],
-};
+const host = hostFacts();
 
 let seq = 0;
 function container(name: string, labels: Record<string, string> = {}, over: Partial<ContainerSnapshot> = {}): ContainerSnapshot {

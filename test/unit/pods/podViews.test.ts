@@ -3,27 +3,12 @@
 import * as assert from 'node:assert/strict';
 import { renderSnapshot } from '../../../src/cli/main';
 import { XrayNode, containerNodes } from '../../../src/extension/tree/nodes';
-import { ContainerSnapshot, HostFacts, NamespaceInodes, Snapshot } from '../../../src/shared/model';
+import { ContainerSnapshot, NamespaceInodes, Snapshot } from '../../../src/shared/model';
 import { groupNamespaces } from '../../../src/shared/namespaces';
 import { groupPods, podFromLabels } from '../../../src/shared/pods';
+import { HOSTILE, HOST_NS, hostFacts } from '../support/snapshotParts';
 
-const HOST_NS: NamespaceInodes = { mnt: 1, pid: 2, net: 3, ipc: 4, uts: 5, user: 6, cgroup: 7, time: 8 };
-const HOSTILE = `<img src=x onerror=alert(1)>\u001b[2J\u202e\n${'y'.repeat(5000)}`;
-
-const host: HostFacts = {
-  thisMachine: null,
-  hostname: 'h',
-  kernel: '6.1.0',
-  os: { platform: 'linux', distro: 'Debian', release: '12', codename: 'bookworm', arch: 'x64' },
-  cpus: 2,
-  memoryBytes: 1 << 30,
-  virtualization: { isVirtual: false, hypervisor: null, evidence: '' },
-  cgroupVersion: 2,
-  cgroupHybrid: false,
-  daemon: null,
-  access: { mode: 'direct', reason: 'root' },
-  errors: [],
-};
+const host = hostFacts();
 
 function container(hex: string, name: string, labels: Record<string, string>, ns: Partial<NamespaceInodes>): ContainerSnapshot {
   return {
