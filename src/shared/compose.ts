@@ -2,7 +2,7 @@
 // in comes from its labels, which whoever runs it writes: they serve for display, grouping and filtering
 // only, bounded in length, and never choose anything else (no path from a label is opened, no command run).
 import { ComposeRef, ContainerSnapshot, ContainerState, ImageFacts } from './model';
-import { truncate } from './text';
+import { labelText, truncate } from './text';
 
 /** The labels Compose (v1.29 and v2) puts on the containers it creates. */
 export const COMPOSE_LABELS = {
@@ -16,19 +16,13 @@ export const COMPOSE_LABELS = {
 /** Length caps for label values: a project or service name longer than this was not written by Compose. */
 const MAX = { project: 128, service: 128, path: 1024, files: 16 } as const;
 
-function label(labels: Record<string, string>, key: string, max: number): string | undefined {
-  const v: unknown = Object.prototype.hasOwnProperty.call(labels, key) ? labels[key] : undefined;
-  if (typeof v !== 'string' || v.trim() === '') return undefined;
-  return truncate(v, max);
-}
-
 /** The Compose project and service a container's labels place it in; null when it carries no project label. */
 export function composeFromLabels(labels: Record<string, string> | null | undefined): ComposeRef | null {
   if (!labels || typeof labels !== 'object') return null;
-  const project = label(labels, COMPOSE_LABELS.project, MAX.project);
+  const project = labelText(labels, COMPOSE_LABELS.project, MAX.project);
   if (project === undefined) return null;
-  const service = label(labels, COMPOSE_LABELS.service, MAX.service) ?? null;
-  const workingDir = label(labels, COMPOSE_LABELS.workingDir, MAX.path);
+  const service = labelText(labels, COMPOSE_LABELS.service, MAX.service) ?? null;
+  const workingDir = labelText(labels, COMPOSE_LABELS.workingDir, MAX.path);
   const files: unknown = Object.prototype.hasOwnProperty.call(labels, COMPOSE_LABELS.configFiles)
     ? labels[COMPOSE_LABELS.configFiles]
     : undefined;

@@ -3,7 +3,7 @@
 // they serve for display and grouping only, bounded in length; what the members really share is read from
 // their namespace inodes, never taken from a label.
 import { ContainerSnapshot, FieldError, NAMESPACE_TYPES, NamespaceType, PodGroup, PodRef } from './model';
-import { truncate } from './text';
+import { labelText } from './text';
 
 /** The labels kubelet's container runtimes (cri-dockerd, dockershim, containerd's CRI) put on pod containers. */
 export const KUBERNETES_LABELS = {
@@ -27,12 +27,6 @@ export const SANDBOX_CONTAINER_NAME = 'POD';
  */
 const MAX = { name: 253, namespace: 63, uid: 64, containerName: 63 } as const;
 
-function label(labels: Record<string, string>, key: string, max: number): string | undefined {
-  const v: unknown = Object.prototype.hasOwnProperty.call(labels, key) ? labels[key] : undefined;
-  if (typeof v !== 'string' || v.trim() === '') return undefined;
-  return truncate(v, max);
-}
-
 /**
  * The Kubernetes pod a container's labels place it in, as cri-dockerd (or dockershim, or containerd's CRI)
  * writes them; null when it carries no pod name. The sandbox is the container labelled
@@ -41,11 +35,11 @@ function label(labels: Record<string, string>, key: string, max: number): string
  */
 export function podFromLabels(labels: Record<string, string> | null | undefined): PodRef | null {
   if (!labels || typeof labels !== 'object') return null;
-  const name = label(labels, KUBERNETES_LABELS.podName, MAX.name);
+  const name = labelText(labels, KUBERNETES_LABELS.podName, MAX.name);
   if (name === undefined) return null;
-  const namespace = label(labels, KUBERNETES_LABELS.podNamespace, MAX.namespace);
-  const uid = label(labels, KUBERNETES_LABELS.podUid, MAX.uid);
-  const containerName = label(labels, KUBERNETES_LABELS.containerName, MAX.containerName);
+  const namespace = labelText(labels, KUBERNETES_LABELS.podNamespace, MAX.namespace);
+  const uid = labelText(labels, KUBERNETES_LABELS.podUid, MAX.uid);
+  const containerName = labelText(labels, KUBERNETES_LABELS.containerName, MAX.containerName);
   const dockerType = labels[KUBERNETES_LABELS.dockerType];
   const criKind = labels[KUBERNETES_LABELS.criContainerdKind];
   const typed = typeof dockerType === 'string' || typeof criKind === 'string';

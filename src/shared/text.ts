@@ -39,3 +39,13 @@ export const MARKDOWN_SPECIAL = /[\\`*_{}[\]()#+\-.!|<>&~:@"'=$]/g;
 export function escapeMarkdown(text: string): string {
   return printable(text).replace(MARKDOWN_SPECIAL, '\\$&');
 }
+
+/**
+ * A label's value as display text: absent, non-string or blank is undefined; anything else is cut at `max`
+ * (with a mark). Labels are written by whoever runs the container: only an own property counts.
+ */
+export function labelText(labels: Record<string, string>, key: string, max: number): string | undefined {
+  const v: unknown = Object.prototype.hasOwnProperty.call(labels, key) ? labels[key] : undefined;
+  if (typeof v !== 'string' || v.trim() === '') return undefined;
+  return truncate(v, max);
+}

@@ -14,15 +14,12 @@ import {
   groupContainers,
   imageMatches,
 } from '../../../src/shared/compose';
-import { ContainerSnapshot, ContainerState, ImageFacts, Snapshot } from '../../../src/shared/model';
-import { groupNamespaces } from '../../../src/shared/namespaces';
-import { groupPods, podFromLabels } from '../../../src/shared/pods';
-import { HOSTILE, HOST_NS, hostFacts } from '../support/snapshotParts';
+import { ContainerSnapshot, ContainerState, ImageFacts } from '../../../src/shared/model';
+import { podFromLabels } from '../../../src/shared/pods';
+import { HOSTILE, HOST_NS, snapshotOf } from '../support/snapshotParts';
 
 /** Control characters a terminal or tree item would act on (C0, DEL, C1, bidi overrides). */
 const RAW_CONTROL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
-
-const host = hostFacts();
 
 let seq = 0;
 function container(name: string, labels: Record<string, string> = {}, over: Partial<ContainerSnapshot> = {}): ContainerSnapshot {
@@ -56,19 +53,6 @@ const cl = (project: string, service: string): Record<string, string> => ({
   [COMPOSE_LABELS.workingDir]: `/srv/${project}`,
   [COMPOSE_LABELS.configFiles]: `/srv/${project}/compose.yml,/srv/${project}/compose.override.yml`,
 });
-
-function snapshotOf(containers: ContainerSnapshot[]): Snapshot {
-  return {
-    takenAt: '',
-    host,
-    containers,
-    namespaceGroups: groupNamespaces(HOST_NS, containers),
-    pods: groupPods(containers),
-    hostNamespacesFrom: 'PID 1',
-    daemonCalls: {},
-    errors: [],
-  };
-}
 
 const k8s = (type: 'podsandbox' | 'container', containerName: string): Record<string, string> => ({
   'io.kubernetes.pod.name': 'web-0',

@@ -6,6 +6,7 @@ import { APPROVED_HELPER_IMAGES_KEY, consentText, helperConsent } from '../../..
 import { MACHINE_SETTINGS, ignoredWorkspaceValues, settingsFrom } from '../../../src/extension/settingsReader';
 import { hostNodes } from '../../../src/extension/tree/nodes';
 import type { HostFacts } from '../../../src/shared/model';
+import { hostFacts } from '../support/snapshotParts';
 
 interface Inspected {
   defaultValue?: unknown;
@@ -150,20 +151,7 @@ describe('extension: the helper image', () => {
   });
 
   describe('the Host view', () => {
-    const base: HostFacts = {
-      thisMachine: null,
-      hostname: 'h',
-      kernel: '6.1.0',
-      os: { platform: 'linux', distro: 'Debian', release: '12', codename: 'bookworm', arch: 'x64' },
-      cpus: 4,
-      memoryBytes: 1,
-      virtualization: { isVirtual: false, hypervisor: null, evidence: '' },
-      cgroupVersion: 2,
-      cgroupHybrid: false,
-      daemon: null,
-      access: { mode: 'direct', reason: 'root' },
-      errors: [],
-    };
+    const base: HostFacts = hostFacts({ cpus: 4, memoryBytes: 1 });
 
     it('says which image and ID the helper ran, and says nothing of a helper when none ran', () => {
       const nodes = hostNodes({

@@ -3,12 +3,9 @@
 import * as assert from 'node:assert/strict';
 import { renderSnapshot } from '../../../src/cli/main';
 import { XrayNode, containerNodes } from '../../../src/extension/tree/nodes';
-import { ContainerSnapshot, NamespaceInodes, Snapshot } from '../../../src/shared/model';
-import { groupNamespaces } from '../../../src/shared/namespaces';
-import { groupPods, podFromLabels } from '../../../src/shared/pods';
-import { HOSTILE, HOST_NS, hostFacts } from '../support/snapshotParts';
-
-const host = hostFacts();
+import { ContainerSnapshot, NamespaceInodes } from '../../../src/shared/model';
+import { podFromLabels } from '../../../src/shared/pods';
+import { HOSTILE, HOST_NS, snapshotOf } from '../support/snapshotParts';
 
 function container(hex: string, name: string, labels: Record<string, string>, ns: Partial<NamespaceInodes>): ContainerSnapshot {
   return {
@@ -40,19 +37,6 @@ const k8s = (type: 'podsandbox' | 'container', containerName: string, pod = 'web
   'io.kubernetes.container.name': containerName,
   'io.kubernetes.docker.type': type,
 });
-
-function snapshotOf(containers: ContainerSnapshot[]): Snapshot {
-  return {
-    takenAt: '',
-    host,
-    containers,
-    namespaceGroups: groupNamespaces(HOST_NS, containers),
-    pods: groupPods(containers),
-    hostNamespacesFrom: 'PID 1',
-    daemonCalls: {},
-    errors: [],
-  };
-}
 
 const shared = { pid: 20, net: 30, ipc: 40 };
 const sandbox = container('a', 'k8s_POD_web-0_shop_uid_0', k8s('podsandbox', 'POD'), { mnt: 10, uts: 50, ...shared });

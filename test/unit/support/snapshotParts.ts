@@ -1,6 +1,8 @@
 // Parts of a snapshot the view and CLI unit tests build theirs from: a host, the host's namespaces and a
 // hostile text (markup, a terminal escape, a bidi override, a newline and length) for labels and names.
-import type { HostFacts, NamespaceInodes } from '../../../src/shared/model';
+import type { ContainerSnapshot, HostFacts, NamespaceInodes, Snapshot } from '../../../src/shared/model';
+import { groupNamespaces } from '../../../src/shared/namespaces';
+import { groupPods } from '../../../src/shared/pods';
 
 export const HOST_NS: NamespaceInodes = { mnt: 1, pid: 2, net: 3, ipc: 4, uts: 5, user: 6, cgroup: 7, time: 8 };
 
@@ -22,5 +24,19 @@ export function hostFacts(over: Partial<HostFacts> = {}): HostFacts {
     access: { mode: 'direct', reason: 'root' },
     errors: [],
     ...over,
+  };
+}
+
+/** A snapshot of these containers on that host, their namespace groups and pods worked out as the engine does. */
+export function snapshotOf(containers: ContainerSnapshot[], host: HostFacts = hostFacts()): Snapshot {
+  return {
+    takenAt: '',
+    host,
+    containers,
+    namespaceGroups: groupNamespaces(HOST_NS, containers),
+    pods: groupPods(containers),
+    hostNamespacesFrom: 'PID 1',
+    daemonCalls: {},
+    errors: [],
   };
 }
