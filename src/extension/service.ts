@@ -222,6 +222,17 @@ export class XrayService implements vscode.Disposable {
     }
   }
 
+  /**
+   * The images, read now only if they are not at hand: after an image event cleared them, their re-read (or
+   * the refresh under way) is awaited, never a whole new snapshot. Empty when the daemon cannot be read.
+   */
+  async imagesNow(): Promise<ImageFacts[]> {
+    if (this.images) return this.images;
+    if (this.refreshing) await this.refreshing;
+    if (!this.images) await this.refreshImages();
+    return this.images ?? [];
+  }
+
   private async refreshImages(): Promise<void> {
     try {
       const engine = await this.engine();

@@ -6,6 +6,7 @@ import {
   ARTIFACTS,
   CodeServer,
   Ui,
+  enterText,
   focusTreeRow,
   openWorkbench,
   pickQuickItem,
@@ -28,10 +29,14 @@ import {
   runContainer,
 } from '../support/docker';
 import { HELPER_LABEL } from '../../src/core/access/helper';
+import { COMPOSE_LABELS } from '../../src/shared/compose';
+import { ComposeProject, composeUp } from '../support/compose';
 import { Target, openTarget } from '../support/targets';
 
 const SHOTS = path.join(ARTIFACTS, 'e2e');
 const IMAGE = 'xray-e2e-app:1';
+/** The suite's Compose project (its name is no match for the other tests' filter, `xray-e2e`). */
+const STACK = 'xray-stack';
 
 /** Names that would be markup, a command link or an image if anything interpreted them. */
 const HOSTILE_FILE = '<img src=x onerror=alert(1)>.txt';
@@ -57,6 +62,8 @@ describe('the packaged extension in code-server, driven in Chromium', function (
   const ids: Record<string, string> = {};
   /** The unrelated containers of XRAY_E2E_FLEET. */
   const fleetIds: string[] = [];
+  /** A Compose project of three services, brought up by docker-compose. */
+  let stack: ComposeProject | undefined;
 
   before(async () => {
     requireDocker();
@@ -95,6 +102,11 @@ describe('the packaged extension in code-server, driven in Chromium', function (
       fleetIds.push(
         await runContainer(['--name', `xray-a-fleet-${String(i).padStart(2, '0')}`, '--network', 'none', base, 'sleep', '3600']),
       );
+    stack = await composeUp(STACK, {
+      web: { network: 'none' },
+      api: { network: { service: 'web' } },
+      worker: { network: { service: 'web' } },
+    });
     server = await startCodeServer(workspace);
     ui = await openWorkbench(server, SHOTS);
   });
@@ -109,6 +121,7 @@ describe('the packaged extension in code-server, driven in Chromium', function (
     await ui?.close();
     await server?.stop();
     await removeContainers([...Object.values(ids), ...fleetIds]);
+    await stack?.down();
     await docker(['rmi', '-f', IMAGE]).catch(() => undefined);
     if (workspace) fs.rmSync(workspace, { recursive: true, force: true });
   });
@@ -137,17 +150,18 @@ describe('the packaged extension in code-server, driven in Chromium', function (
     const header = page.locator('.pane-header[aria-label^="Containers"]').first();
     await header.hover();
     await header.locator('.action-label[aria-label^="Filter Containers"]').first().click();
-    const input = page.locator('.quick-input-widget input');
-    await input.waitFor();
-    await input.fill('xray-e2e');
-    await page.keyboard.press('Enter');
+    await enterText(page, 'xray-e2e');
     await treeRow(page, 'Containers', 'xray-e2e-').first().waitFor({ timeout: 60000 });
     assert.match(await header.innerText(), /filter: xray-e2e/, 'the view says what it is filtered by');
     await header.hover();
     assert.equal(await header.locator('.action-label[aria-label^="Clear Containers Filter"]').count(), 1, 'the clear action shows');
-    const rows = await page.locator('.pane:has(.pane-header[aria-label^="Containers"]) .monaco-list-row').allInnerTexts();
+    // Grouped by Compose project (this suite runs one): the two, under the group of containers in no project.
+    const rows = (await page.locator('.pane:has(.pane-header[aria-label^="Containers"]) .monaco-list-row').allInnerTexts()).map((r) =>
+      r.replace(/\s+/g, ' ').trim(),
+    );
+    assert.match(rows[0] ?? '', /^No Compose project ?2 containers$/, rows.join(' | '));
     assert.ok(
-      rows.every((r) => r.startsWith('xray-e2e-')),
+      rows.length === 3 && rows.slice(1).every((r) => r.startsWith('xray-e2e-')),
       `only the filtered containers are listed: ${rows.join(' | ')}`,
     );
     await focusTreeRow(page, 'Containers', 'xray-e2e-side');
@@ -394,6 +408,57 @@ describe('the packaged extension in code-server, driven in Chromium', function (
     // Back to the default grouping for what follows.
     await header.locator('.action-label[aria-label^="Group Containers By"]').first().click();
     await pickQuickItem(page, 'Compose project');
+  });
+
+  it('shows the Compose project of three services as a group beside 50 unrelated containers, and the filter finds one of them by part of its name', async () => {
+    const page = ui.page;
+    const header = page.locator('.pane-header[aria-label^="Containers"]').first();
+    const pane = page.locator('.pane:has(.pane-header[aria-label^="Containers"])');
+    const focused = pane.locator('.monaco-list-row.focused');
+    const rowText = async () => (await focused.innerText()).replace(/\s+/g, ' ').trim();
+    // The oracle: the names and services docker inspect gives the project's containers, by service.
+    const members = (await Promise.all(stack!.ids.map((id) => inspect<{ Name: string; Config: { Labels: Record<string, string> } }>(id))))
+      .map((m) => ({ name: m.Name.replace(/^\//, ''), service: m.Config.Labels[COMPOSE_LABELS.service] }))
+      .sort((a, b) => a.service.localeCompare(b.service));
+    assert.deepEqual(
+      members.map((m) => m.service),
+      ['api', 'web', 'worker'],
+    );
+    // Grouped by Compose project (restored above), no filter: every running container is in the view.
+    assert.doesNotMatch(await header.innerText(), /filter:/);
+    await focusTreeRow(page, 'Containers', STACK);
+    for (let i = 0; i < 50 && !/^xray-stack ?3 services · 3 containers$/.test(await rowText()); i++) await page.waitForTimeout(100);
+    assert.match(await rowText(), /^xray-stack ?3 services · 3 containers$/);
+    assert.equal(await focused.getAttribute('aria-expanded'), 'true', 'the project group is open');
+    // Its containers under it, each with its service.
+    for (const m of members) {
+      await page.keyboard.press('ArrowDown');
+      assert.match(await rowText(), new RegExp(`^${m.name} ?${m.service} · `), `the ${m.service} service's container`);
+    }
+    // Containers in no project come after the project, under their own group: this suite's and the fleet's.
+    await focusTreeRow(page, 'Containers', 'No Compose project');
+    const noProject = await rowText();
+    const projects = (await docker(['ps', '--format', `{{.ID}}={{.Label "${COMPOSE_LABELS.project}"}}`])).split('\n').filter(Boolean);
+    const inNone = projects.filter((p) => p.endsWith('=')).length;
+    assert.ok(inNone >= 52, `the fleet and the suite's two run beside the project (${inNone})`);
+    assert.match(noProject, new RegExp(`^No Compose project ?${inNone} containers$`));
+    await ui.shot('compose-group');
+
+    // The filter, by part of the worker's name.
+    const worker = members.find((m) => m.service === 'worker')!;
+    const part = worker.name.slice(STACK.length - 5, -2);
+    await header.hover();
+    await header.locator('.action-label[aria-label^="Filter Containers"]').first().click();
+    await enterText(page, part);
+    const rowTexts = async () => (await pane.locator('.monaco-list-row').allInnerTexts()).map((r) => r.replace(/\s+/g, ' ').trim());
+    const want = (rows: string[]) =>
+      rows.length === 2 && /^xray-stack ?1 service · 1 container$/.test(rows[0]) && rows[1].startsWith(worker.name);
+    for (let i = 0; i < 100 && !want(await rowTexts()); i++) await page.waitForTimeout(200);
+    assert.ok(want(await rowTexts()), `filter "${part}": ${(await rowTexts()).join(' | ')}`);
+    assert.match(await header.innerText(), new RegExp(`filter: ${part}`));
+    await ui.shot('compose-filtered');
+    await header.hover();
+    await header.locator('.action-label[aria-label^="Clear Containers Filter"]').first().click();
   });
 
   it('opened no dialog: no name from a container or an image was ever run as script', () => {

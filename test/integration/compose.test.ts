@@ -4,20 +4,17 @@
 // grouping and filter, and the CLI's table and JSON must place each container in its project and service as
 // `docker inspect` and `docker ps --filter label=…` tell, whatever else runs on the machine.
 import * as assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import Ajv from 'ajv';
 import { Engine } from '../../src/core/engine';
 import { XrayNode, containerNodes } from '../../src/extension/tree/nodes';
 import { COMPOSE_LABELS, groupContainers } from '../../src/shared/compose';
 import { ContainerSnapshot, Snapshot } from '../../src/shared/model';
-import { BASE_IMAGE, TEST_LABEL, docker } from '../support/docker';
+import { ComposeProject, composeUp } from '../support/compose';
 import { Target, engineOptions, inspectOn, openTarget, suiteTargets } from '../support/targets';
 
-const exec = promisify(execFile);
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
 const PROJECT = 'xray-it-compose';
@@ -35,24 +32,6 @@ function cli(args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-async function compose(dir: string, args: string[]): Promise<string> {
-  try {
-    const { stdout } = await exec(
-      'docker-compose',
-      ['--ansi', 'never', '-p', PROJECT, '-f', path.join(dir, 'docker-compose.yml'), ...args],
-      {
-        cwd: dir,
-        timeout: 120000,
-        maxBuffer: 16 * 1024 * 1024,
-      },
-    );
-    return stdout;
-  } catch (err) {
-    const e = err as { stderr?: string; message: string };
-    throw new Error(`docker-compose ${args.join(' ')}: ${e.stderr || e.message}`, { cause: err });
-  }
-}
-
 async function children(n: XrayNode): Promise<XrayNode[]> {
   return (await n.children?.()) ?? [];
 }
@@ -64,42 +43,20 @@ for (const target of suiteTargets().filter((x) => x === 'local')) {
     this.timeout(180000);
     let t: Target;
     let dir = '';
-    let up = false;
+    let project: ComposeProject | undefined;
     /** The oracle: the project's containers as `docker ps --filter label=…` lists them, and their `docker inspect`. */
     let oracle: Inspected[] = [];
 
     before(async () => {
       t = await openTarget(target);
-      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xray-it-compose-'));
-      const [label, value] = TEST_LABEL.split('=');
       // No network of the project's own: web has none, the others join web's (one net namespace, three containers).
-      const services = {
-        web: { network_mode: 'none' },
-        api: { network_mode: 'service:web', depends_on: ['web'] },
-        worker: { network_mode: 'service:web', depends_on: ['web'] },
-      };
-      const yml = [
-        "version: '2.4'",
-        'services:',
-        ...Object.entries(services).flatMap(([name, s]) => [
-          `  ${name}:`,
-          `    image: ${BASE_IMAGE}`,
-          `    command: ["sleep", "3600"]`,
-          `    network_mode: "${s.network_mode}"`,
-          ...('depends_on' in s ? ['    depends_on: [web]'] : []),
-          `    labels:`,
-          `      ${label}: "${value}"`,
-        ]),
-        '',
-      ].join('\n');
-      fs.writeFileSync(path.join(dir, 'docker-compose.yml'), yml);
-      up = true;
-      await compose(dir, ['up', '-d', '--no-build']);
-      const ids = (
-        await docker(['ps', '-a', '--no-trunc', '--filter', `label=${COMPOSE_LABELS.project}=${PROJECT}`, '--format', '{{.ID}}'])
-      )
-        .split('\n')
-        .filter(Boolean);
+      project = await composeUp(PROJECT, {
+        web: { network: 'none' },
+        api: { network: { service: 'web' } },
+        worker: { network: { service: 'web' } },
+      });
+      dir = project.dir;
+      const ids = project.ids;
       oracle = await Promise.all(ids.map((id) => inspectOn<Inspected>(t, id)));
       assert.deepEqual(
         oracle.map((o) => o.Config.Labels[COMPOSE_LABELS.service]).sort(),
@@ -109,8 +66,7 @@ for (const target of suiteTargets().filter((x) => x === 'local')) {
     });
 
     after(async () => {
-      if (up) await compose(dir, ['down', '-v', '--remove-orphans']);
-      if (dir) fs.rmSync(dir, { recursive: true, force: true });
+      await project?.down();
     });
 
     /** Every container of the snapshot carries the project its labels (as docker inspect shows them) name, and no other. */

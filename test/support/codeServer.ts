@@ -215,8 +215,38 @@ export async function runCommand(page: Page, title: string): Promise<void> {
   const input = page.locator('.quick-input-widget input');
   await input.waitFor();
   await input.fill(`>${title}`);
-  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
-  await row.waitFor({ timeout: 15000 });
+  await enterOnFocused(page, title);
+}
+
+/**
+ * Presses Enter once the quick input's focused row is the one labelled `label`. The list filters after the
+ * value is set: until then its focus is on what it showed before (the palette's recently used commands), and
+ * an Enter would run that.
+ */
+async function enterOnFocused(page: Page, label: string): Promise<void> {
+  const focused = page.locator('.quick-input-list .monaco-list-row.focused');
+  const deadline = Date.now() + 15000;
+  for (;;) {
+    const text = (
+      await focused
+        .first()
+        .innerText({ timeout: 1000 })
+        .catch(() => '')
+    )
+      .replace(/\s+/g, ' ')
+      .trim();
+    if (text.startsWith(label)) break;
+    if (Date.now() > deadline) throw new Error(`the quick input's focused row is "${text}", not "${label}"`);
+    await page.waitForTimeout(100);
+  }
+  await page.keyboard.press('Enter');
+}
+
+/** Types a value into an open input box and accepts it. */
+export async function enterText(page: Page, value: string): Promise<void> {
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor();
+  await input.fill(value);
   await page.keyboard.press('Enter');
 }
 
@@ -225,8 +255,7 @@ export async function pickQuickItem(page: Page, label: string): Promise<void> {
   const input = page.locator('.quick-input-widget input');
   await input.waitFor();
   await input.fill(label);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: label }).first().waitFor({ timeout: 15000 });
-  await page.keyboard.press('Enter');
+  await enterOnFocused(page, label);
 }
 
 /** The frame that holds a Container X-Ray webview of the given kind (webviews live in nested iframes). */

@@ -84,7 +84,7 @@ export function registerCommands(
           description: `container · ${printable(c.image)}`,
           ref: c.id,
         })),
-        ...(service.images ?? []).map((i) => ({
+        ...(await service.imagesNow()).map((i) => ({
           label: printable(i.tags[0] ?? shortId(i.id)),
           description: `image · ${formatBytes(i.sizeBytes)}`,
           ref: i.id,
@@ -129,12 +129,11 @@ export function registerCommands(
   });
 
   reg('containerXray.checkImageEfficiency', async (arg) => {
-    if (!service.images) await service.refresh();
     let ref = targetOf(arg).imageRef;
     if (!ref) {
       ref = (
         await vscode.window.showQuickPick(
-          (service.images ?? []).map((i) => ({
+          (await service.imagesNow()).map((i) => ({
             label: printable(i.tags[0] ?? shortId(i.id)),
             description: formatBytes(i.sizeBytes),
             ref: i.id,
