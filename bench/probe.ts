@@ -3,11 +3,14 @@
 // Prints one JSON line (ProbeResult) last on stdout.
 //
 //   probe.js snapshot --runs N                 warm engine: the first snapshot is the warm-up
+//   probe.js snapshot-helper --runs N --helper-image IMG   warm engine reading through a helper it keeps
+//   probe.js dashboard --seconds S --daemon-pid P --access helper|direct [--helper-image IMG]   1 Hz reread, daemon CPU
 //   probe.js si-stats --runs N                 systeminformation dockerContainerStats('*'), warm
 //   probe.js layers REF --runs N [--warm]      engine.layers(REF): a new Engine per run (cold layer cache), or one warm engine
 //   probe.js layers-save REF                   one engine.layers(REF) with /var/lib/docker denied (docker save path)
 //   probe.js refresh --runs N --image IMG      docker events → engine.snapshot({containers:[id]}) for a starting container
 import { execFileSync, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
 import { DockerEventWatcher } from '../src/core/runtime/docker/events';
 import { Engine } from '../src/core/engine';
 import { ConfinedRoot, DirectHostFiles, HostFiles, ReadLimits } from '../src/core/util/hostFiles';
@@ -140,6 +143,101 @@ async function probeSnapshot(): Promise<ProbeResult> {
       filesPerWarmSnapshot: counting.paths.length,
     },
   };
+}
+
+/**
+ * The warm snapshot through the helper container (access 'helper': the reads a docker-group user's engine
+ * makes), the helper kept between snapshots as the extension keeps it while a view is open.
+ */
+async function probeSnapshotHelper(helperImage: string): Promise<ProbeResult> {
+  const engine = await Engine.create({ diskCache: false, access: 'helper', helperImage, helperIdleMs: 600000 });
+  const watcher = new DockerEventWatcher(engine.runtime);
+  engine.followEvents(watcher);
+  const connected = new Promise<void>((resolve) => watcher.once('connected', () => resolve()));
+  watcher.start();
+  await connected;
+  let last: Snapshot | null = null;
+  try {
+    const times = await repeat(async () => {
+      last = await engine.snapshot();
+    });
+    const snap = last as unknown as Snapshot;
+    return {
+      ...times,
+      maxRssMB: maxRssMB(),
+      extra: {
+        access: snap.host.access.mode,
+        benchContainers: labelledCount(snap),
+        containerErrors: snap.containers.reduce((s, c) => s + c.errors.length, 0),
+        firstErrors: snap.containers.flatMap((c) => c.errors.map((e) => `${c.name}: ${e.field}: ${e.reason}`)).slice(0, 5),
+        // Calls about helper containers (create, attach, start, …) this engine made.
+        helperDaemonCalls: engine.runtime.calls.helper ?? 0,
+      },
+    };
+  } finally {
+    watcher.stop();
+    await engine.dispose();
+  }
+}
+
+/** utime + stime of a process, in ms (/proc/PID/stat, fields 14 and 15, in clock ticks). */
+function processCpuMs(pid: number, ticksPerS: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1000) / ticksPerS;
+}
+
+/**
+ * A dashboard's sampling: `engine.reread` of one container every second for `seconds`, as the panel's
+ * timer does, through the helper or directly; the daemon's CPU over that time from its /proc stat.
+ */
+async function probeDashboard(): Promise<ProbeResult> {
+  const seconds = Number(arg('seconds', '60'));
+  const daemonPid = Number(arg('daemon-pid'));
+  const access = arg('access', 'helper') as 'helper' | 'direct';
+  const ticksPerS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  const engine = await Engine.create({ diskCache: false, access, helperImage: arg('helper-image'), helperIdleMs: 1500 });
+  const wallMs: number[] = [];
+  const cpuMs: number[] = [];
+  let errors = 0;
+  try {
+    const snap = await engine.snapshot();
+    const [k, v] = BENCH_LABEL.split('=');
+    let c = snap.containers.find((x) => x.labels[k] === v);
+    if (!c) throw new Error('no bench container runs');
+    const helperCallsBefore = engine.runtime.calls.helper ?? 0;
+    const d0 = processCpuMs(daemonPid, ticksPerS);
+    const t0 = Date.now();
+    for (let i = 0; i < seconds; i++) {
+      const next = t0 + (i + 1) * 1000;
+      const c0 = process.cpuUsage();
+      const w0 = performance.now();
+      c = await engine.reread(c);
+      wallMs.push(performance.now() - w0);
+      cpuMs.push(cpuMsSince(c0));
+      if (c.errors.length > 0) errors++;
+      await new Promise((r) => setTimeout(r, Math.max(0, next - Date.now())));
+    }
+    const daemonMs = processCpuMs(daemonPid, ticksPerS) - d0;
+    const elapsedMs = Date.now() - t0;
+    return {
+      wallMs,
+      cpuMs,
+      maxRssMB: maxRssMB(),
+      extra: {
+        access,
+        seconds,
+        elapsedMs,
+        daemonCpuMs: daemonMs,
+        daemonCpuPercent: (daemonMs / elapsedMs) * 100,
+        // Calls about helper containers while sampling (those for the first snapshot's helper are before).
+        helperDaemonCallsInWindow: (engine.runtime.calls.helper ?? 0) - helperCallsBefore,
+        samplesWithErrors: errors,
+      },
+    };
+  } finally {
+    await engine.dispose();
+  }
 }
 
 async function probeSiStats(): Promise<ProbeResult> {
@@ -322,6 +420,12 @@ async function main(): Promise<void> {
   switch (task) {
     case 'snapshot':
       result = await probeSnapshot();
+      break;
+    case 'snapshot-helper':
+      result = await probeSnapshotHelper(arg('helper-image')!);
+      break;
+    case 'dashboard':
+      result = await probeDashboard();
       break;
     case 'si-stats':
       result = await probeSiStats();

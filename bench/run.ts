@@ -2,7 +2,7 @@
 // (bench/results/latest.json and bench/results.md, whose table a full run then copies into README.md).
 // Benchmarks are not tests: nothing here fails on a missed target; the table says PASS or MISS.
 //
-//   node out/bench/run.js [--runs N] [--only snapshot,refresh,layers,diff,webview,activation,vm] [--quick]
+//   node out/bench/run.js [--runs N] [--only snapshot,refresh,layers,diff,webview,activation,helper,vm] [--quick]
 //                         [--containers N] [--keep]
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -22,8 +22,9 @@ import { benchSnapshot } from './scenarios/snapshot';
 import { benchActivation } from './scenarios/activation';
 import { benchWebviewAtScale } from './scenarios/webview';
 import { benchVm } from './scenarios/vm';
+import { benchHelper } from './scenarios/helper';
 
-const SCENARIOS = ['snapshot', 'refresh', 'layers', 'diff', 'webview', 'activation', 'vm'] as const;
+const SCENARIOS = ['snapshot', 'refresh', 'layers', 'diff', 'webview', 'activation', 'helper', 'vm'] as const;
 type ScenarioName = (typeof SCENARIOS)[number];
 
 const USAGE = `npm run bench -- [--runs N] [--only ${SCENARIOS.join(',')}] [--quick] [--containers N] [--keep]
@@ -87,6 +88,7 @@ const RUNNERS: Record<ScenarioName, (ctx: BenchContext) => Promise<void>> = {
   diff: benchDiff,
   webview: benchWebviewAtScale,
   activation: benchActivation,
+  helper: benchHelper,
   vm: benchVm,
 };
 

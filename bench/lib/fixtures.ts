@@ -5,6 +5,7 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { HELPER_LABEL } from '../../src/core/access/helper';
 import { chainIds } from '../../src/core/layers/history';
 import { docker, ensureBaseImage, imageExists, inspect, removeContainers } from '../../test/support/docker';
 import { log } from './measure';
@@ -226,4 +227,16 @@ export async function imageFacts(ref: string): Promise<{ layers: number; entries
   }
   const size = Number((await docker(['image', 'inspect', '--format', '{{.Size}}', ref])).trim());
   return { layers: dirs.length, entries, sizeBytes: size };
+}
+
+/** Waits (at most 60 s) until no helper container runs or is being removed on a daemon (`where` names it). */
+export async function helperGone(dockerOn: (args: string[]) => Promise<string>, where: string): Promise<void> {
+  const end = Date.now() + 60000;
+  while (Date.now() < end) {
+    // A helper left created and never started (a run cut short) does not count: only one that runs or goes.
+    const states = (await dockerOn(['ps', '-a', '--filter', `label=${HELPER_LABEL}`, '--format', '{{.State}}'])).split('\n');
+    if (!states.some((s) => /^(running|removing|stopping)/i.test(s.trim()))) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`a helper container still runs on ${where} 60 s after the CLI exited`);
 }

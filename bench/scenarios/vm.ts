@@ -6,9 +6,8 @@
 import { performance } from 'node:perf_hooks';
 import { Engine } from '../../src/core/engine';
 import type { LayerReport, Snapshot } from '../../src/shared/model';
-import { HELPER_LABEL } from '../../src/core/access/helper';
-import { Target, TargetName, openTarget } from '../../test/support/targets';
-import { BENCH_LABEL, startFleet } from '../lib/fixtures';
+import { TargetName, openTarget } from '../../test/support/targets';
+import { BENCH_LABEL, helperGone, startFleet } from '../lib/fixtures';
 import { CLI, Measurement, log, measureInterleaved } from '../lib/measure';
 import { dropWarmup, summarize } from '../lib/stats';
 import type { BenchContext } from './context';
@@ -21,18 +20,6 @@ const VM_TARGETS: { target: TargetName; key: string }[] = [
   { target: 'vm-docker', key: 'vm' },
   { target: 'vm-podman', key: 'vm.podman' },
 ];
-
-/** Waits (at most 60 s) until no helper container runs or is being removed on the target. */
-async function helperGone(t: Target): Promise<void> {
-  const end = Date.now() + 60000;
-  while (Date.now() < end) {
-    // A helper left created and never started (a run cut short) does not count: only one that runs or goes.
-    const states = (await t.docker(['ps', '-a', '--filter', `label=${HELPER_LABEL}`, '--format', '{{.State}}'])).split('\n');
-    if (!states.some((s) => /^(running|removing|stopping)/i.test(s.trim()))) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`a helper container still runs on ${t.name} 60 s after the CLI exited`);
-}
 
 export async function benchVm(ctx: BenchContext): Promise<void> {
   for (const { target, key } of VM_TARGETS) await benchVmTarget(ctx, target, key);
@@ -104,7 +91,7 @@ async function benchVmTarget(ctx: BenchContext, target: TargetName, key: string)
           // and the notes count it. It starts once the CLI's helper has removed itself.
           opts: { env, timeoutMs: 60000 },
           hangRetries: 3,
-          before: () => helperGone(t),
+          before: () => helperGone((args) => t.docker(args), t.name),
         },
         {
           key: 'layers',

@@ -10,14 +10,12 @@ import { HELPER_LABEL, HelperSession } from '../../src/core/access/helper';
 import { helperBinds } from '../../src/core/access/paths';
 import { ContainerSnapshot, LayerReport, Snapshot } from '../../src/shared/model';
 import { buildImage, docker, ensureBaseImage, removeContainers, requireDocker, runContainer } from '../support/docker';
+import { asDockerUser, ensureDockerUser, removeDockerUser } from '../support/dockerUser';
 
-const USER = 'xray-docker-user';
 const CLI = path.join(__dirname, '..', '..', '..', 'dist', 'cli.js');
 const WEIRD = 'we ird\nname ';
 /** An official name (so it is the image picked when none is set), yet no shell: the user's image all the same. */
 const NO_SHELL = 'busybox:xray-it-noshell';
-/** util-linux runuser: runs a command as another user without a password (root only). */
-const RUNUSER = ['/usr/sbin/runuser', '/sbin/runuser', '/usr/bin/runuser'].find((p) => fs.existsSync(p)) ?? 'runuser';
 
 interface CliRun {
   code: number;
@@ -29,14 +27,8 @@ interface CliRun {
 /** Runs the CLI as root (this process's user) or as the unprivileged docker-group user. */
 function runCli(cli: string, args: string[], as: 'root' | 'user'): Promise<CliRun> {
   const started = Date.now();
-  const [file, argv, env] =
-    as === 'root'
-      ? [process.execPath, [cli, ...args], process.env]
-      : [
-          RUNUSER,
-          ['-u', USER, '--', process.execPath, cli, ...args],
-          { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: `/home/${USER}`, LANG: 'C.UTF-8' },
-        ];
+  const user = asDockerUser([process.execPath, cli, ...args]);
+  const [file, argv, env] = as === 'root' ? [process.execPath, [cli, ...args], process.env] : [user.file, user.argv, user.env];
   return new Promise((resolve) => {
     execFile(file, argv, { env, maxBuffer: 256 * 1024 * 1024, timeout: 240000 }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
@@ -48,27 +40,6 @@ function runCli(cli: string, args: string[], as: 'root' | 'user'): Promise<CliRu
 function json<T>(run: CliRun, what: string): T {
   assert.equal(run.code, 0, `${what} exited ${run.code}: ${run.stderr}`);
   return JSON.parse(run.stdout) as T;
-}
-
-/** The user exists and is in the docker group; true when this run created it (and so removes it). */
-function ensureDockerUser(): boolean {
-  let created = false;
-  try {
-    execFileSync('id', [USER], { stdio: 'pipe' });
-  } catch {
-    // A group of that name may be left from an earlier run that died: join it rather than fail.
-    let groupExists = true;
-    try {
-      execFileSync('getent', ['group', USER], { stdio: 'pipe' });
-    } catch {
-      groupExists = false;
-    }
-    execFileSync('useradd', ['-m', ...(groupExists ? ['-g', USER] : ['-U']), '-G', 'docker', USER], { stdio: 'pipe' });
-    created = true;
-  }
-  const groups = execFileSync('id', ['-nG', USER], { encoding: 'utf8' }).split(/\s+/);
-  if (!groups.includes('docker')) execFileSync('usermod', ['-aG', 'docker', USER], { stdio: 'pipe' });
-  return created;
 }
 
 async function helperContainers(): Promise<string[]> {
@@ -225,20 +196,7 @@ CMD ["sleep", "3600"]
     await removeContainers(Object.values(ids));
     await docker(['rmi', '-f', 'xray-it-access:1', NO_SHELL]).catch(() => undefined);
     if (cliDir) fs.rmSync(cliDir, { recursive: true, force: true });
-    if (createdUser) {
-      try {
-        execFileSync('userdel', ['-r', USER], { stdio: 'pipe' });
-      } catch {
-        // userdel exits non-zero for a missing mail spool or a home it did not make; the checks below decide
-      }
-      fs.rmSync(`/home/${USER}`, { recursive: true, force: true });
-      try {
-        execFileSync('groupdel', [USER], { stdio: 'pipe' });
-      } catch {
-        // userdel removed the user's own group already
-      }
-      assert.throws(() => execFileSync('id', [USER], { stdio: 'pipe' }), 'the test user is removed');
-    }
+    if (createdUser) removeDockerUser();
     assert.deepEqual(await helperContainers(), [], 'no helper container is left behind');
   });
 
