@@ -16,16 +16,24 @@ log() { printf '[vm-%s] %s\n' "$MODE" "$*" >&2; }
 
 IMAGE="$(bash "$HERE/build.sh")"
 
+# A daemon call with a deadline: QEMU accepts a forwarded connection even when the guest is dead (a kernel
+# panic), and the call would then wait for ever.
+daemon_answers() { timeout 20 docker -H "tcp://127.0.0.1:$1" version --format '{{.Server.Version}}' >/dev/null 2>&1; }
 answers() {
   # shellcheck disable=SC1091
   [ -f "$RUN_DIR/state.env" ] && . "$RUN_DIR/state.env" &&
     [ "$XRAY_VM_IMAGE" = "$IMAGE" ] && kill -0 "$XRAY_VM_PID" 2>/dev/null &&
-    docker -H "tcp://127.0.0.1:$XRAY_VM_DOCKER_TCP" version --format '{{.Server.Version}}' >/dev/null 2>&1
+    ! grep -q 'Kernel panic' "$RUN_DIR/console.log" 2>/dev/null &&
+    daemon_answers "$XRAY_VM_DOCKER_TCP"
 }
 if answers; then
   log "already running (pid $XRAY_VM_PID)"
   echo "$RUN_DIR"
   exit 0
+fi
+if [ -f "$RUN_DIR/console.log" ] && grep -q 'Kernel panic' "$RUN_DIR/console.log"; then
+  log "the running guest's kernel panicked (its console says so); booting a new one:"
+  grep -m1 -A3 -E 'Oops|BUG:' "$RUN_DIR/console.log" >&2 || true
 fi
 if [ -f "$RUN_DIR/qemu.pid" ]; then kill "$(cat "$RUN_DIR/qemu.pid")" 2>/dev/null || true; fi
 rm -rf "$RUN_DIR"
@@ -50,11 +58,9 @@ qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp 2 -m 4096 -display none
   -drive "file=$IMAGE/disk.img,if=virtio,format=raw" -snapshot \
   -nic "user,model=virtio-net-pci,restrict=on,$FWD"
 
-for _ in $(seq 1 "$BOOT_TIMEOUT"); do
-  docker -H "tcp://127.0.0.1:$P_TCP" version --format '{{.Server.Version}}' >/dev/null 2>&1 && break
-  sleep 1
-done
-if ! docker -H "tcp://127.0.0.1:$P_TCP" version --format '{{.Server.Version}}' >/dev/null 2>&1; then
+deadline=$((started + BOOT_TIMEOUT))
+until daemon_answers "$P_TCP" || [ "$(date +%s)" -ge "$deadline" ]; do sleep 1; done
+if ! daemon_answers "$P_TCP"; then
   log "the guest's Docker did not answer within ${BOOT_TIMEOUT}s; the console says:"
   tail -n 40 "$RUN_DIR/console.log" >&2
   exit 1
@@ -62,7 +68,7 @@ fi
 # Podman's services come up beside Docker; give them the same time.
 for port in "$P_PODMAN" "$P_PODMAN_USER"; do
   for _ in $(seq 1 120); do
-    docker -H "tcp://127.0.0.1:$port" version >/dev/null 2>&1 && break
+    timeout 20 docker -H "tcp://127.0.0.1:$port" version >/dev/null 2>&1 && break
     sleep 1
   done
 done
