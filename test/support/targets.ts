@@ -151,8 +151,21 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Boots (or finds running) the VM of a mode; fails with what to do when it cannot. */
+/** Whether the guest of a mode died: its kernel panicked, as its serial console says. */
+function panicked(mode: string): boolean {
+  try {
+    return fs.readFileSync(path.join(TOOLS_DIR, 'vm', `run-${mode}`, 'console.log'), 'latin1').includes('Kernel panic');
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Boots (or finds running) the VM of a mode; fails with what to do when it cannot. A guest that panicked
+ * since is booted anew (boot.sh does so), and the next suite to open a target of that mode gets the new one.
+ */
 export function ensureVm(mode: 'docker' | 'containerd'): Promise<VmState> {
+  if (booted.has(mode) && panicked(mode)) booted.delete(mode);
   let p = booted.get(mode);
   if (!p) {
     p = (async () => {
