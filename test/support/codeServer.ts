@@ -280,15 +280,27 @@ export async function webviewFrame(page: Page, view: string, timeoutMs = 30000):
  */
 export async function focusTreeRow(page: Page, viewTitle: string, label: string, maxRows = 400): Promise<void> {
   const pane = page.locator(`.pane:has(.pane-header[aria-label^="${viewTitle}"])`);
-  await pane.locator('.monaco-list').first().focus();
-  await page.keyboard.press('Home');
   const focused = pane.locator('.monaco-list-row.focused');
-  for (let i = 0; i < maxRows; i++) {
-    const text = (await focused.innerText().catch(() => '')).trim();
-    if (text.startsWith(label)) return;
-    await page.keyboard.press('ArrowDown');
+  let seen = '';
+  // A refresh of the view (a new grouping, an event) re-renders it and puts the focus back on the row it
+  // had: when the focus stops moving short of the row, start again from the top.
+  for (let attempt = 0; attempt < 5; attempt++) {
+    await pane.locator('.monaco-list').first().focus();
+    await page.keyboard.press('Home');
+    let last = '';
+    let still = 0;
+    for (let i = 0; i < maxRows; i++) {
+      const text = (await focused.innerText().catch(() => '')).trim();
+      if (text.startsWith(label)) return;
+      seen = text;
+      still = text === last ? still + 1 : 0;
+      if (still >= 3) break;
+      last = text;
+      await page.keyboard.press('ArrowDown');
+    }
+    await page.waitForTimeout(500);
   }
-  throw new Error(`no row starting with "${label}" in the ${viewTitle} view`);
+  throw new Error(`no row starting with "${label}" in the ${viewTitle} view (the focus stopped at "${seen}")`);
 }
 
 /** A row of a tree view by its visible label. */
