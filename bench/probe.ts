@@ -10,13 +10,13 @@
 //   probe.js layers-save REF                   one engine.layers(REF) with /var/lib/docker denied (docker save path)
 //   probe.js refresh --runs N --image IMG      docker events → engine.snapshot({containers:[id]}) for a starting container
 import { execFileSync, spawn } from 'node:child_process';
-import * as fs from 'node:fs';
 import { DockerEventWatcher } from '../src/core/runtime/docker/events';
-import { Engine } from '../src/core/engine';
+import { Engine, EngineOptions } from '../src/core/engine';
 import { ConfinedRoot, DirectHostFiles, HostFiles, ReadLimits } from '../src/core/util/hostFiles';
 import type { Snapshot } from '../src/shared/model';
 import type { ProbeResult } from './lib/measure';
 import { BENCH_LABEL, FLEET_LIMITS } from './lib/fixtures';
+import { processCpuMs } from './lib/machine';
 
 function arg(name: string, fallback?: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -102,8 +102,8 @@ function labelledCount(snap: Snapshot): number {
 }
 
 /** An engine as the extension runs it: following the daemon's events, so what only the daemon changes is kept. */
-async function followingEngine(files?: HostFiles): Promise<{ engine: Engine; stop: () => void }> {
-  const engine = await Engine.create({ diskCache: false, files });
+async function followingEngine(files?: HostFiles, opts: EngineOptions = {}): Promise<{ engine: Engine; stop: () => void }> {
+  const engine = await Engine.create({ diskCache: false, files, ...opts });
   const watcher = new DockerEventWatcher(engine.runtime);
   engine.followEvents(watcher);
   const connected = new Promise<void>((resolve) => watcher.once('connected', () => resolve()));
@@ -150,12 +150,7 @@ async function probeSnapshot(): Promise<ProbeResult> {
  * makes), the helper kept between snapshots as the extension keeps it while a view is open.
  */
 async function probeSnapshotHelper(helperImage: string): Promise<ProbeResult> {
-  const engine = await Engine.create({ diskCache: false, access: 'helper', helperImage, helperIdleMs: 600000 });
-  const watcher = new DockerEventWatcher(engine.runtime);
-  engine.followEvents(watcher);
-  const connected = new Promise<void>((resolve) => watcher.once('connected', () => resolve()));
-  watcher.start();
-  await connected;
+  const { engine, stop } = await followingEngine(undefined, { access: 'helper', helperImage, helperIdleMs: 600000 });
   let last: Snapshot | null = null;
   try {
     const times = await repeat(async () => {
@@ -175,16 +170,9 @@ async function probeSnapshotHelper(helperImage: string): Promise<ProbeResult> {
       },
     };
   } finally {
-    watcher.stop();
+    stop();
     await engine.dispose();
   }
-}
-
-/** utime + stime of a process, in ms (/proc/PID/stat, fields 14 and 15, in clock ticks). */
-function processCpuMs(pid: number, ticksPerS: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(f[11]) + Number(f[12])) * 1000) / ticksPerS;
 }
 
 /**
@@ -195,7 +183,6 @@ async function probeDashboard(): Promise<ProbeResult> {
   const seconds = Number(arg('seconds', '60'));
   const daemonPid = Number(arg('daemon-pid'));
   const access = arg('access', 'helper') as 'helper' | 'direct';
-  const ticksPerS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
   const engine = await Engine.create({ diskCache: false, access, helperImage: arg('helper-image'), helperIdleMs: 1500 });
   const wallMs: number[] = [];
   const cpuMs: number[] = [];
@@ -206,7 +193,7 @@ async function probeDashboard(): Promise<ProbeResult> {
     let c = snap.containers.find((x) => x.labels[k] === v);
     if (!c) throw new Error('no bench container runs');
     const helperCallsBefore = engine.runtime.calls.helper ?? 0;
-    const d0 = processCpuMs(daemonPid, ticksPerS);
+    const d0 = processCpuMs(daemonPid);
     const t0 = Date.now();
     for (let i = 0; i < seconds; i++) {
       const next = t0 + (i + 1) * 1000;
@@ -218,7 +205,7 @@ async function probeDashboard(): Promise<ProbeResult> {
       if (c.errors.length > 0) errors++;
       await new Promise((r) => setTimeout(r, Math.max(0, next - Date.now())));
     }
-    const daemonMs = processCpuMs(daemonPid, ticksPerS) - d0;
+    const daemonMs = processCpuMs(daemonPid) - d0;
     const elapsedMs = Date.now() - t0;
     return {
       wallMs,

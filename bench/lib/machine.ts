@@ -1,4 +1,5 @@
 // The machine a run happened on, printed with the results (a number means little without it).
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { docker } from '../../test/support/docker';
@@ -45,4 +46,15 @@ export async function machineInfo(): Promise<MachineInfo> {
     virtual,
     loadAverage: { start: os.loadavg()[0] },
   };
+}
+
+let ticksPerS: number | null = null;
+
+/** utime + stime of a process so far, in ms (/proc/PID/stat fields 14 and 15, in clock ticks). */
+export function processCpuMs(pid: number): number {
+  ticksPerS ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) may hold spaces and parentheses: fields are counted after the last ')'.
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1000) / ticksPerS;
 }

@@ -13,6 +13,7 @@ import type { Snapshot } from '../../src/shared/model';
 import { docker } from '../../test/support/docker';
 import { asDockerUser, ensureDockerUser, removeDockerUser } from '../../test/support/dockerUser';
 import { ensureBusybox, helperGone } from '../lib/fixtures';
+import { processCpuMs } from '../lib/machine';
 import { CLI, Measurement, fromProbe, log, measureInterleaved, runProbe } from '../lib/measure';
 import { formatMs, summarize } from '../lib/stats';
 import type { BenchContext } from './context';
@@ -22,13 +23,6 @@ function dockerdPid(): number {
   const pid = Number(execFileSync('pidof', ['-s', 'dockerd'], { encoding: 'utf8' }).trim());
   if (!Number.isInteger(pid) || pid <= 0) throw new Error('no dockerd process found (pidof dockerd)');
   return pid;
-}
-
-function cpuMsOf(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  return ((Number(f[11]) + Number(f[12])) * 1000) / ticks;
 }
 
 /** Containers started on the local daemon between two times (unix seconds), as `docker events` reports them. */
@@ -141,10 +135,10 @@ export async function benchHelper(ctx: BenchContext): Promise<void> {
     const seconds = ctx.quick ? 20 : 60;
     const pid = dockerdPid();
     log(`${S}: dockerd's CPU over ${seconds} s: idle, then a dashboard sampling at 1 Hz through the helper`);
-    const idle0 = cpuMsOf(pid);
+    const idle0 = processCpuMs(pid);
     const idleT0 = Date.now();
     await new Promise((r) => setTimeout(r, seconds * 1000));
-    const idlePercent = ((cpuMsOf(pid) - idle0) / (Date.now() - idleT0)) * 100;
+    const idlePercent = ((processCpuMs(pid) - idle0) / (Date.now() - idleT0)) * 100;
     const since = Math.floor(Date.now() / 1000);
     const dash = await runProbe([
       'dashboard',
