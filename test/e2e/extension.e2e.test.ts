@@ -14,6 +14,7 @@ import {
   requireCodeServer,
   requireVsix,
   runCommand,
+  runCommandAndPick,
   startCodeServer,
   treeRow,
   webviewFrame,
@@ -233,8 +234,7 @@ describe('the packaged extension in code-server, driven in Chromium', function (
   });
 
   it('opens the dashboard with the memory limit as 64 MiB and the pids limit of 50', async () => {
-    await runCommand(ui.page, 'Container X-Ray: Open Container Dashboard');
-    await pickQuickItem(ui.page, 'xray-e2e-web');
+    await runCommandAndPick(ui.page, 'Container X-Ray: Open Container Dashboard', 'Open Container Dashboard', 'xray-e2e-web');
     const frame = await webviewFrame(ui.page, 'dashboard');
     const memory = frame.locator('[data-limit="memory"]').first();
     await memory.waitFor({ timeout: 30000 });
@@ -292,8 +292,7 @@ describe('the packaged extension in code-server, driven in Chromium', function (
 
   it("opens the container's layers in the layer diff explorer: image layers, the writable layer, the file tree", async () => {
     await docker(['exec', ids.web, 'sh', '-c', `echo changed > /opt/app/runtime.txt && echo x > '/opt/app/${HOSTILE_NAME}'`]);
-    await runCommand(ui.page, 'Container X-Ray: Show Layer Diff');
-    await pickQuickItem(ui.page, 'xray-e2e-web');
+    await runCommandAndPick(ui.page, 'Container X-Ray: Show Layer Diff', 'Show Layer Diff', 'xray-e2e-web');
     const frame = await webviewFrame(ui.page, 'layers');
     await frame.locator('tr[data-layer]').first().waitFor({ timeout: 60000 });
     const layerRows = await frame.locator('tr[data-layer]').allInnerTexts();
@@ -362,8 +361,7 @@ describe('the packaged extension in code-server, driven in Chromium', function (
   });
 
   it('checks an image against the efficiency rules from the palette', async () => {
-    await runCommand(ui.page, 'Container X-Ray: Check Image Efficiency');
-    await pickQuickItem(ui.page, IMAGE);
+    await runCommandAndPick(ui.page, 'Container X-Ray: Check Image Efficiency', 'Check Image Efficiency', IMAGE);
     const toast = ui.page.locator('.notifications-toasts .notification-list-item-message', { hasText: IMAGE }).first();
     await toast.waitFor({ timeout: 60000 });
     assert.match(await toast.innerText(), new RegExp(`^PASS ${IMAGE.replace(/[.:]/g, '\\$&')}: efficiency 100\\.0 %, wasted 0 B`));

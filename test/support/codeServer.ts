@@ -258,6 +258,35 @@ export async function pickQuickItem(page: Page, label: string): Promise<void> {
   await enterOnFocused(page, label);
 }
 
+/** Whether the quick input titled `title` is shown within `timeoutMs`. */
+async function quickPickShown(page: Page, title: string, timeoutMs: number): Promise<boolean> {
+  const titled = page.locator('.quick-input-widget:visible .quick-input-title', { hasText: title });
+  return titled
+    .first()
+    .waitFor({ state: 'visible', timeout: timeoutMs })
+    .then(() => true)
+    .catch(() => false);
+}
+
+/**
+ * Runs a palette command that asks with a quick pick titled `pickTitle`, and picks `label` in it.
+ *
+ * A quick pick closes when it loses focus. When the palette closes, VS Code gives the focus back to what had
+ * it; if that was a webview, its iframe can take the focus only after the command's quick pick opened, which
+ * then closes unseen. So a picker that did not show is asked for once more (and said so in the log).
+ */
+export async function runCommandAndPick(page: Page, command: string, pickTitle: string, label: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    await runCommand(page, command);
+    if (await quickPickShown(page, pickTitle, 10000)) break;
+    if (attempt === 2) throw new Error(`"${command}" did not show its quick pick "${pickTitle}" (asked twice)`);
+    console.log(`      the quick pick "${pickTitle}" of "${command}" did not show; running the command again`);
+  }
+  const input = page.locator('.quick-input-widget:visible input');
+  await input.fill(label);
+  await enterOnFocused(page, label);
+}
+
 /** The frame that holds a Container X-Ray webview of the given kind (webviews live in nested iframes). */
 export async function webviewFrame(page: Page, view: string, timeoutMs = 30000): Promise<Frame> {
   const deadline = Date.now() + timeoutMs;
