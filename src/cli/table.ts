@@ -10,12 +10,16 @@ export function table(header: string[], rows: string[][], maxWidths: number[] = 
     }),
   );
   const widths = header.map((_, i) => Math.max(...clean.map((r) => (r[i] ?? '').length)));
+  // Padding ends at the last cell that holds something; a cell's own trailing spaces are kept (a name
+  // that ends in a space or a no-break space is shown whole).
   return clean
-    .map((r) =>
-      r
-        .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i])))
-        .join('  ')
-        .trimEnd(),
-    )
+    .map((r) => {
+      let last = r.length - 1;
+      while (last > 0 && r[last] === '') last--;
+      return r
+        .slice(0, last + 1)
+        .map((cell, i) => (i === last ? cell : cell.padEnd(widths[i])))
+        .join('  ');
+    })
     .join('\n');
 }

@@ -89,6 +89,20 @@ describe('fuzz: text escaping (src/shared/text.ts)', () => {
     );
   });
 
+  it('table: a cell that ends in white space keeps it, whatever follows it', () => {
+    for (const cell of ['a ', 'a\u00a0', 'a\u3000', 'a\ufeff', 'a\u2028'])
+      for (const rest of [
+        ['', ''],
+        ['b', ''],
+        ['', 'c'],
+      ]) {
+        const line = table(['A', 'B', 'C'], [[cell, ...rest]]).split('\n')[1];
+        assert.ok(line.startsWith(cell), `${JSON.stringify(cell)} then ${JSON.stringify(rest)}: ${JSON.stringify(line)}`);
+        if (rest[1]) assert.ok(line.endsWith(rest[1]));
+      }
+    assert.equal(table(['A', 'B'], [['x', '']]), 'A  B\nx', 'no padding after the last cell that holds something');
+  });
+
   it('table: no raw control reaches the terminal, one line per row, columns never exceed their maximum', () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(hostile, hostile, hostile), { maxLength: 8 }), fc.nat({ max: 50 }), (rows, max) => {
