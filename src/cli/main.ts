@@ -12,12 +12,14 @@ import { ContainerGroup, groupContainers } from '../shared/compose';
 import { podTitle } from '../shared/pods';
 import { printable, truncate } from '../shared/text';
 import { table } from './table';
+import { CIS_RULE_IDS } from '../core/security/cis';
+import { failedRules, parseAuditRules } from '../core/security/rules';
 import { processCount } from '../shared/processText';
 
 /**
  * Environment: XRAY_LAYER_CACHE_MAX_BYTES bounds the layer cache on disk (default 512M).
 
-Exit codes: 0 fine, 1 CI rules failed, 2 daemon unreachable, 3 a name that names nothing, 5 the helper
+Exit codes: 0 fine, 1 CI or audit rules failed, 2 daemon unreachable, 3 a name that names nothing, 5 the helper
  * container could not run, 64 bad usage.
  */
 export const EXIT = { ok: 0, rulesFailed: 1, daemon: 2, notFound: 3, other: 4, helper: 5, usage: 64 } as const;
@@ -29,6 +31,7 @@ Usage:
   container-xray layers CONTAINER|IMAGE [--json] [--all]
   container-xray ci IMAGE [--lowest-efficiency R] [--highest-wasted-bytes B]
                           [--highest-user-wasted-percent R] [--ci-config FILE] [--json]
+  container-xray audit [CONTAINER…] [--rules FILE] [--json]
   container-xray images [--json]
   container-xray host [--json]
 
@@ -46,11 +49,13 @@ Options:
                    Default: a local official image by its exact name (busybox, alpine,
                    debian or ubuntu, any tag, optionally docker.io/library/…); no other
                    image is ever picked, and one that cannot run is an error (exit 5)
+  --rules FILE     audit: the CIS ids that gate (one per line, # comments);
+                   default: every rule the tool decides
   --json           machine-readable output (see schema/*.schema.json)
   -h, --help       this text
   -v, --version    the version
 
-Exit codes: 0 fine, 1 CI rules failed, 2 daemon unreachable, 3 no such container or image,
+Exit codes: 0 fine, 1 CI or audit rules failed, 2 daemon unreachable, 3 no such container or image,
 4 another error, 5 the helper container could not run (no such image, no shell in it), 64 bad usage.`;
 
 class UsageError extends Error {}
@@ -71,6 +76,7 @@ const VALUE_FLAGS = new Set([
   'highest-wasted-bytes',
   'highest-user-wasted-percent',
   'ci-config',
+  'rules',
 ]);
 const BOOL_FLAGS = new Set(['json', 'all', 'help', 'version']);
 
@@ -127,11 +133,13 @@ export async function run(argv: string[], io: Output, version = '0.0.0'): Promis
   }
   const json = args.flags.has('json');
   try {
-    if (!['snapshot', 'layers', 'ci', 'images', 'host'].includes(args.command)) throw new UsageError(`unknown command "${args.command}"`);
+    if (!['snapshot', 'layers', 'ci', 'audit', 'images', 'host'].includes(args.command))
+      throw new UsageError(`unknown command "${args.command}"`);
     if ((args.command === 'layers' || args.command === 'ci') && args.positional.length !== 1) {
       throw new UsageError(`${args.command} takes one ${args.command === 'ci' ? 'IMAGE' : 'CONTAINER or IMAGE'}`);
     }
     const rules = args.command === 'ci' ? await readRules(args) : null;
+    const auditRules = args.command === 'audit' ? await readAuditRules(args) : null;
     const access = str(args, 'access');
     if (access !== undefined && !(ACCESS_SETTINGS as readonly string[]).includes(access))
       throw new UsageError(`--access takes ${ACCESS_SETTINGS.join(', ')}, not "${access}"`);
@@ -184,6 +192,21 @@ export async function run(argv: string[], io: Output, version = '0.0.0'): Promis
             );
           }
           return verdict.passed ? EXIT.ok : EXIT.rulesFailed;
+        }
+        case 'audit': {
+          const snap = await engine.snapshot({ containers: args.positional });
+          const missing = snap.errors.filter((e) => e.field === 'containers');
+          for (const e of missing) io.err(`container-xray: ${printable(e.reason)}`);
+          const report = auditReport(snap, auditRules!);
+          io.out(json ? JSON.stringify(report, null, 2) : renderAudit(report));
+          if (missing.length > 0) return EXIT.notFound;
+          const unread = report.containers.filter((c) => c.security === null);
+          for (const c of unread)
+            io.err(
+              `container-xray: ${printable(c.name)} could not be audited: ${printable(c.errors.map((e) => e.reason).join('; ') || 'its posture was not read')}`,
+            );
+          if (!report.passed) return EXIT.rulesFailed;
+          return unread.length > 0 ? EXIT.other : EXIT.ok;
         }
         case 'images': {
           const images = await engine.images();
@@ -269,6 +292,89 @@ async function readRules(args: Args): Promise<EfficiencyRules> {
     rules[rule] = parsed.value;
   }
   return rules;
+}
+
+async function readAuditRules(args: Args): Promise<string[]> {
+  const file = str(args, 'rules');
+  if (file === undefined) return [...CIS_RULE_IDS];
+  let text: string;
+  try {
+    text = await fsp.readFile(path.resolve(file), 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
+  }
+  const parsed = parseAuditRules(text);
+  if (!parsed.ok) throw new UsageError(`${file}: ${parsed.error}`);
+  return parsed.value;
+}
+
+/** What `audit --json` prints. */
+export interface AuditReport {
+  takenAt: string;
+  /** The ids that gate. */
+  rules: string[];
+  /** No container fails a gating rule. */
+  passed: boolean;
+  containers: {
+    id: string;
+    name: string;
+    image: string;
+    security: ContainerSnapshot['security'];
+    /** Gating ids this container fails. */
+    failed: string[];
+    errors: ContainerSnapshot['errors'];
+  }[];
+}
+
+export function auditReport(snap: Snapshot, rules: string[]): AuditReport {
+  const containers = snap.containers.map((c) => ({
+    id: c.id,
+    name: c.name,
+    image: c.image,
+    security: c.security,
+    failed: failedRules(c, rules),
+    errors: c.errors.filter((e) => e.field === 'security' || e.field.startsWith('security.') || e.field === 'container'),
+  }));
+  return { takenAt: snap.takenAt, rules, passed: containers.every((c) => c.failed.length === 0), containers };
+}
+
+const MARK: Record<string, string> = { pass: 'PASS', fail: 'FAIL', unknown: '   ?' };
+
+export function renderAudit(report: AuditReport): string {
+  const out: string[] = [];
+  for (const c of report.containers) {
+    out.push(`${truncate(printable(c.name), 128)} (${shortId(c.id)}, image ${truncate(printable(c.image), 128)})`);
+    if (!c.security) {
+      out.push(`  not audited: ${printable(c.errors.map((e) => e.reason).join('; ') || 'its posture was not read')}`);
+      continue;
+    }
+    const s = c.security;
+    const user = s.uid === null ? '?' : s.user ? `${s.uid} (${truncate(printable(s.user), 64)})` : String(s.uid);
+    out.push(
+      `  user ${user}, seccomp ${s.seccompMode ?? '?'}, no_new_privs ${s.noNewPrivs === null ? '?' : s.noNewPrivs ? 1 : 0}, ${s.readOnlyRoot ? 'read-only root' : 'writable root'}` +
+        (s.lsmLabel ? `, ${s.lsm} ${truncate(printable(s.lsmLabel), 80)}` : ''),
+    );
+    if (s.added.length > 0 || s.dropped.length > 0)
+      out.push(`  capabilities: ${[...s.added.map((x) => `+${x}`), ...s.dropped.map((x) => `-${x}`)].join(' ')}`);
+    const rows = s.verdicts.map((v) => [
+      `${MARK[v.status]}${report.rules.includes(v.id) ? '' : ' (not gating)'}`,
+      v.id,
+      v.title,
+      printable(v.evidence),
+    ]);
+    out.push(
+      table(['', 'CIS', 'RECOMMENDATION', 'EVIDENCE'], rows, [0, 0, 0, 160])
+        .split('\n')
+        .map((l) => `  ${l}`)
+        .join('\n'),
+    );
+  }
+  if (report.containers.length === 0) out.push('no running container');
+  const failing = report.containers
+    .filter((c) => c.failed.length > 0)
+    .map((c) => `${truncate(printable(c.name), 64)}: ${c.failed.join(', ')}`);
+  out.push(report.passed ? 'Result: PASS' : `Result: FAIL (${failing.join('; ')})`);
+  return out.join('\n');
 }
 
 function nsCell(snap: Snapshot, id: string, type: 'net' | 'pid'): string {

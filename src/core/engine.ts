@@ -20,6 +20,8 @@ import {
 import { DiskLayerCache, defaultLayerCacheDir } from './layers/diskCache';
 import { LayerCache, LayerContext, analyseContainer, analyseImage } from './layers/report';
 import { readHostNamespaces, readNamespaces, readParentPid } from './procfs/read';
+import { decideVerdicts } from './security/cis';
+import { readLastCap } from './security/read';
 import { groupNamespaces } from '../shared/namespaces';
 import { groupPods } from '../shared/pods';
 import { readOverlayMount } from './procfs/overlay';
@@ -97,6 +99,10 @@ export class Engine {
   /** The last /info answer (what the runtime's layout depends on). */
   private lastInfo: DaemonInfo | null = null;
   private hostNs: ReturnType<typeof readHostNamespaces> | null = null;
+  /** The kernel's last capability number, read once. */
+  private lastCap: Promise<number> | null = null;
+  /** The host's namespaces as the last snapshot read them, for verdicts of containers read again alone. */
+  private lastHostNamespaces: NamespaceInodes | null = null;
   private staticHost: ReturnType<typeof readStaticHostFacts> | null = null;
   /** How host files are read (directly or through the helper), and the helper's lifecycle. */
   private readonly way: AccessSession;
@@ -192,7 +198,17 @@ export class Engine {
       cache: this.cache,
       limits: this.opts.containerLimits,
       mountsInMonitor: this.lastInfo ? this.runtime.mountsInMonitor(this.lastInfo) : false,
+      security: { defaultSet: this.runtime.defaultCapabilities, lastCap: (this.lastCap ??= readLastCap(this.files)) },
     };
+  }
+
+  /** Decides each read container's CIS verdicts against the host's namespaces (the last known where not given). */
+  private judge(containers: ContainerSnapshot[], hostNamespaces?: NamespaceInodes | null): void {
+    if (hostNamespaces !== undefined) this.lastHostNamespaces = hostNamespaces;
+    const runtimeName = this.runtime.kind === 'podman' ? 'Podman' : 'Docker';
+    for (const c of containers) {
+      if (c.security) c.security = { ...c.security, verdicts: decideVerdicts(c, c.security, this.lastHostNamespaces, runtimeName) };
+    }
   }
 
   private layerContext(opts: LayerOptions = {}): LayerContext {
@@ -309,6 +325,7 @@ export class Engine {
     if (!standIn && hostNs && hostNs.read.errors.length > 0)
       errors.push(...hostNs.read.errors.map((e) => ({ field: `host.${e.field}`, reason: e.reason })));
     const hostNamespaces: NamespaceInodes | null = standIn?.namespaces ?? hostNs?.read.namespaces ?? null;
+    this.judge(containers, hostNamespaces);
     const calls: Record<string, number> = {};
     for (const [k, v] of Object.entries(this.runtime.calls)) if (v - (before[k] ?? 0) > 0) calls[k] = v - (before[k] ?? 0);
     return {
@@ -346,7 +363,9 @@ export class Engine {
       pod: known.pod,
       ...(known.pid !== null ? { pid: known.pid } : {}),
     };
-    return readContainer(this.snapshotContext(), entry, mounts.cgroupMounts, mounts.mounts);
+    const read = await readContainer(this.snapshotContext(), entry, mounts.cgroupMounts, mounts.mounts);
+    this.judge([read]);
+    return read;
   }
 
   /** Resolves a container or image reference for `layers`: a running or stopped container wins over an image. */

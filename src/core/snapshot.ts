@@ -8,6 +8,7 @@ import { MountinfoEntry, parseMountinfo } from './procfs/mountinfo';
 import { readOverlayMount } from './procfs/overlay';
 import { UsersRead, readContainerUsers, readNamespaces, readParentPid, readProcess } from './procfs/read';
 import { HostFiles, describeReadError } from './util/hostFiles';
+import { PostureRead, readPosture } from './security/read';
 
 const NO_USERS: UsersRead = { users: undefined, errors: [], transient: false };
 
@@ -27,6 +28,11 @@ export class SnapshotCache {
    * event, a restart or an exit forgets them): limits change only through the daemon.
    */
   readonly limits = new Map<string, { pid: number; limits: CgroupLimits }>();
+  /**
+   * The security posture of a container's init, read once per init PID: its rights, label, id maps and
+   * mounts are set when the runtime starts it and change only if the process itself gives rights up.
+   */
+  readonly postures = new Map<string, { pid: number; read: PostureRead }>();
   followingEvents = false;
   /** Which of the runtime's init PID files (its index in initPidFiles) held the last PID found. */
   initPidSource: number | null = null;
@@ -43,6 +49,7 @@ export class SnapshotCache {
     this.throttled.delete(id);
     this.statics.delete(id);
     this.limits.delete(id);
+    this.postures.delete(id);
   }
 }
 
@@ -57,6 +64,8 @@ export interface SnapshotContext {
    * table that vouches for a container's overlay is its monitor's (conmon's), not the engine's.
    */
   mountsInMonitor?: boolean;
+  /** What a posture is read against: the runtime's default capabilities and the kernel's last capability. */
+  security?: { defaultSet: readonly string[]; lastCap: Promise<number> };
 }
 
 /**
@@ -243,6 +252,7 @@ export function emptyContainer(c: RuntimeContainer): ContainerSnapshot {
     nearLimit: [],
     pod: c.pod ?? podFromLabels(c.labels),
     compose: composeFromLabels(c.labels),
+    security: null,
     errors: [],
   };
 }
@@ -257,6 +267,7 @@ function markGone(snap: ContainerSnapshot): ContainerSnapshot {
     cgroup: null,
     overlay: null,
     nearLimit: [],
+    security: null,
     errors: [{ field: 'container', reason: 'the container exited while it was being read' }],
   };
 }
@@ -272,6 +283,7 @@ class ContainerRead {
     namespaces?: ContainerSnapshot['namespaces'];
     overlay?: OverlayMount | null;
     cgroup?: ContainerSnapshot['cgroup'];
+    security?: ContainerSnapshot['security'];
     errors: FieldError[];
     processes: ProcessInfo[];
   } = {
@@ -360,6 +372,7 @@ function partialContainer(snap: ContainerSnapshot, run: ContainerRead, deadlineM
     namespaces: snap.namespaces ?? run.early.namespaces ?? null,
     overlay: snap.overlay ?? run.early.overlay ?? null,
     cgroup: snap.cgroup ?? run.early.cgroup ?? null,
+    security: snap.security ?? run.early.security ?? null,
     processes: snap.processes.length > 0 ? [...snap.processes] : [...run.early.processes],
     nearLimit: [...snap.nearLimit],
     errors: [...snap.errors, ...run.early.errors],
@@ -395,7 +408,25 @@ async function readContainerWithin(
   const statics = known?.pid === pid ? known : null;
   const cachedLimits = ctx.cache.followingEvents ? ctx.cache.limits.get(c.id) : undefined;
   const knownLimits = cachedLimits?.pid === pid ? cachedLimits.limits : undefined;
-  const [ns, cg, ov, usersRead] = await Promise.all([
+  // The mount table that vouches for the overlay and that mounts are traced through, read once if needed.
+  let table: Promise<MountinfoEntry[] | null> | null = null;
+  const mountTable = () => (table ??= runtimeMountTable(ctx.files, pid, hostMounts, ctx.mountsInMonitor === true));
+  const knownPosture = ctx.cache.postures.get(c.id);
+  const postureRead: Promise<PostureRead | null> = !ctx.security
+    ? Promise.resolve(null)
+    : knownPosture?.pid === pid
+      ? Promise.resolve(knownPosture.read)
+      : run.track<PostureRead>(
+          'security',
+          Promise.all([ctx.security.lastCap, mountTable()]).then(([lastCap, m]) =>
+            readPosture(ctx.files, pid, m, ctx.security!.defaultSet, lastCap),
+          ),
+          (r) => {
+            run.early.security = r.posture ? { ...r.posture, verdicts: [] } : null;
+            run.early.errors.push(...r.errors);
+          },
+        );
+  const [ns, cg, ov, usersRead, posture] = await Promise.all([
     run.track('namespaces', readNamespaces(ctx.files, pid), (r) => {
       run.early.namespaces = r.namespaces;
       run.early.errors.push(...r.errors);
@@ -410,7 +441,7 @@ async function readContainerWithin(
       ? { overlay: statics.overlay, errors: [], gone: false }
       : run.track(
           'overlay',
-          runtimeMountTable(ctx.files, pid, hostMounts, ctx.mountsInMonitor === true).then((m) => readOverlayMount(ctx.files, pid, m)),
+          mountTable().then((m) => readOverlayMount(ctx.files, pid, m)),
           (r) => {
             run.early.overlay = r.overlay;
             run.early.errors.push(...r.errors);
@@ -419,11 +450,20 @@ async function readContainerWithin(
     statics || opts.processes === false
       ? Promise.resolve(statics?.users ?? NO_USERS)
       : run.track('users', readContainerUsers(ctx.files, pid), (r) => run.early.errors.push(...r.errors)),
+    postureRead,
   ]);
   if (run.closed) return snap;
   run.applied();
   const users = usersRead.users;
-  if (ns.gone || ov.gone) return markGone(snap);
+  if (ns.gone || ov.gone || posture?.gone) return markGone(snap);
+  if (posture) {
+    if (posture.posture) {
+      const uid = posture.posture.uid;
+      snap.security = { ...posture.posture, user: uid !== null ? (users?.get(uid) ?? null) : null, verdicts: [] };
+    }
+    snap.errors.push(...posture.errors);
+    if (posture.posture && posture.errors.length === 0) ctx.cache.postures.set(c.id, { pid, read: posture });
+  }
   snap.namespaces = ns.namespaces;
   snap.errors.push(...ns.errors, ...ov.errors, ...usersRead.errors);
   snap.overlay = ov.overlay;

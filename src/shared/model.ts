@@ -185,7 +185,91 @@ export interface ContainerSnapshot {
   pod: PodRef | null;
   /** The Compose project and service its labels place it in; null for a container in no Compose project. */
   compose: ComposeRef | null;
+  /**
+   * What rights its init process holds, read from the kernel (/proc/PID/status, attr, uid_map, mountinfo),
+   * with the CIS Docker Benchmark verdicts decided on them; null when not running or not read.
+   */
+  security: SecurityPosture | null;
   errors: FieldError[];
+}
+
+// ---- Security posture ----
+
+/** A capability set of a process, by the kernel's names (`CAP_NET_ADMIN`); null where it could not be read. */
+export interface CapabilitySets {
+  effective: string[];
+  permitted: string[];
+  /** The bounding set: what the process and its children can ever hold (what the runtime granted). */
+  bounding: string[];
+  /** Raw masks as the kernel printed them (hex), for a bit the names table does not know. */
+  masks: { effective: string; permitted: string; bounding: string };
+}
+
+/** One id range of a user namespace's uid_map or gid_map: `inside` … `inside + count - 1` are `outside` … on the host. */
+export interface IdMapRange {
+  inside: number;
+  outside: number;
+  count: number;
+}
+
+/** A mount of the container whose host source is sensitive (CIS 5.5, 5.17, 5.31) or that makes a kernel tree writable. */
+export interface SensitiveMount {
+  /** Where the container sees it (display text, bounded). */
+  mountPoint: string;
+  /** The host path it comes from, matched through the host's mount table; null when no host mount names it. */
+  hostPath: string | null;
+  /** `runtime-socket`, `host-root`, `host-dir` (a CIS 5.5 directory), `host-device`, `writable-kernel-fs`. */
+  kind: 'runtime-socket' | 'host-root' | 'host-dir' | 'host-device' | 'writable-kernel-fs';
+  readOnly: boolean;
+  /** The mount propagates to or from the host (`shared:N` in mountinfo; CIS 5.19). */
+  shared: boolean;
+}
+
+export type VerdictStatus = 'pass' | 'fail' | 'unknown';
+
+/** One CIS Docker Benchmark (section 5) recommendation as decided for one container, and why. */
+export interface CisVerdict {
+  /** The recommendation's number in CIS Docker Benchmark v1.6.0, e.g. `5.4`. */
+  id: string;
+  title: string;
+  status: VerdictStatus;
+  /** What it was decided on, in words (`CapBnd holds every capability the kernel has (0–40)`). */
+  evidence: string;
+}
+
+export interface SecurityPosture {
+  /** uid and gid the init process runs as, in the container's user namespace (real ids). */
+  uid: number | null;
+  gid: number | null;
+  /** The name of `uid` in the container's /etc/passwd, when known. */
+  user: string | null;
+  capabilities: CapabilitySets | null;
+  /** Capabilities of the bounding set beyond the runtime's default set, and default ones missing from it. */
+  added: string[];
+  dropped: string[];
+  /** The runtime's default set these are compared with (Docker's 14, Podman's 11). */
+  defaultSet: string[];
+  /** Every capability the kernel knows (from CAP_LAST_CAP) is in the bounding set: a privileged container. */
+  allCapabilities: boolean;
+  /** Seccomp mode: 0 disabled, 1 strict, 2 filter; null when unread. */
+  seccompMode: 0 | 1 | 2 | null;
+  seccompFilters: number | null;
+  noNewPrivs: boolean | null;
+  /** AppArmor profile (`docker-default (enforce)`) or SELinux label of the process; null where no LSM says. */
+  lsmLabel: string | null;
+  /** Which module `lsmLabel` is from. */
+  lsm: 'apparmor' | 'selinux' | 'other' | null;
+  /** The container's user namespace maps, or null when unread; `hostUserNamespace` when they are the identity. */
+  uidMap: IdMapRange[] | null;
+  gidMap: IdMapRange[] | null;
+  /** The user namespace maps every id to itself (the host's user namespace, or one like it): root inside is root outside. */
+  hostUserNamespace: boolean | null;
+  /** The root filesystem is mounted read-only in the container. */
+  readOnlyRoot: boolean | null;
+  sensitiveMounts: SensitiveMount[];
+  /** Mount points (other than kernel filesystems and the root) with shared propagation (`shared:N`; CIS 5.19). */
+  sharedMounts: string[];
+  verdicts: CisVerdict[];
 }
 
 /**

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { ViewPage, assertClean, injectedElements, webviewSuite } from './harness';
-import { HOSTILE, IDS, MiB, WEB_PROCS, dashboardState, samples } from './sample';
+import { HOSTILE, IDS, MiB, WEB_PROCS, dashboardState, hostilePosture, samples } from './sample';
 import { contains } from './util';
 
 describe('webview: container dashboard', function () {
@@ -103,6 +103,48 @@ describe('webview: container dashboard', function () {
     assert.ok(contains(net, HOSTILE.img), `net is shared with the sidecar: ${net}`);
     assert.match((await v.page.textContent('table.ns-table tr[data-ns-type="user"]')) ?? '', /the host/);
     assert.match((await v.page.textContent('table.ns-table tr[data-ns-type="mnt"]')) ?? '', /private/);
+    await assertClean(v);
+  });
+
+  it('shows the security posture: added capabilities, host mounts and the CIS verdicts, as text', async () => {
+    const s = dashboardState();
+    s.container = { ...s.container, security: hostilePosture(s.container) };
+    const v = await openDashboard(s);
+    await v.page.waitForSelector('[data-card="security"] table.cis-table');
+    const card = (await v.page.textContent('[data-card="security"]')) ?? '';
+    assert.match(card, /Security \(\d+ CIS findings\)/);
+    assert.match((await v.page.textContent('[data-card="security"] [data-field="capabilities"]')) ?? '', /added NET_ADMIN/);
+    assert.match(card, /docker-default \(enforce\)/);
+    assert.match(card, /uid 0 inside is root on the host/);
+    // The verdicts the engine decided, one row each, with their evidence.
+    const rows = await v.page.$$eval('table.cis-table tbody tr', (trs) =>
+      trs.map((tr) => [tr.getAttribute('data-cis'), tr.className, tr.textContent]),
+    );
+    assert.equal(rows.length, s.container.security!.verdicts.length);
+    const row = (id: string) => rows.find((r) => r[0] === id);
+    assert.equal(row('5.3')?.[1], 'verdict-fail');
+    assert.match(row('5.3')?.[2] ?? '', /adds CAP_NET_ADMIN/);
+    assert.equal(row('5.31')?.[1], 'verdict-fail');
+    assert.match(row('5.31')?.[2] ?? '', /\/run\/docker\.sock/);
+    assert.equal(row('5.21')?.[1], 'verdict-pass');
+    // The mount point and the user name the container chose are text, never markup.
+    const mounts = (await v.page.textContent('ul.sensitive-mounts')) ?? '';
+    assert.ok(contains(mounts, HOSTILE.script), mounts);
+    assert.ok(contains(card, HOSTILE.img), 'the user name is shown as text');
+    assert.deepEqual(await injectedElements(v), []);
+    await v.screenshot('dashboard-security', true);
+    await assertClean(v);
+  });
+
+  it('says why the posture is missing when it could not be read', async () => {
+    const s = dashboardState();
+    s.container = {
+      ...s.container,
+      security: null,
+      errors: [{ field: 'security', reason: 'permission denied reading /proc/4242/status: needs root' }],
+    };
+    const v = await openDashboard(s);
+    assert.match((await v.page.textContent('[data-card="security"]')) ?? '', /unreadable: permission denied reading \/proc\/4242\/status/);
     await assertClean(v);
   });
 

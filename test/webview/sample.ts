@@ -1,6 +1,8 @@
 // Realistic state for the webview tests, built from the model types: a host (a KVM guest), five
 // containers (two share net/pid/ipc, one runs with --network host), limits of 64 MiB / 0.5 CPU / 50 pids,
 // a layer report with an upper layer, and names that try everything a name can try.
+import { decideVerdicts } from '../../src/core/security/cis';
+import { DOCKER_DEFAULT_CAPABILITIES } from '../../src/core/security/capabilities';
 import {
   CgroupInfo,
   ContainerSnapshot,
@@ -11,6 +13,7 @@ import {
   OverlayMount,
   ProcessInfo,
   Snapshot,
+  SecurityPosture,
 } from '../../src/shared/model';
 import { groupNamespaces } from '../../src/shared/namespaces';
 import { groupPods } from '../../src/shared/pods';
@@ -194,6 +197,7 @@ function container(
     nearLimit: [],
     pod: null,
     compose: null,
+    security: null,
     errors: [],
     ...extra,
   };
@@ -468,4 +472,42 @@ export function desktopHost(): HostFacts {
     runsElsewhereReason: 'the daemon reports kernel 6.10.14-linuxkit and OS "Docker Desktop", this machine runs 6.11.5-300.fc41.x86_64',
   };
   return h;
+}
+
+/**
+ * A posture as the engine reads it for a container run with `--cap-add NET_ADMIN -v /var/run/docker.sock:…`
+ * and a bind of the host's /etc at a hostile mount point; verdicts decided by the engine's own rules.
+ */
+export function hostilePosture(c: ContainerSnapshot): SecurityPosture {
+  const bounding = [...DOCKER_DEFAULT_CAPABILITIES, 'CAP_NET_ADMIN'];
+  const posture: Omit<SecurityPosture, 'verdicts'> = {
+    uid: 0,
+    gid: 0,
+    user: HOSTILE.img,
+    capabilities: {
+      effective: bounding,
+      permitted: bounding,
+      bounding,
+      masks: { effective: 'a80435fb', permitted: 'a80435fb', bounding: 'a80435fb' },
+    },
+    added: ['CAP_NET_ADMIN'],
+    dropped: [],
+    defaultSet: [...DOCKER_DEFAULT_CAPABILITIES],
+    allCapabilities: false,
+    seccompMode: 2,
+    seccompFilters: 1,
+    noNewPrivs: false,
+    lsmLabel: 'docker-default (enforce)',
+    lsm: 'apparmor',
+    uidMap: [{ inside: 0, outside: 0, count: 4294967295 }],
+    gidMap: [{ inside: 0, outside: 0, count: 4294967295 }],
+    hostUserNamespace: true,
+    readOnlyRoot: false,
+    sensitiveMounts: [
+      { mountPoint: '/var/run/docker.sock', hostPath: '/run/docker.sock', kind: 'runtime-socket', readOnly: false, shared: false },
+      { mountPoint: `/x${HOSTILE.script}`, hostPath: '/etc', kind: 'host-dir', readOnly: true, shared: false },
+    ],
+    sharedMounts: [],
+  };
+  return { ...posture, verdicts: decideVerdicts(c, posture, HOST_NS, 'Docker') };
 }

@@ -1,5 +1,5 @@
 // The container dashboard: cgroup limits against live usage, a short history, the process tree with
-// host and container PIDs, the overlay stack, the namespaces and what could not be read. Pushed about
+// host and container PIDs, the overlay stack, the namespaces, the security posture and what could not be read. Pushed about
 // once a second: each part is rebuilt only when its own data changed, so scrolling and hovering survive.
 import { ContainerSnapshot, NAMESPACE_TYPES, ProcessInfo } from '../../src/shared/model';
 import { ProcessNode, buildProcessTree } from '../../src/shared/processTree';
@@ -530,6 +530,119 @@ function namespacesCard(state: DashboardState): HTMLElement {
   );
 }
 
+const VERDICT_MARK: Record<string, string> = { pass: 'pass', fail: 'FAIL', unknown: '?' };
+
+/** The container's rights as the kernel holds them, the host it can reach, and the CIS verdicts decided on them. */
+function securityCard(c: ContainerSnapshot): HTMLElement {
+  const s = c.security;
+  const attrs = { class: 'security', 'data-card': 'security' };
+  if (!s) {
+    const reason = c.errors.find((e) => e.field === 'security' || e.field.startsWith('security.'))?.reason ?? 'not read';
+    return section('Security', attrs, h('p', { class: 'empty' }, `unreadable: ${show(reason)}`));
+  }
+  const caps = (xs: string[]) => (xs.length === 0 ? 'none' : xs.map((x) => x.replace(/^CAP_/, '')).join(', '));
+  const capText = s.allCapabilities
+    ? 'all the kernel has (privileged)'
+    : [s.added.length > 0 ? `added ${caps(s.added)}` : '', s.dropped.length > 0 ? `dropped ${caps(s.dropped)}` : '']
+        .filter(Boolean)
+        .join('; ') || 'the runtime default';
+  const pairs: [string, Node | string][] = [
+    ['user', s.uid === null ? '?' : `${s.uid}${s.user ? ` (${show(s.user)})` : ''}, gid ${s.gid ?? '?'}`],
+    [
+      'capabilities',
+      h(
+        'span',
+        {
+          'data-field': 'capabilities',
+          title: s.capabilities
+            ? `CapEff ${s.capabilities.masks.effective}: ${caps(s.capabilities.effective)}\nCapBnd ${s.capabilities.masks.bounding}: ${caps(s.capabilities.bounding)}`
+            : '',
+        },
+        capText,
+      ),
+    ],
+    ['effective', s.capabilities ? caps(s.capabilities.effective) : '?'],
+    [
+      'seccomp',
+      s.seccompMode === null
+        ? '?'
+        : s.seccompMode === 0
+          ? 'disabled'
+          : s.seccompMode === 1
+            ? 'strict'
+            : `filter (${s.seccompFilters ?? '?'})`,
+    ],
+    ['no_new_privs', s.noNewPrivs === null ? '?' : s.noNewPrivs ? 'set' : 'not set'],
+    [s.lsm === 'selinux' ? 'SELinux' : 'AppArmor', s.lsmLabel ? trunc(s.lsmLabel) : 'none'],
+    [
+      'user namespace',
+      s.hostUserNamespace === null
+        ? '?'
+        : s.hostUserNamespace
+          ? "the host's: uid 0 inside is root on the host"
+          : (s.uidMap ?? []).map((r) => `${r.inside}→${r.outside} ×${r.count}`).join(', '),
+    ],
+    ['root filesystem', s.readOnlyRoot === null ? '?' : s.readOnlyRoot ? 'read-only' : 'writable'],
+  ];
+  const mounts =
+    s.sensitiveMounts.length === 0
+      ? null
+      : h(
+          'ul',
+          { class: 'sensitive-mounts' },
+          ...s.sensitiveMounts.map((m) =>
+            h(
+              'li',
+              { 'data-kind': m.kind },
+              badge(m.kind, { class: 'warn' }),
+              ' ',
+              trunc(m.mountPoint, {}, 'code'),
+              m.hostPath ? ' ← ' : '',
+              m.hostPath ? trunc(m.hostPath, {}, 'code') : '',
+              m.readOnly ? ' (ro)' : '',
+            ),
+          ),
+        );
+  const body = h('tbody');
+  for (const v of s.verdicts) {
+    body.append(
+      h(
+        'tr',
+        { 'data-cis': v.id, class: `verdict-${v.status}` },
+        h('td', {}, badge(VERDICT_MARK[v.status], { class: `verdict verdict-${v.status}` })),
+        h('th', { scope: 'row' }, v.id),
+        h('td', {}, v.title),
+        h('td', {}, trunc(v.evidence)),
+      ),
+    );
+  }
+  const failed = s.verdicts.filter((v) => v.status === 'fail').length;
+  return section(
+    `Security (${failed} CIS finding${failed === 1 ? '' : 's'})`,
+    attrs,
+    facts(pairs),
+    mounts,
+    h(
+      'table',
+      { class: 'cis-table' },
+      h('caption', {}, 'CIS Docker Benchmark v1.6.0, section 5, decided on what the kernel says'),
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          h('th', { scope: 'col' }, ''),
+          h('th', { scope: 'col' }, 'CIS'),
+          h('th', { scope: 'col' }, 'Recommendation'),
+          h('th', { scope: 'col' }, 'Evidence'),
+        ),
+      ),
+      body,
+    ),
+  );
+}
+
 function errorsCard(c: ContainerSnapshot): HTMLElement | null {
   if (c.errors.length === 0) return null;
   return section(
@@ -566,6 +679,7 @@ export function mountDashboard(root: HTMLElement): void {
   const procs = new Slot('procs-slot');
   const overlay = new Slot('overlay-slot');
   const namespaces = new Slot('ns-slot');
+  const security = new Slot('security-slot');
   const errors = new Slot('errors-slot');
   const page = h(
     'div',
@@ -575,6 +689,7 @@ export function mountDashboard(root: HTMLElement): void {
     history,
     procs.el,
     h('div', { class: 'two-col' }, overlay.el, namespaces.el),
+    security.el,
     errors.el,
   );
   let mounted = false;
@@ -668,6 +783,7 @@ export function mountDashboard(root: HTMLElement): void {
     procs.update(JSON.stringify([c.state, c.processes]), () => processesCard(c));
     overlay.update(JSON.stringify([c.id, c.overlay, c.errors.filter((e) => e.field.startsWith('overlay'))]), () => overlayCard(c));
     namespaces.update(JSON.stringify([c.namespaces, state.groups, state.names]), () => namespacesCard(state));
+    security.update(JSON.stringify([c.security, c.errors.filter((e) => e.field.startsWith('security'))]), () => securityCard(c));
     errors.update(JSON.stringify(c.errors), () => errorsCard(c));
 
     const saved = vs.get();

@@ -135,6 +135,8 @@ export interface HelperContainers {
 export interface Runtime {
   readonly kind: RuntimeKind;
   readonly endpoint: DockerEndpoint;
+  /** The capabilities a container of this runtime gets when nothing is added or dropped. */
+  readonly defaultCapabilities: readonly string[];
   /** API calls made, by kind (a snapshot reports how many it made). */
   readonly calls: Record<string, number>;
   /** Product and version for people: `Docker 26.1.5`, `Podman 5.4.2`. */

@@ -15,6 +15,7 @@ import {
   PodGroup,
   ProcessInfo,
   Snapshot,
+  SecurityPosture,
 } from '../../shared/model';
 import { ContainerGroup, GroupBy, containerMatches, filterTerms, groupContainers, imageMatches } from '../../shared/compose';
 import { podTitle } from '../../shared/pods';
@@ -312,6 +313,21 @@ export function containerChildren(
     target: { containerId: c.id },
     children: () => cgroupNodes(c),
   });
+  const failed = c.security?.verdicts.filter((v) => v.status === 'fail') ?? [];
+  nodes.push({
+    id: `${id}:sec`,
+    label: 'Security',
+    description: c.security ? securitySummary(c.security, failed.length) : 'unreadable',
+    tooltip: c.security
+      ? `CIS Docker Benchmark 5.x: ${failed.length} failed${failed.length > 0 ? ` (${failed.map((v) => v.id).join(', ')})` : ''}`
+      : undefined,
+    icon: 'shield',
+    iconColor: c.security?.allCapabilities ? 'list.errorForeground' : failed.length > 0 ? 'list.warningForeground' : undefined,
+    collapsible: c.security ? 'collapsed' : 'none',
+    contextValue: 'xray.security',
+    target: { containerId: c.id },
+    children: () => securityNodes(c),
+  });
   nodes.push({
     id: `${id}:ps`,
     label: 'Processes',
@@ -453,6 +469,131 @@ export function cgroupNodes(c: ContainerSnapshot): XrayNode[] {
     ].filter(Boolean);
     nodes.push(leaf(`thr:${t.device}`, `block IO limit ${t.device}`, parts.join(', ')));
   }
+  return nodes;
+}
+
+/** `privileged · +CAP_NET_ADMIN · 6 CIS findings` */
+function securitySummary(s: SecurityPosture, failed: number): string {
+  const parts: string[] = [];
+  if (s.allCapabilities) parts.push('privileged');
+  else if (s.added.length > 0) parts.push(s.added.map((c) => `+${c.replace(/^CAP_/, '')}`).join(' '));
+  if (s.sensitiveMounts.some((m) => m.kind === 'runtime-socket')) parts.push('runtime socket');
+  parts.push(failed === 0 ? 'no CIS findings' : `${failed} CIS finding${failed === 1 ? '' : 's'}`);
+  return parts.join(' · ');
+}
+
+const VERDICT_ICON: Record<string, { icon: string; color?: string }> = {
+  pass: { icon: 'pass', color: 'testing.iconPassed' },
+  fail: { icon: 'error', color: 'list.errorForeground' },
+  unknown: { icon: 'question' },
+};
+
+export function securityNodes(c: ContainerSnapshot): XrayNode[] {
+  const s = c.security;
+  if (!s) return [];
+  const id = `c:${c.id}:sec`;
+  const leaf = (key: string, label: string, description: string, tooltip?: string, warn = false): XrayNode => ({
+    id: `${id}:${key}`,
+    label,
+    description,
+    tooltip: tooltip ?? `${label}: ${description}`,
+    icon: warn ? 'warning' : undefined,
+    iconColor: warn ? 'list.warningForeground' : undefined,
+    collapsible: 'none',
+  });
+  const capList = (xs: string[]) => (xs.length === 0 ? 'none' : xs.map((x) => x.replace(/^CAP_/, '')).join(', '));
+  const caps = s.capabilities;
+  const nodes: XrayNode[] = [
+    leaf(
+      'user',
+      'user',
+      s.uid === null ? '?' : `${s.uid}${s.user ? ` (${text(s.user, 64)})` : ''}, gid ${s.gid ?? '?'}`,
+      undefined,
+      s.uid === 0 && s.hostUserNamespace === true,
+    ),
+    {
+      id: `${id}:caps`,
+      label: 'capabilities',
+      description: s.allCapabilities
+        ? 'all (privileged)'
+        : [s.added.length > 0 ? `added ${capList(s.added)}` : '', s.dropped.length > 0 ? `dropped ${capList(s.dropped)}` : '']
+            .filter(Boolean)
+            .join(' · ') || 'the runtime default',
+      tooltip: caps
+        ? `effective ${caps.masks.effective}: ${capList(caps.effective)}\npermitted ${caps.masks.permitted}\nbounding ${caps.masks.bounding}: ${capList(caps.bounding)}\ndefault set compared with: ${capList(s.defaultSet)}`
+        : 'not read',
+      icon: s.allCapabilities || s.added.length > 0 ? 'warning' : undefined,
+      iconColor: s.allCapabilities || s.added.length > 0 ? 'list.warningForeground' : undefined,
+      collapsible: caps ? 'collapsed' : 'none',
+      children: () =>
+        caps
+          ? [
+              leaf('caps:eff', 'effective', capList(caps.effective), `CapEff ${caps.masks.effective}`),
+              leaf('caps:prm', 'permitted', capList(caps.permitted), `CapPrm ${caps.masks.permitted}`),
+              leaf('caps:bnd', 'bounding', capList(caps.bounding), `CapBnd ${caps.masks.bounding}`),
+            ]
+          : [],
+    },
+    leaf(
+      'seccomp',
+      'seccomp',
+      s.seccompMode === null
+        ? '?'
+        : s.seccompMode === 0
+          ? 'disabled'
+          : s.seccompMode === 1
+            ? 'strict'
+            : `filter (${s.seccompFilters ?? '?'})`,
+      undefined,
+      s.seccompMode === 0,
+    ),
+    leaf('nnp', 'no_new_privs', s.noNewPrivs === null ? '?' : s.noNewPrivs ? 'set' : 'not set'),
+    leaf('lsm', s.lsm === 'selinux' ? 'SELinux' : 'AppArmor', s.lsmLabel ? text(s.lsmLabel, 120) : 'none (no LSM label)'),
+    leaf(
+      'userns',
+      'user namespace',
+      s.hostUserNamespace === null
+        ? '?'
+        : s.hostUserNamespace
+          ? "the host's (uid 0 is host root)"
+          : (s.uidMap ?? []).map((r) => `${r.inside}→${r.outside} ×${r.count}`).join(', '),
+    ),
+    leaf('ro', 'root filesystem', s.readOnlyRoot === null ? '?' : s.readOnlyRoot ? 'read-only' : 'writable'),
+  ];
+  for (const [i, m] of s.sensitiveMounts.entries()) {
+    nodes.push(
+      leaf(
+        `mnt:${i}`,
+        m.kind === 'runtime-socket'
+          ? 'runtime socket'
+          : m.kind === 'writable-kernel-fs'
+            ? 'writable kernel fs'
+            : m.kind === 'host-device'
+              ? 'host device'
+              : 'host path',
+        `${text(m.mountPoint, 120)}${m.hostPath ? ` ← ${text(m.hostPath, 120)}` : ''}${m.readOnly ? ' (ro)' : ''}`,
+        undefined,
+        true,
+      ),
+    );
+  }
+  nodes.push({
+    id: `${id}:cis`,
+    label: 'CIS Docker Benchmark',
+    description: `${s.verdicts.filter((v) => v.status === 'fail').length} failed, ${s.verdicts.filter((v) => v.status === 'pass').length} passed`,
+    icon: 'checklist',
+    collapsible: 'collapsed',
+    children: () =>
+      s.verdicts.map((v) => ({
+        id: `${id}:cis:${v.id}`,
+        label: `${v.id} ${v.title}`,
+        description: text(v.evidence, 160),
+        tooltip: `CIS ${v.id} ${v.title}: ${v.status}\n${text(v.evidence, 1000)}`,
+        icon: VERDICT_ICON[v.status].icon,
+        iconColor: VERDICT_ICON[v.status].color,
+        collapsible: 'none' as const,
+      })),
+  });
   return nodes;
 }
 

@@ -42,6 +42,7 @@ function container(name: string, labels: Record<string, string> = {}, over: Part
     nearLimit: [],
     pod: podFromLabels(labels),
     compose: composeFromLabels(labels),
+    security: null,
     errors: [],
     ...over,
   };

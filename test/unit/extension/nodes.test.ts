@@ -35,6 +35,7 @@ function container(id: string, name: string, over: Partial<ContainerSnapshot> = 
     nearLimit: [],
     pod: null,
     compose: null,
+    security: null,
     errors: [],
     ...over,
   };

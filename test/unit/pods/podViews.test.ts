@@ -26,6 +26,7 @@ function container(hex: string, name: string, labels: Record<string, string>, ns
     nearLimit: [],
     pod: podFromLabels(labels),
     compose: null,
+    security: null,
     errors: [],
   };
 }

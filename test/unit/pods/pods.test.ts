@@ -41,6 +41,7 @@ function container(id: string, name: string, pod: PodRef | null, namespaces: Nam
     nearLimit: [],
     pod,
     compose: null,
+    security: null,
     errors: [],
   };
 }

@@ -1,6 +1,7 @@
 // Docker Engine behind the runtime seam: its API (through dockerode, in client.ts) turned into neutral
 // records, its storage layouts (the overlay2 graph driver, the containerd image store) and its helper
 // container. Podman's runtime builds on this one: it speaks the same API, plus its own.
+import { DOCKER_DEFAULT_CAPABILITIES } from '../../security/capabilities';
 import type Docker from 'dockerode';
 import type { Readable } from 'node:stream';
 import { HelperSpec, helperContainerSpec } from '../../access/helper';
@@ -159,6 +160,7 @@ export function dockerHelperConfig(spec: HelperContainerSpec): Docker.ContainerC
 /** Docker Engine (and the API every runtime here speaks). */
 export class DockerRuntime implements Runtime {
   readonly kind: RuntimeKind = 'docker';
+  readonly defaultCapabilities: readonly string[] = DOCKER_DEFAULT_CAPABILITIES;
   readonly helpers: HelperContainers;
 
   constructor(readonly client: DockerClient) {

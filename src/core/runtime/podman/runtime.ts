@@ -1,6 +1,7 @@
 // Podman behind the runtime seam, rootful or rootless. Its Docker-compatible API serves most calls (the
 // Docker runtime's); its own libpod API adds what that one lacks: pods, each container's PID in the list
 // call, and a helper container in the host's cgroup namespace (the compatible create ignores CgroupnsMode).
+import { PODMAN_DEFAULT_CAPABILITIES } from '../../security/capabilities';
 import * as path from 'node:path';
 import type { PodRef } from '../../../shared/model';
 import { HelperBind, bind } from '../../access/paths';
@@ -102,6 +103,7 @@ export function podmanRootless(info: DaemonInfo): boolean {
 
 export class PodmanRuntime extends DockerRuntime {
   override readonly kind: RuntimeKind = 'podman';
+  override readonly defaultCapabilities: readonly string[] = PODMAN_DEFAULT_CAPABILITIES;
 
   constructor(client: DockerClient) {
     super(client);
