@@ -9,9 +9,12 @@ import {
   namespaceNodes,
   ofLimit,
   processNodes,
+  securityNodes,
   sharingText,
 } from '../../../src/extension/tree/nodes';
-import { ContainerSnapshot, HostFacts, LayerReport, Snapshot } from '../../../src/shared/model';
+import { decideVerdicts } from '../../../src/core/security/cis';
+import { DOCKER_DEFAULT_CAPABILITIES } from '../../../src/core/security/capabilities';
+import { ContainerSnapshot, HostFacts, LayerReport, SecurityPosture, Snapshot } from '../../../src/shared/model';
 import { groupPods } from '../../../src/shared/pods';
 
 const MiB = 1024 * 1024;
@@ -197,6 +200,67 @@ describe('tree nodes', () => {
     const kids = nodes[0].children!() as ReturnType<typeof processNodes>;
     assert.equal(kids[0].label, '11 → 7');
     assert.equal((kids[0].children!() as ReturnType<typeof processNodes>)[0].description, 'root · child');
+  });
+
+  it('shows the security posture under the container: added capabilities, host mounts, CIS verdicts', async () => {
+    const bounding = [...DOCKER_DEFAULT_CAPABILITIES, 'CAP_SYS_ADMIN'];
+    const posture: Omit<SecurityPosture, 'verdicts'> = {
+      uid: 0,
+      gid: 0,
+      user: 'root\u001b[31m',
+      capabilities: {
+        effective: bounding,
+        permitted: bounding,
+        bounding,
+        masks: { effective: 'a82435fb', permitted: 'a82435fb', bounding: 'a82435fb' },
+      },
+      added: ['CAP_SYS_ADMIN'],
+      dropped: [],
+      defaultSet: [...DOCKER_DEFAULT_CAPABILITIES],
+      allCapabilities: false,
+      seccompMode: 0,
+      seccompFilters: 0,
+      noNewPrivs: false,
+      lsmLabel: null,
+      lsm: null,
+      uidMap: [{ inside: 0, outside: 0, count: 4294967295 }],
+      gidMap: [{ inside: 0, outside: 0, count: 4294967295 }],
+      hostUserNamespace: true,
+      readOnlyRoot: false,
+      sensitiveMounts: [{ mountPoint: '/s\nock', hostPath: '/run/docker.sock', kind: 'runtime-socket', readOnly: false, shared: false }],
+      sharedMounts: [],
+    };
+    const base = container('c'.repeat(64), 'web');
+    const c = {
+      ...base,
+      security: {
+        ...posture,
+        verdicts: decideVerdicts(base, posture, { mnt: 11, pid: 12, net: 3, ipc: 14, uts: 15, user: 6, cgroup: 17, time: 18 }, 'Docker'),
+      },
+    };
+    const node = containerChildren(snapshotOf([c]), c, () => Promise.reject(new Error('unused'))).find((n) => n.label === 'Security');
+    assert.ok(node, 'a Security node under the container');
+    assert.match(node.description ?? '', /\+SYS_ADMIN · runtime socket · \d+ CIS findings/);
+    const kids = securityNodes(c);
+    const by = (label: string) => kids.find((k) => k.label === label);
+    assert.equal(by('capabilities')?.description, 'added SYS_ADMIN');
+    assert.equal(by('seccomp')?.description, 'disabled');
+    assert.equal(by('runtime socket')?.description, '/s\\nock ← /run/docker.sock');
+    assert.doesNotMatch(by('user')?.description ?? '', /\u001b/);
+    const cis = (await by('CIS Docker Benchmark')!.children!()) as { label: string; icon?: string; description?: string }[];
+    assert.equal(cis.length, c.security.verdicts.length);
+    // The host's net namespace (inode 3) is the container's: 5.9 fails, and says so.
+    const net = cis.find((k) => k.label.startsWith('5.9 '));
+    assert.equal(net?.icon, 'error');
+    assert.match(net?.description ?? '', /net namespace is the host's \(inode 3\)/);
+    assert.equal(cis.find((k) => k.label.startsWith('5.21 '))?.icon, 'error');
+    assert.equal(cis.find((k) => k.label.startsWith('5.1 '))?.icon, 'question');
+    // Unread: no children, and the node says so.
+    const unread = containerChildren(snapshotOf([base]), base, () => Promise.reject(new Error('unused'))).find(
+      (n) => n.label === 'Security',
+    );
+    assert.equal(unread?.description, 'unreadable');
+    assert.equal(unread?.collapsible, 'none');
   });
 
   it('never lets a name carry control characters into a label', () => {
