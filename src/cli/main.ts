@@ -203,7 +203,7 @@ export async function run(argv: string[], io: Output, version = '0.0.0'): Promis
           const unread = report.containers.filter((c) => c.security === null);
           for (const c of unread)
             io.err(
-              `container-xray: ${printable(c.name)} could not be audited: ${printable(c.errors.map((e) => e.reason).join('; ') || 'its posture was not read')}`,
+              `container-xray: ${truncate(printable(c.name), 128)} could not be audited: ${truncate(printable(c.errors.map((e) => e.reason).join('; ') || 'its posture was not read'), 2000)}`,
             );
           if (!report.passed) return EXIT.rulesFailed;
           return unread.length > 0 ? EXIT.other : EXIT.ok;
@@ -345,13 +345,13 @@ export function renderAudit(report: AuditReport): string {
   for (const c of report.containers) {
     out.push(`${truncate(printable(c.name), 128)} (${shortId(c.id)}, image ${truncate(printable(c.image), 128)})`);
     if (!c.security) {
-      out.push(`  not audited: ${printable(c.errors.map((e) => e.reason).join('; ') || 'its posture was not read')}`);
+      out.push(`  not audited: ${truncate(printable(c.errors.map((e) => e.reason).join('; ') || 'its posture was not read'), 2000)}`);
       continue;
     }
     const s = c.security;
     const user = s.uid === null ? '?' : s.user ? `${s.uid} (${truncate(printable(s.user), 64)})` : String(s.uid);
     out.push(
-      `  user ${user}, seccomp ${s.seccompMode ?? '?'}, no_new_privs ${s.noNewPrivs === null ? '?' : s.noNewPrivs ? 1 : 0}, ${s.readOnlyRoot ? 'read-only root' : 'writable root'}` +
+      `  user ${user}, seccomp ${s.seccompMode ?? '?'}, no_new_privs ${s.noNewPrivs === null ? '?' : s.noNewPrivs ? 1 : 0}, ${s.readOnlyRoot === null ? 'root ?' : s.readOnlyRoot ? 'read-only root' : 'writable root'}` +
         (s.lsmLabel ? `, ${s.lsm} ${truncate(printable(s.lsmLabel), 80)}` : ''),
     );
     if (s.added.length > 0 || s.dropped.length > 0)

@@ -48,7 +48,8 @@ export function decideVerdicts(
   const out: CisVerdict[] = [];
   // 5.1 / 5.2: the process's label, from the module the host runs.
   if (s.lsm === 'apparmor') {
-    const unconfined = /^unconfined\b/.test(s.lsmLabel ?? '');
+    // `unconfined`, or a profile loaded in unconfined mode (`name (unconfined)`).
+    const unconfined = s.lsmLabel === 'unconfined' || / \(unconfined\)$/.test(s.lsmLabel ?? '');
     out.push(verdict('5.1', unconfined ? 'fail' : 'pass', `AppArmor label "${s.lsmLabel}"`));
   } else
     out.push(
@@ -59,7 +60,7 @@ export function decideVerdicts(
       ),
     );
   if (s.lsm === 'selinux') {
-    const unconfined = /:(unconfined_t|spc_t):/.test(s.lsmLabel ?? '');
+    const unconfined = /:(unconfined_t|spc_t)(:|$)/.test(s.lsmLabel ?? '');
     out.push(verdict('5.2', unconfined ? 'fail' : 'pass', `SELinux context "${s.lsmLabel}"`));
   } else
     out.push(

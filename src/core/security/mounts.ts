@@ -86,7 +86,9 @@ export function hostPathOf(entry: MountinfoEntry, hostMounts: readonly Mountinfo
   }
   if (!best) return null;
   const rest = best.root === '/' ? entry.root : entry.root.slice(best.root.length);
-  return path.posix.join(best.mountPoint, rest === '' ? '/' : rest);
+  const joined = path.posix.join(best.mountPoint, rest);
+  // A whole filesystem bound (`-v /boot:/x`) is `/boot`, not `/boot/`.
+  return joined.length > 1 && joined.endsWith('/') ? joined.slice(0, -1) : joined;
 }
 
 function classify(hostPath: string, mountPoint: string): SensitiveMount['kind'] | null {
@@ -123,7 +125,7 @@ export function findSensitiveMounts(container: readonly MountinfoEntry[], hostMo
       continue;
     }
     // The container's own filesystem, bound elsewhere inside it.
-    if (root && e.device === root.device) continue;
+    if (root && e.device === root.device && under(e.root, root.root)) continue;
     if (!hostMounts) continue;
     const hostPath = hostPathOf(e, hostMounts);
     if (hostPath === null || runtimeManaged(hostPath)) continue;

@@ -97,7 +97,7 @@ export const LSM_LABEL_MAX = 256;
  * SELinux context. The text is the policy's (profiles can be named by whoever loads them): bounded, printable.
  */
 export function parseLsmLabel(text: string, from: 'apparmor' | 'generic'): { label: string; lsm: 'apparmor' | 'selinux' | 'other' } | null {
-  const t = text.replace(/\0+$/, '').trim();
+  const t = text.replace(/[\0\s]+$/, '').trim();
   if (t === '') return null;
   const label = truncate(printable(t), LSM_LABEL_MAX);
   if (from === 'apparmor' || t === 'unconfined' || /^\S.* \((enforce|complain|kill|unconfined|prompt)\)$/.test(t))

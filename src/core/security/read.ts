@@ -16,8 +16,9 @@ export type PostureRead =
 /** The kernel's highest capability number (/proc/sys/kernel/cap_last_cap); the names table's when unreadable. */
 export async function readLastCap(files: HostFiles): Promise<number> {
   try {
-    const n = Number((await files.readText('/proc/sys/kernel/cap_last_cap')).trim());
-    if (Number.isInteger(n) && n >= 0 && n < 64) return n;
+    const text = (await files.readText('/proc/sys/kernel/cap_last_cap')).trim();
+    // Number('') is 0: an empty answer would make every container look privileged.
+    if (/^\d{1,2}$/.test(text) && Number(text) < 64) return Number(text);
   } catch {
     // Not readable: the table's last capability stands in.
   }
