@@ -27,7 +27,7 @@ export const EXIT = { ok: 0, rulesFailed: 1, daemon: 2, notFound: 3, other: 4, h
 const USAGE = `container-xray: what a container really is (namespaces, cgroups, overlay layers)
 
 Usage:
-  container-xray snapshot [--json] [CONTAINER…]
+  container-xray snapshot [--json] [--all] [CONTAINER…]
   container-xray layers CONTAINER|IMAGE [--json] [--all]
   container-xray ci IMAGE [--lowest-efficiency R] [--highest-wasted-bytes B]
                           [--highest-user-wasted-percent R] [--ci-config FILE] [--json]
@@ -49,6 +49,8 @@ Options:
                    Default: a local official image by its exact name (busybox, alpine,
                    debian or ubuntu, any tag, optionally docker.io/library/…); no other
                    image is ever picked, and one that cannot run is an error (exit 5)
+  --all            snapshot: stopped containers too, with their exit code and OOM kill;
+                   layers: every changed file
   --rules FILE     audit: the CIS ids that gate (one per line, # comments);
                    default: every rule the tool decides
   --json           machine-readable output (see schema/*.schema.json)
@@ -157,7 +159,7 @@ export async function run(argv: string[], io: Output, version = '0.0.0'): Promis
     try {
       switch (args.command) {
         case 'snapshot': {
-          const snap = await engine.snapshot({ containers: args.positional });
+          const snap = await engine.snapshot({ containers: args.positional, all: args.flags.has('all') });
           io.out(json ? JSON.stringify(snap, null, 2) : renderSnapshot(snap));
           const missing = snap.errors.filter((e) => e.field === 'containers');
           if (missing.length > 0) {
@@ -377,6 +379,15 @@ export function renderAudit(report: AuditReport): string {
   return out.join('\n');
 }
 
+/** `exited 137, OOM-killed, 2 OOM kills before` */
+export function exitNote(e: NonNullable<ContainerSnapshot['exit']>): string {
+  const parts = [e.exitCode === null ? 'never ran' : `exit code ${e.exitCode}`];
+  if (e.oomKilled) parts.push('OOM-killed');
+  if (e.lastUsage?.oomKills) parts.push(`${e.lastUsage.oomKills} OOM kill${e.lastUsage.oomKills === 1 ? '' : 's'} last seen`);
+  if (e.error) parts.push(truncate(e.error, 120));
+  return parts.join(', ');
+}
+
 function nsCell(snap: Snapshot, id: string, type: 'net' | 'pid'): string {
   const c = snap.containers.find((x) => x.id === id);
   const inode = c?.namespaces?.[type];
@@ -434,6 +445,8 @@ export function renderSnapshot(snap: Snapshot): string {
       pod && pod.infra === c.id ? (pod.ref.source === 'podman' ? 'pod infra' : 'pod sandbox') : '',
       c.compose?.service ? `service ${truncate(c.compose.service, 63)}` : '',
       c.nearLimit.length > 0 ? `near ${c.nearLimit.join(',')}` : '',
+      c.cgroup?.usage.oomKills ? `${c.cgroup.usage.oomKills} OOM kill${c.cgroup.usage.oomKills === 1 ? '' : 's'}` : '',
+      c.exit ? exitNote(c.exit) : '',
     ].filter(Boolean);
     return [
       pod || group ? `  ${c.name}` : c.name,

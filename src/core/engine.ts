@@ -3,7 +3,18 @@ import type { ApproveHelperImage } from './access/helperImage';
 import type { HelperRegistry } from './access/registry';
 import { AccessSession } from './access/session';
 import { readImageFacts } from './images';
-import { AccessPath, ContainerSnapshot, FieldError, HostFacts, ImageFacts, LayerReport, NamespaceInodes, Snapshot } from '../shared/model';
+import {
+  AccessPath,
+  CgroupUsage,
+  ContainerExit,
+  ContainerSnapshot,
+  FieldError,
+  HostFacts,
+  ImageFacts,
+  LayerReport,
+  NamespaceInodes,
+  Snapshot,
+} from '../shared/model';
 import { DaemonInfo, NotFoundError } from './runtime/docker/client';
 import { connectRuntime } from './runtime/connect';
 import type { Runtime, RuntimeContainer, RuntimeSetting } from './runtime/types';
@@ -81,7 +92,12 @@ export interface SnapshotOptions {
   containers?: string[];
   /** Read processes (the default); off for a cheaper refresh. */
   processes?: boolean;
+  /** Stopped containers too, each with how it ended (one inspect call each). */
+  all?: boolean;
 }
+
+/** How many containers' last usage the engine remembers for when they stop. */
+const LAST_USAGE_KEPT = 1000;
 
 export interface LayerOptions {
   signal?: AbortSignal;
@@ -103,6 +119,8 @@ export class Engine {
   private lastCap: Promise<number> | null = null;
   /** The host's namespaces as the last snapshot read them, for verdicts of containers read again alone. */
   private lastHostNamespaces: NamespaceInodes | null = null;
+  /** Each container's usage counters as last read (oldest first, bounded): what it counted before it stopped. */
+  private readonly lastUsage = new Map<string, CgroupUsage>();
   private staticHost: ReturnType<typeof readStaticHostFacts> | null = null;
   /** How host files are read (directly or through the helper), and the helper's lifecycle. */
   private readonly way: AccessSession;
@@ -202,13 +220,46 @@ export class Engine {
     };
   }
 
-  /** Decides each read container's CIS verdicts against the host's namespaces (the last known where not given). */
+  /**
+   * After a read: decides each container's CIS verdicts against the host's namespaces (the last known where
+   * not given), and remembers its usage counters for when it stops.
+   */
   private judge(containers: ContainerSnapshot[], hostNamespaces?: NamespaceInodes | null): void {
     if (hostNamespaces !== undefined) this.lastHostNamespaces = hostNamespaces;
     const runtimeName = this.runtime.kind === 'podman' ? 'Podman' : 'Docker';
     for (const c of containers) {
       if (c.security) c.security = { ...c.security, verdicts: decideVerdicts(c, c.security, this.lastHostNamespaces, runtimeName) };
+      if (c.cgroup) {
+        this.lastUsage.delete(c.id);
+        this.lastUsage.set(c.id, c.cgroup.usage);
+        if (this.lastUsage.size > LAST_USAGE_KEPT) this.lastUsage.delete(this.lastUsage.keys().next().value!);
+      }
     }
+  }
+
+  /** A container that is not running: how it ended, from the runtime, and its counters as last read. */
+  private async stopped(c: RuntimeContainer): Promise<ContainerSnapshot> {
+    const snap = emptyContainer(c);
+    try {
+      snap.exit = await this.exitOf(c.id);
+    } catch (err) {
+      if (err instanceof NotFoundError) return { ...snap, state: 'gone' };
+      snap.errors.push({ field: 'exit', reason: `inspect failed: ${(err as Error).message}` });
+    }
+    return snap;
+  }
+
+  private async exitOf(id: string): Promise<ContainerExit> {
+    const info = await this.runtime.inspectContainer(id);
+    return { ...info.exit, lastUsage: this.lastUsage.get(info.id) ?? null };
+  }
+
+  /**
+   * How a container ended (exit code, OOM kill, when) as its runtime recorded it, with its cgroup counters
+   * as this engine last read them. Rejects with NotFoundError for a container that is gone.
+   */
+  exitInfo(id: string): Promise<ContainerExit> {
+    return this.exitOf(id);
   }
 
   private layerContext(opts: LayerOptions = {}): LayerContext {
@@ -297,7 +348,7 @@ export class Engine {
     const reads = this.readsFiles();
     const mountsRead = readHostMounts(this.files);
     const [all, mounts, hostNs, host, helpers] = await Promise.all([
-      this.runtime.listContainers(false),
+      this.runtime.listContainers(opts.all === true),
       mountsRead,
       reads ? this.hostNamespaces() : Promise.resolve(null),
       this.readHost(mountsRead),
@@ -314,12 +365,14 @@ export class Engine {
     }
     const live = new Set(list.map((c) => c.id));
     for (const id of [...this.cache.pids.keys()]) if (!live.has(id)) this.cache.forget(id);
-    const containers = reads
-      ? await Promise.all(chosen.map((c) => readContainer(ctx, c, mounts.cgroupMounts, mounts.mounts, { processes: opts.processes })))
-      : chosen.map((c) => ({
-          ...emptyContainer(c),
-          errors: [{ field: 'container', reason: this.access().reason }],
-        }));
+    const running = (c: RuntimeContainer) => c.state === 'running' || c.state === 'paused';
+    const containers = await Promise.all(
+      chosen.map(async (c) => {
+        if (!running(c)) return this.stopped(c);
+        if (!reads) return { ...emptyContainer(c), errors: [{ field: 'container', reason: this.access().reason }] };
+        return readContainer(ctx, c, mounts.cgroupMounts, mounts.mounts, { processes: opts.processes });
+      }),
+    );
     // A rootless runtime's helper holds no rights over PID 1: its containers' monitor (conmon) stands in.
     const standIn = hostNs && hostNs.read.errors.length > 0 && ctx.mountsInMonitor ? await this.monitorNamespaces(containers) : null;
     if (!standIn && hostNs && hostNs.read.errors.length > 0)

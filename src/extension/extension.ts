@@ -5,6 +5,8 @@ import { DOCKERFILE_SELECTOR, DockerfileCodeLensProvider, DockerfileHoverProvide
 import { consentText, helperConsent } from './helperConsent';
 import { Panels } from './panels/panels';
 import { XrayService } from './service';
+import { oomMessage } from './notify/oomWatch';
+import { formatBytes } from '../shared/format';
 import { registerTrees } from './tree/providers';
 import { ViewState } from './tree/viewState';
 
@@ -47,6 +49,18 @@ export function activate(context: vscode.ExtensionContext): XrayApi {
     }),
   );
   registerCommands(context, service, panels, output);
+  context.subscriptions.push(
+    service.onOom((n) => {
+      const c = service.snapshot?.containers.find((x) => x.id === n.id);
+      const limit = c?.cgroup?.limits.memoryBytes;
+      output.warn(
+        `OOM kill in ${n.name} (${n.id.slice(0, 12)}), told by the ${n.source === 'event' ? "daemon's oom event" : 'oom_kill counter'}`,
+      );
+      void vscode.window.showWarningMessage(oomMessage(n, limit ? formatBytes(limit) : null), 'Open Dashboard').then((choice) => {
+        if (choice === 'Open Dashboard') void panels.showDashboard(n.id);
+      });
+    }),
+  );
   const layers = new DockerfileLayers(service);
   context.subscriptions.push(
     vscode.languages.registerHoverProvider(DOCKERFILE_SELECTOR, new DockerfileHoverProvider(layers, service)),

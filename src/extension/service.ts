@@ -14,6 +14,8 @@ import {
 } from '../shared/model';
 import { groupNamespaces } from '../shared/namespaces';
 import { groupPods } from '../shared/pods';
+import { printable, truncate } from '../shared/text';
+import { OomNotice, OomWatch } from './notify/oomWatch';
 import { EngineModule, loadEngine } from './engineLoader';
 import { ACCESS_SETTINGS, readSettings } from './settings';
 import { ignoredWorkspaceValues } from './settingsReader';
@@ -31,6 +33,10 @@ export class XrayService implements vscode.Disposable {
   private watcher: DockerEventWatcher | null = null;
   private readonly changed = new vscode.EventEmitter<{ snapshot?: boolean; images?: boolean; host?: boolean }>();
   readonly onDidChange = this.changed.event;
+  private readonly oomFired = new vscode.EventEmitter<OomNotice>();
+  /** A container's process was OOM-killed (the daemon's event, or its cgroup's oom_kill counter rising). */
+  readonly onOom = this.oomFired.event;
+  private readonly oomWatch = new OomWatch((n) => this.oomFired.fire(n));
   snapshot: Snapshot | null = null;
   images: ImageFacts[] | null = null;
   host: HostFacts | null = null;
@@ -123,6 +129,7 @@ export class XrayService implements vscode.Disposable {
       images.catch(() => undefined);
       const snapshot = await engine.snapshot();
       this.snapshot = snapshot;
+      this.oomWatch.observe(snapshot.containers);
       this.host = snapshot.host;
       this.setState({ kind: 'ready' });
       this.changed.fire({ snapshot: true, host: true });
@@ -174,6 +181,11 @@ export class XrayService implements vscode.Disposable {
     }
     const relevant = ['start', 'die', 'destroy', 'pause', 'unpause', 'rename', 'update', 'oom', 'kill', 'restart', 'create'];
     if (!relevant.includes(ev.action)) return;
+    if (ev.action === 'oom') {
+      const known = this.snapshot?.containers.find((c) => c.id === ev.id)?.name;
+      this.oomWatch.event(ev.id, truncate(printable(known ?? (ev.name || ev.id.slice(0, 12))), 128));
+    }
+    if (ev.action === 'destroy') this.oomWatch.forget(ev.id);
     this.pendingIds.add(ev.id);
     // Events arrive in bursts (kill, die, stop, destroy): gather them for a moment, then re-read only those.
     if (!this.pendingTimer) this.pendingTimer = setTimeout(() => void this.flushPending(), 150);
@@ -214,12 +226,18 @@ export class XrayService implements vscode.Disposable {
         pods: groupPods(merged),
         errors: part.errors.filter((e) => e.field !== 'containers'),
       };
+      this.oomWatch.observe(part.containers);
       for (const id of ids) this.layerReports.delete(`c:${id}`);
       if (this.state.kind !== 'ready') this.setState({ kind: 'ready' });
       this.changed.fire({ snapshot: true });
     } catch (err) {
       this.failed(err);
     }
+  }
+
+  /** Containers a live view has just read again (a dashboard's sample): an OOM kill since the last look is told. */
+  observed(containers: readonly ContainerSnapshot[]): void {
+    this.oomWatch.observe(containers);
   }
 
   /**
@@ -287,5 +305,6 @@ export class XrayService implements vscode.Disposable {
     if (this.periodic) clearInterval(this.periodic);
     if (this.pendingTimer) clearTimeout(this.pendingTimer);
     this.changed.dispose();
+    this.oomFired.dispose();
   }
 }

@@ -103,7 +103,16 @@ export interface CgroupUsage {
   swapBytes: number | null;
   /** Times the memory limit was hit (v1 failcnt, v2 memory.events max). */
   memoryLimitHits: number | null;
+  /** Processes the OOM killer killed in this cgroup (v1 memory.oom_control oom_kill, v2 memory.events oom_kill). */
   oomKills: number | null;
+  /** v2 memory.events `oom`: times an allocation failed at the limit and the OOM killer was called. null on v1. */
+  oomEvents: number | null;
+  /** v2 memory.events `high`: times usage went over memory.high and was throttled back. null on v1. */
+  memoryHighHits: number | null;
+  /** v1 memory.oom_control `under_oom`: the cgroup is stuck at its limit now (OOM killer disabled). null on v2. */
+  underOom: boolean | null;
+  /** v2 pressure stall information (cpu.pressure, memory.pressure, io.pressure); null on v1 or a kernel without PSI. */
+  pressure: CgroupPressure | null;
   cpuUsageNs: number | null;
   cpuUserNs: number | null;
   cpuSystemNs: number | null;
@@ -113,6 +122,28 @@ export interface CgroupUsage {
   pidsCurrent: number | null;
   ioReadBytes: number | null;
   ioWriteBytes: number | null;
+}
+
+/** One line of a PSI file: the share of wall time tasks stalled, averaged over 10, 60 and 300 s, and in total. */
+export interface PressureLine {
+  /** Percent of the last 10 s (0–100). */
+  avg10: number;
+  avg60: number;
+  avg300: number;
+  /** Total stall time in microseconds since the cgroup was made. */
+  totalUs: number;
+}
+
+/** `some`: at least one task stalled; `full`: all non-idle tasks stalled at once (null where the kernel has no such line). */
+export interface PressureStat {
+  some: PressureLine;
+  full: PressureLine | null;
+}
+
+export interface CgroupPressure {
+  cpu: PressureStat | null;
+  memory: PressureStat | null;
+  io: PressureStat | null;
 }
 
 export interface CgroupInfo {
@@ -190,7 +221,22 @@ export interface ContainerSnapshot {
    * with the CIS Docker Benchmark verdicts decided on them; null when not running or not read.
    */
   security: SecurityPosture | null;
+  /** How a container that is not running ended (exit code, OOM kill) and what its cgroup counted last; absent while it runs. */
+  exit?: ContainerExit;
   errors: FieldError[];
+}
+
+/** How a container's last run ended, as its runtime recorded it. */
+export interface ContainerExit {
+  exitCode: number | null;
+  /** The runtime saw the kernel's OOM killer end it (State.OOMKilled). */
+  oomKilled: boolean;
+  /** ISO 8601 time; null when it never ran. */
+  finishedAt: string | null;
+  /** The runtime's error text for a run that failed to start (bounded, printable); null when none. */
+  error: string | null;
+  /** The cgroup's usage counters as last read while it ran (this engine's last look); null when never read. */
+  lastUsage?: CgroupUsage | null;
 }
 
 // ---- Security posture ----

@@ -136,6 +136,54 @@ describe('webview: container dashboard', function () {
     await assertClean(v);
   });
 
+  it('draws pressure stalls over time beside usage, and the OOM counters on the memory card', async () => {
+    const s = dashboardState();
+    const u = s.container.cgroup!.usage;
+    s.container = { ...s.container, cgroup: { ...s.container.cgroup!, usage: { ...u, oomKills: 2, oomEvents: 3, memoryHighHits: 5 } } };
+    const v = await openDashboard(s);
+    const caption = (await v.page.textContent('[data-chart="pressure"] figcaption')) ?? '';
+    // The last sample's PSI some avg10 of each resource.
+    assert.match(caption, /CPU 4\.5 %/);
+    assert.match(caption, /memory 0\.4 %/);
+    assert.match(caption, /IO 0\.0 %/);
+    assert.equal((await v.page.$$('[data-chart="pressure"] svg polyline')).length, 3);
+    assert.match((await v.page.textContent('[data-usage="oom-kills"]')) ?? '', /OOM kills 2/);
+    const memory = (await v.page.textContent('[data-card="memory"]')) ?? '';
+    assert.match(memory, /OOM events 3/);
+    assert.match(memory, /over memory\.high 5 ×/);
+    assert.match((await v.page.textContent('[data-usage="memory-pressure"]')) ?? '', /stalled on memory 0\.4 % \(10 s\)/);
+    await assertClean(v);
+  });
+
+  it('shows no pressure chart where the kernel gives no PSI (cgroup v1)', async () => {
+    const s = dashboardState();
+    s.samples = s.samples.map((x) => ({ ...x, cpuPressure: null, memoryPressure: null, ioPressure: null }));
+    s.container = { ...s.container, cgroup: { ...s.container.cgroup!, usage: { ...s.container.cgroup!.usage, pressure: null } } };
+    const v = await openDashboard(s);
+    assert.equal(await v.page.$('[data-chart="pressure"]'), null);
+    assert.equal(await v.page.$('[data-usage="memory-pressure"]'), null);
+    await assertClean(v);
+  });
+
+  it('says how a stopped container ended: exit code and OOM kill, above its last figures', async () => {
+    const s = dashboardState();
+    s.container = {
+      ...s.container,
+      state: 'exited',
+      pid: null,
+      exit: { exitCode: 137, oomKilled: true, finishedAt: '2026-12-07T21:40:00Z', error: null, lastUsage: s.container.cgroup!.usage },
+    };
+    const v = await openDashboard(s);
+    const line = (await v.page.textContent('[data-field="exit"]')) ?? '';
+    assert.match(line, /exit code 137/);
+    assert.match(line, /OOM-killed/);
+    assert.match(line, /ended 2026-12-07T21:40:00Z/);
+    assert.ok(await v.page.$('[data-oom="killed"]'));
+    // The last figures stay.
+    assert.match((await v.page.textContent('[data-limit="memory"]')) ?? '', /of 64\.0 MiB/);
+    await assertClean(v);
+  });
+
   it('says why the posture is missing when it could not be read', async () => {
     const s = dashboardState();
     s.container = {

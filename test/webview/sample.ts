@@ -131,6 +131,20 @@ export function cgroup(id: string, usage: Partial<CgroupInfo['usage']> = {}): Cg
       swapBytes: 0,
       memoryLimitHits: 0,
       oomKills: 0,
+      oomEvents: 0,
+      memoryHighHits: 0,
+      underOom: null,
+      pressure: {
+        cpu: {
+          some: { avg10: 4.5, avg60: 2.25, avg300: 0.8, totalUs: 912_345 },
+          full: { avg10: 1.5, avg60: 0.75, avg300: 0.2, totalUs: 353_210 },
+        },
+        memory: {
+          some: { avg10: 0.4, avg60: 0.1, avg300: 0, totalUs: 40_000 },
+          full: { avg10: 0.2, avg60: 0, avg300: 0, totalUs: 20_000 },
+        },
+        io: { some: { avg10: 0, avg60: 0, avg300: 0, totalUs: 0 }, full: { avg10: 0, avg60: 0, avg300: 0, totalUs: 0 } },
+      },
       cpuUsageNs: 1_520_000_000,
       cpuUserNs: 1_100_000_000,
       cpuSystemNs: 420_000_000,
@@ -281,6 +295,10 @@ export function samples(count: number, t0 = 1732700000000, cpuPerSecond = 0.12):
       pidsCurrent: 2,
       ioReadBytes: 12 * MiB,
       ioWriteBytes: Math.round(1.5 * MiB),
+      // Stalls that rise towards the end: CPU waiting under the 0.5 CPU quota, a little on memory, none on IO.
+      cpuPressure: i < count / 2 ? 0.5 : 4.5,
+      memoryPressure: i < count - 3 ? 0 : 0.4,
+      ioPressure: 0,
     });
   }
   return out;

@@ -112,8 +112,21 @@ function memoryCard(c: ContainerSnapshot): HTMLElement {
     ),
     small(
       `peak ${formatBytes(usage.memoryPeakBytes)} · limit hit ${formatCount(usage.memoryLimitHits)} × · `,
-      h('span', { class: usage.oomKills ? 'bad' : '' }, `OOM kills ${formatCount(usage.oomKills)}`),
+      h('span', { class: usage.oomKills ? 'bad' : '', 'data-usage': 'oom-kills' }, `OOM kills ${formatCount(usage.oomKills)}`),
+      usage.oomEvents !== null ? ` · OOM events ${formatCount(usage.oomEvents)}` : '',
+      usage.memoryHighHits !== null ? ` · over memory.high ${formatCount(usage.memoryHighHits)} ×` : '',
+      usage.underOom ? h('span', { class: 'bad' }, ' · under OOM now') : '',
     ),
+    usage.pressure?.memory
+      ? small(
+          h(
+            'span',
+            { 'data-usage': 'memory-pressure' },
+            `stalled on memory ${usage.pressure.memory.some.avg10.toFixed(1)} % (10 s), ${usage.pressure.memory.some.avg60.toFixed(1)} % (60 s)`,
+            usage.pressure.memory.full ? ` · all tasks ${usage.pressure.memory.full.avg10.toFixed(1)} %` : '',
+          ),
+        )
+      : '',
     small(
       `reservation ${limits.memoryReservationBytes === null ? 'none' : formatBytes(limits.memoryReservationBytes)} · swap limit ${swap}`,
     ),
@@ -336,7 +349,45 @@ function historyCard(c: ContainerSnapshot, samples: UsageSample[], intervalMs: n
   return section(
     `History (${span}, ${recent.length} sample${recent.length === 1 ? '' : 's'})`,
     { class: 'history', 'data-card': 'history' },
-    h('div', { class: 'charts' }, memChart, cpuChart),
+    h('div', { class: 'charts' }, memChart, cpuChart, pressureChart(recent, span)),
+  );
+}
+
+/** Stall time over time (PSI `some` avg10): the share of the last 10 s in which a task waited for CPU, memory or IO. */
+function pressureChart(recent: UsageSample[], span: string): HTMLElement | null {
+  const series = [
+    { values: recent.map((s) => s.cpuPressure ?? null), cls: 'psi-cpu', label: 'CPU' },
+    { values: recent.map((s) => s.memoryPressure ?? null), cls: 'psi-mem', label: 'memory' },
+    { values: recent.map((s) => s.ioPressure ?? null), cls: 'psi-io', label: 'IO' },
+  ];
+  if (series.every((x) => x.values.every((v) => v === null))) return null;
+  const peak = Math.max(0, ...series.flatMap((x) => x.values.filter((v): v is number => v !== null)));
+  const max = peak > 50 ? 100 : Math.max(10, niceCeil(peak * 1.25));
+  const last = (values: (number | null)[]) => {
+    const v = values.at(-1) ?? null;
+    return v === null ? '—' : `${v.toFixed(1)} %`;
+  };
+  return h(
+    'figure',
+    { class: 'chart-box', 'data-chart': 'pressure' },
+    h(
+      'figcaption',
+      {},
+      'stalled (PSI some, avg10): ',
+      ...series.flatMap((x) => [h('span', { class: `key ${x.cls}` }, x.label), ` ${last(x.values)} `]),
+    ),
+    h(
+      'div',
+      { class: 'chart-frame' },
+      h('span', { class: 'axis top' }, `${max} %`),
+      chart(
+        series.map((x) => ({ values: x.values, cls: x.cls })),
+        max,
+        null,
+        `Pressure stall, ${span}`,
+      ),
+      h('span', { class: 'axis bottom' }, '0'),
+    ),
   );
 }
 
@@ -719,6 +770,7 @@ export function mountDashboard(root: HTMLElement): void {
         c.cgroup?.version,
         c.cgroup?.driver,
         c.cgroup?.rootless,
+        c.exit,
       ]),
       () => {
         const layersBtn = button('Layers', () => send('openLayers', { ref: c.id, layer: 'upper' }), {
@@ -749,6 +801,18 @@ export function mountDashboard(root: HTMLElement): void {
             trunc(c.status, { class: 'status' }),
             ...c.nearLimit.map((l) => badge(`near ${l} limit`, { class: 'warn', 'data-near': l })),
           ),
+          c.exit
+            ? h(
+                'p',
+                { class: 'subtitle exit-line', 'data-field': 'exit' },
+                badge(c.exit.exitCode === null ? 'never ran' : `exit code ${c.exit.exitCode}`, { class: c.exit.exitCode ? 'bad' : '' }),
+                c.exit.oomKilled ? ' ' : '',
+                c.exit.oomKilled ? badge('OOM-killed', { class: 'bad', 'data-oom': 'killed' }) : '',
+                c.exit.finishedAt ? ` · ended ${show(c.exit.finishedAt)}` : '',
+                c.exit.error ? ` · ${show(c.exit.error)}` : '',
+                ' · the figures below are its last, read before it stopped',
+              )
+            : '',
           c.cgroup
             ? h(
                 'p',

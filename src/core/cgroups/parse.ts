@@ -1,6 +1,6 @@
 // Pure parsers for cgroup v1 and v2 files, /proc/PID/cgroup and cgroup mounts. Text in, typed value or
 // typed error out: nothing here touches the filesystem or throws, whatever the input.
-import type { CgroupDriver, CgroupVersion } from '../../shared/model';
+import type { CgroupDriver, CgroupVersion, PressureLine, PressureStat } from '../../shared/model';
 import type { MountinfoEntry } from '../procfs/mountinfo';
 import { Parsed, fail, ok, quoteInput } from '../util/result';
 
@@ -384,4 +384,24 @@ export function detectCgroupDriver(path: string): CgroupDriver {
 /** Rootless Docker runs under a user's systemd instance: `/user.slice/user-1000.slice/user@1000.service/…`. */
 export function isRootlessPath(path: string): boolean {
   return path.startsWith('/user.slice/') || /\/user@\d+\.service(\/|$)/.test(path);
+}
+
+// ---- pressure stall information ----
+
+const PSI_LINE = /^(some|full) avg10=(\d+(?:\.\d+)?) avg60=(\d+(?:\.\d+)?) avg300=(\d+(?:\.\d+)?) total=(\d{1,20})$/;
+
+/** A PSI file (cpu.pressure, memory.pressure, io.pressure): a `some` line and, since Linux 5.13 for cpu, a `full` one. */
+export function parsePressure(text: string): Parsed<PressureStat> {
+  let some: PressureLine | null = null;
+  let full: PressureLine | null = null;
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    const m = PSI_LINE.exec(line.trim());
+    if (!m) return fail(`malformed pressure line ${quoteInput(line)}: expected "some|full avg10=… avg60=… avg300=… total=…"`);
+    const value: PressureLine = { avg10: Number(m[2]), avg60: Number(m[3]), avg300: Number(m[4]), totalUs: Number(m[5]) };
+    if (m[1] === 'some') some = value;
+    else full = value;
+  }
+  if (!some) return fail(`no "some" line in ${quoteInput(text)}`);
+  return ok({ some, full });
 }

@@ -1,7 +1,7 @@
 // Reads a container's cgroup (v1 or v2) through HostFiles into the one model of src/shared/model.ts.
 // Every field is read on its own: a missing file is null, an unreadable or malformed one is a
 // FieldError on that field, and the other fields still arrive.
-import type { BlkioThrottle, CgroupInfo, CgroupLimits, CgroupUsage, FieldError } from '../../shared/model';
+import type { BlkioThrottle, CgroupInfo, CgroupLimits, CgroupPressure, CgroupUsage, FieldError } from '../../shared/model';
 import { HostFiles, describeReadError, errorCode, isGone } from '../util/hostFiles';
 import { Parsed, ok } from '../util/result';
 import {
@@ -25,6 +25,7 @@ import {
   parseIoWeight,
   parseLimit,
   parseNestedKeyed,
+  parsePressure,
   parseProcCgroup,
   parseProcs,
   parseUint,
@@ -135,6 +136,29 @@ const U = (name: keyof CgroupUsage): string => `cgroup.usage.${name}`;
 
 function at(dir: string | null, file: string): string | null {
   return dir === null ? null : `${dir}/${file}`;
+}
+
+/**
+ * The cgroup's pressure stall information. A kernel built without PSI, or booted with psi=0, has no
+ * pressure files (or refuses to read them): null then, and no error.
+ */
+async function readPressure(r: FieldReader, f: (name: string) => string): Promise<CgroupPressure | null> {
+  const one = async (kind: 'cpu' | 'memory' | 'io') => {
+    const file = f(`${kind}.pressure`);
+    const o = await r.read(file);
+    if (o.state !== 'ok') {
+      if (o.state === 'error' && !/not supported|EOPNOTSUPP/i.test(o.reason)) r.addError(U('pressure'), o.reason);
+      return null;
+    }
+    const parsed = parsePressure(o.text);
+    if (!parsed.ok) {
+      r.addError(U('pressure'), `${file}: ${parsed.error}`);
+      return null;
+    }
+    return parsed.value;
+  };
+  const [cpu, memory, io] = await Promise.all([one('cpu'), one('memory'), one('io')]);
+  return cpu || memory || io ? { cpu, memory, io } : null;
 }
 
 function exited(dir: string): ContainerCgroupRead {
@@ -268,6 +292,7 @@ async function readV1(
           r.key(U('oomKills'), at(mem, 'memory.oom_control'), 'oom_kill'),
         ],
       );
+      const underOom = await r.key(U('underOom'), at(mem, 'memory.oom_control'), 'under_oom');
       const [cpuUsageNs, cpuUserNs, cpuSystemNs, cpuPeriods, cpuThrottledPeriods, cpuThrottledNs] = await Promise.all([
         r.value(U('cpuUsageNs'), at(acct, 'cpuacct.usage'), parseUint),
         cpuacctSplit(r, acct, 'user'),
@@ -289,6 +314,11 @@ async function readV1(
         swapBytes,
         memoryLimitHits,
         oomKills,
+        oomEvents: null,
+        memoryHighHits: null,
+        underOom: underOom === null ? null : underOom !== 0,
+        // Pressure stall information exists per cgroup on v2 only.
+        pressure: null,
         cpuUsageNs,
         cpuUserNs,
         cpuSystemNs,
@@ -394,6 +424,11 @@ async function readV2(
           r.key(U('oomKills'), f('memory.events'), 'oom_kill'),
         ],
       );
+      const [oomEvents, memoryHighHits, pressure] = await Promise.all([
+        r.key(U('oomEvents'), f('memory.events'), 'oom'),
+        r.key(U('memoryHighHits'), f('memory.events'), 'high'),
+        readPressure(r, f),
+      ]);
       const [cpuUsageNs, cpuUserNs, cpuSystemNs, cpuPeriods, cpuThrottledPeriods, cpuThrottledNs, pidsCurrent, ioStat] = await Promise.all([
         usec(U('cpuUsageNs'), 'usage_usec'),
         usec(U('cpuUserNs'), 'user_usec'),
@@ -416,6 +451,10 @@ async function readV2(
         swapBytes,
         memoryLimitHits,
         oomKills,
+        oomEvents,
+        memoryHighHits,
+        underOom: null,
+        pressure,
         cpuUsageNs,
         cpuUserNs,
         cpuSystemNs,

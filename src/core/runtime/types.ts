@@ -2,7 +2,7 @@
 // (Docker with the overlay2 graph driver, Docker with the containerd image store, Podman rootful or
 // rootless) implements it once; nothing above this seam sees a runtime's own API types or storage paths.
 import type { Readable } from 'node:stream';
-import type { PodRef } from '../../shared/model';
+import type { ContainerExit, PodRef } from '../../shared/model';
 import type { HelperBind } from '../access/paths';
 import type { ImageConfig } from '../layers/imageTar';
 import type { RawEntry } from '../layers/tarHeader';
@@ -51,6 +51,8 @@ export interface RuntimeContainerDetail {
   pid: number;
   /** The storage driver's own account of the container's root (overlay dirs), when the runtime gives one. */
   graphDriver: { name: string; data: Record<string, string> } | null;
+  /** How it last ended, as the runtime recorded it (State.ExitCode, OOMKilled, FinishedAt, Error). */
+  exit: ContainerExit;
 }
 
 export interface RuntimeImageSummary {

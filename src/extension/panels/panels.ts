@@ -34,6 +34,9 @@ function sampleOf(c: ContainerSnapshot): UsageSample {
     pidsCurrent: u?.pidsCurrent ?? null,
     ioReadBytes: u?.ioReadBytes ?? null,
     ioWriteBytes: u?.ioWriteBytes ?? null,
+    cpuPressure: u?.pressure?.cpu?.some.avg10 ?? null,
+    memoryPressure: u?.pressure?.memory?.some.avg10 ?? null,
+    ioPressure: u?.pressure?.io?.some.avg10 ?? null,
   };
 }
 
@@ -173,8 +176,13 @@ export class Panels implements vscode.Disposable {
       return;
     }
     const snap = await this.current();
-    const container = snap.containers.find((c) => c.id === containerId || c.name === containerId);
-    if (!container) throw new Error(`no running container ${containerId}`);
+    let container = snap.containers.find((c) => c.id === containerId || c.name === containerId);
+    if (!container) {
+      // A container that stopped (an OOM kill's notification opens it): its record with how it ended.
+      const part = await (await this.service.engine()).snapshot({ containers: [containerId], all: true });
+      container = part.containers.find((c) => c.id === containerId || c.name === containerId);
+    }
+    if (!container) throw new Error(`no container ${containerId}`);
     const panel = new XrayPanel(
       this.extensionUri,
       dashboardScope,
@@ -215,13 +223,18 @@ export class Panels implements vscode.Disposable {
     try {
       const engine = await this.service.engine();
       const fresh = await engine.reread(d.last);
-      d.last = fresh;
       if (fresh.state === 'gone') {
         if (d.timer) clearInterval(d.timer);
         d.timer = null;
+        // Its last figures stay; how it ended comes from the runtime (exit code, OOM kill), if it still knows it.
+        const exit = await engine.exitInfo(id).catch(() => null);
+        d.last = { ...d.last, state: exit ? 'exited' : 'gone', pid: null, status: exit ? 'exited' : 'removed', ...(exit ? { exit } : {}) };
+        this.pushDashboard(id);
         d.panel.showError(`${fresh.name} is no longer running; its last figures are shown.`, true);
         return;
       }
+      d.last = fresh;
+      this.service.observed([fresh]);
       d.samples.push(sampleOf(fresh));
       if (d.samples.length > MAX_SAMPLES) d.samples.splice(0, d.samples.length - MAX_SAMPLES);
       this.pushDashboard(id);

@@ -26,6 +26,10 @@ export interface UsageSample {
   pidsCurrent: number | null;
   ioReadBytes: number | null;
   ioWriteBytes: number | null;
+  /** Pressure stall information, `some` avg10 in percent (cgroup v2 with PSI); null where not read. */
+  cpuPressure: number | null;
+  memoryPressure: number | null;
+  ioPressure: number | null;
 }
 
 export interface DashboardState {

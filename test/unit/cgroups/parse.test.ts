@@ -19,6 +19,7 @@ import {
   parseIoWeight,
   parseLimit,
   parseNestedKeyed,
+  parsePressure,
   parseProcCgroup,
   parseProcs,
   parseUint,
@@ -200,6 +201,36 @@ describe('cgroups/parse', () => {
     });
   });
 
+  describe('pressure stall information', () => {
+    it('reads the some and full lines of a PSI file as the kernel writes them', () => {
+      const r = parsePressure(
+        'some avg10=12.50 avg60=3.04 avg300=0.71 total=91234567\nfull avg10=1.00 avg60=0.25 avg300=0.05 total=853210\n',
+      );
+      assert.ok(r.ok);
+      assert.deepEqual(r.value, {
+        some: { avg10: 12.5, avg60: 3.04, avg300: 0.71, totalUs: 91234567 },
+        full: { avg10: 1, avg60: 0.25, avg300: 0.05, totalUs: 853210 },
+      });
+    });
+
+    it('has no full line for cpu before Linux 5.13', () => {
+      const r = parsePressure('some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n');
+      assert.ok(r.ok);
+      assert.equal(r.value.full, null);
+    });
+
+    it('refuses anything else', () => {
+      for (const bad of [
+        '',
+        'full avg10=0.00 avg60=0.00 avg300=0.00 total=0',
+        'some avg10=x avg60=0.00 avg300=0.00 total=0',
+        'some total=1',
+      ]) {
+        assert.equal(parsePressure(bad).ok, false, bad);
+      }
+    });
+  });
+
   describe('v1 blkio', () => {
     it('parseBlkioRwstat reads per-device ops and the Total line', () => {
       const s = value(
@@ -364,6 +395,7 @@ describe('cgroups/parse', () => {
       parseBlkioRwstat,
       parseBlkioDeviceValues,
       parseCpuList,
+      parsePressure,
     ];
     const garbage = fc.oneof(
       fc.string({ unit: 'binary', maxLength: 200 }),

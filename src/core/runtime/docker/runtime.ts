@@ -4,6 +4,8 @@
 import { DOCKER_DEFAULT_CAPABILITIES } from '../../security/capabilities';
 import type Docker from 'dockerode';
 import type { Readable } from 'node:stream';
+import type { ContainerExit } from '../../../shared/model';
+import { printable, truncate } from '../../../shared/text';
 import { HelperSpec, helperContainerSpec } from '../../access/helper';
 import { HelperBind, helperBinds } from '../../access/paths';
 import type { DaemonInfo, DockerClient, HistoryEntry } from './client';
@@ -60,6 +62,19 @@ export function fromInspect(info: Docker.ContainerInspectInfo): RuntimeContainer
     running: Boolean(info.State?.Running),
     pid: info.State?.Pid ?? 0,
     graphDriver: gd ? { name: gd.Name ?? '', data } : null,
+    exit: exitOf(info.State),
+  };
+}
+
+/** How the last run ended; a FinishedAt of the zero time means it never finished (or never ran). */
+export function exitOf(state: Partial<Docker.ContainerInspectInfo['State']> | undefined): ContainerExit {
+  const finished = state?.FinishedAt && !state.FinishedAt.startsWith('0001-') ? state.FinishedAt : null;
+  const error = typeof state?.Error === 'string' && state.Error !== '' ? truncate(printable(state.Error), 1000) : null;
+  return {
+    exitCode: typeof state?.ExitCode === 'number' ? state.ExitCode : null,
+    oomKilled: state?.OOMKilled === true,
+    finishedAt: finished,
+    error,
   };
 }
 
