@@ -27,7 +27,8 @@ export const EXIT = { ok: 0, rulesFailed: 1, daemon: 2, notFound: 3, other: 4, h
 const USAGE = `container-xray: what a container really is (namespaces, cgroups, overlay layers)
 
 Usage:
-  container-xray snapshot [--json] [--all] [CONTAINER…]
+  container-xray snapshot [--json] [--all] [--network] [CONTAINER…]
+  container-xray network [CONTAINER…] [--json]
   container-xray layers CONTAINER|IMAGE [--json] [--all]
   container-xray ci IMAGE [--lowest-efficiency R] [--highest-wasted-bytes B]
                           [--highest-user-wasted-percent R] [--ci-config FILE] [--json]
@@ -51,6 +52,8 @@ Options:
                    image is ever picked, and one that cannot run is an error (exit 5)
   --all            snapshot: stopped containers too, with their exit code and OOM kill;
                    layers: every changed file
+  --network        snapshot: each network namespace's interfaces, routes, listening
+                   sockets and the host end of each veth pair
   --rules FILE     audit: the CIS ids that gate (one per line, # comments);
                    default: every rule the tool decides
   --json           machine-readable output (see schema/*.schema.json)
@@ -80,7 +83,7 @@ const VALUE_FLAGS = new Set([
   'ci-config',
   'rules',
 ]);
-const BOOL_FLAGS = new Set(['json', 'all', 'help', 'version']);
+const BOOL_FLAGS = new Set(['json', 'all', 'network', 'help', 'version']);
 
 export function parseArgs(argv: string[]): Args {
   const flags = new Map<string, string | true>();
@@ -135,7 +138,7 @@ export async function run(argv: string[], io: Output, version = '0.0.0'): Promis
   }
   const json = args.flags.has('json');
   try {
-    if (!['snapshot', 'layers', 'ci', 'audit', 'images', 'host'].includes(args.command))
+    if (!['snapshot', 'network', 'layers', 'ci', 'audit', 'images', 'host'].includes(args.command))
       throw new UsageError(`unknown command "${args.command}"`);
     if ((args.command === 'layers' || args.command === 'ci') && args.positional.length !== 1) {
       throw new UsageError(`${args.command} takes one ${args.command === 'ci' ? 'IMAGE' : 'CONTAINER or IMAGE'}`);
@@ -159,7 +162,11 @@ export async function run(argv: string[], io: Output, version = '0.0.0'): Promis
     try {
       switch (args.command) {
         case 'snapshot': {
-          const snap = await engine.snapshot({ containers: args.positional, all: args.flags.has('all') });
+          const snap = await engine.snapshot({
+            containers: args.positional,
+            all: args.flags.has('all'),
+            network: args.flags.has('network'),
+          });
           io.out(json ? JSON.stringify(snap, null, 2) : renderSnapshot(snap));
           const missing = snap.errors.filter((e) => e.field === 'containers');
           if (missing.length > 0) {
@@ -194,6 +201,13 @@ export async function run(argv: string[], io: Output, version = '0.0.0'): Promis
             );
           }
           return verdict.passed ? EXIT.ok : EXIT.rulesFailed;
+        }
+        case 'network': {
+          const snap = await engine.snapshot({ containers: args.positional, network: true });
+          for (const e of snap.errors.filter((x) => x.field === 'containers')) io.err(`container-xray: ${printable(e.reason)}`);
+          const out = snap.containers.map((c) => ({ id: c.id, name: c.name, network: c.network ?? null, errors: c.errors }));
+          io.out(json ? JSON.stringify({ takenAt: snap.takenAt, containers: out }, null, 2) : renderNetwork(snap));
+          return snap.errors.some((e) => e.field === 'containers') ? EXIT.notFound : EXIT.ok;
         }
         case 'audit': {
           const snap = await engine.snapshot({ containers: args.positional });
@@ -376,6 +390,44 @@ export function renderAudit(report: AuditReport): string {
     .filter((c) => c.failed.length > 0)
     .map((c) => `${truncate(printable(c.name), 64)}: ${c.failed.join(', ')}`);
   out.push(report.passed ? 'Result: PASS' : `Result: FAIL (${failing.join('; ')})`);
+  return out.join('\n');
+}
+
+/** Each container's network namespace: interfaces with addresses and veth peers, routes, listening sockets. */
+export function renderNetwork(snap: Snapshot): string {
+  const out: string[] = [];
+  const names = new Map(snap.containers.map((c) => [c.id, c.name]));
+  for (const c of snap.containers) {
+    const n = c.network;
+    const shared =
+      n && n.sharedWith.length > 0
+        ? `, shared with ${n.sharedWith.map((id) => truncate(printable(names.get(id) ?? shortId(id)), 64)).join(', ')}`
+        : '';
+    out.push(
+      `${truncate(printable(c.name), 128)} (${shortId(c.id)}): ${n ? `net:[${n.namespace}]${n.hostNetwork ? " (the host's)" : ''}${shared}` : 'not read'}`,
+    );
+    if (!n) continue;
+    const rows = n.interfaces.map((i) => [
+      i.name,
+      i.index === null ? '?' : String(i.index),
+      i.addresses.join(' ') || '-',
+      i.peer ? `${i.peer.name}@${i.peer.index}${i.peer.bridge ? ` on ${i.peer.bridge}` : ''}` : '-',
+      `${formatBytes(i.rxBytes)} / ${formatBytes(i.txBytes)}`,
+    ]);
+    out.push(
+      ...table(
+        ['  INTERFACE', 'INDEX', 'ADDRESSES', 'HOST PEER', 'RX / TX'],
+        rows.map((r) => [`  ${r[0]}`, ...r.slice(1)]),
+      ).split('\n'),
+    );
+    for (const r of n.routes) out.push(`  route ${r.destination}${r.gateway ? ` via ${r.gateway}` : ''} dev ${r.iface}`);
+    for (const s of n.listening) {
+      const who = s.processes.map((p) => `${printable(p.name)} (${p.hostPid})`).join(', ') || 'no process of the container';
+      out.push(`  listening ${s.protocol}${s.family === 6 ? '6' : ''} ${s.family === 6 ? `[${s.address}]` : s.address}:${s.port}  ${who}`);
+    }
+    for (const e of n.errors) out.push(`  ! ${e.field}: ${truncate(printable(e.reason), 300)}`);
+  }
+  if (snap.containers.length === 0) out.push('no running container');
   return out.join('\n');
 }
 

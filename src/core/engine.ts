@@ -32,6 +32,7 @@ import { DiskLayerCache, defaultLayerCacheDir } from './layers/diskCache';
 import { LayerCache, LayerContext, analyseContainer, analyseImage } from './layers/report';
 import { readHostNamespaces, readNamespaces, readParentPid } from './procfs/read';
 import { decideVerdicts } from './security/cis';
+import { readHostLinks, readNetwork } from './network/read';
 import { readLastCap } from './security/read';
 import { groupNamespaces } from '../shared/namespaces';
 import { groupPods } from '../shared/pods';
@@ -94,6 +95,8 @@ export interface SnapshotOptions {
   processes?: boolean;
   /** Stopped containers too, each with how it ended (one inspect call each). */
   all?: boolean;
+  /** Each network namespace's interfaces, routes, listening sockets and veth peers (read once per namespace). */
+  network?: boolean;
 }
 
 /** How many containers' last usage the engine remembers for when they stop. */
@@ -235,6 +238,31 @@ export class Engine {
         if (this.lastUsage.size > LAST_USAGE_KEPT) this.lastUsage.delete(this.lastUsage.keys().next().value!);
       }
     }
+  }
+
+  /**
+   * Reads each network namespace the containers are in once, through its first member's init, and gives
+   * every member the same account (with the others named in `sharedWith`).
+   */
+  private async readNetworks(containers: ContainerSnapshot[], host: NamespaceInodes | null): Promise<void> {
+    const byNs = new Map<number, ContainerSnapshot[]>();
+    for (const c of containers) {
+      const inode = c.namespaces?.net;
+      if (c.pid === null || inode === null || inode === undefined) {
+        if (c.state === 'running') c.network = null;
+        continue;
+      }
+      byNs.set(inode, [...(byNs.get(inode) ?? []), c]);
+    }
+    if (byNs.size === 0) return;
+    const links = await readHostLinks(this.files);
+    await Promise.all(
+      [...byNs].map(async ([inode, members]) => {
+        const pids = [...new Set(members.flatMap((m) => (m.processes.length > 0 ? m.processes.map((p) => p.hostPid) : [m.pid!])))];
+        const info = await readNetwork(this.files, members[0].pid!, pids, links, host?.net === inode);
+        for (const m of members) m.network = { namespace: inode, sharedWith: members.filter((o) => o !== m).map((o) => o.id), ...info };
+      }),
+    );
   }
 
   /** A container that is not running: how it ended, from the runtime, and its counters as last read. */
@@ -379,6 +407,7 @@ export class Engine {
       errors.push(...hostNs.read.errors.map((e) => ({ field: `host.${e.field}`, reason: e.reason })));
     const hostNamespaces: NamespaceInodes | null = standIn?.namespaces ?? hostNs?.read.namespaces ?? null;
     this.judge(containers, hostNamespaces);
+    if (opts.network && reads) await this.readNetworks(containers, hostNamespaces);
     const calls: Record<string, number> = {};
     for (const [k, v] of Object.entries(this.runtime.calls)) if (v - (before[k] ?? 0) > 0) calls[k] = v - (before[k] ?? 0);
     return {

@@ -10,6 +10,7 @@ import {
   LayerReport,
   NAMESPACE_TYPES,
   NamespaceInodes,
+  NetworkInfo,
   Snapshot,
 } from '../shared/model';
 import { groupNamespaces } from '../shared/namespaces';
@@ -275,6 +276,12 @@ export class XrayService implements vscode.Disposable {
       p.catch(() => this.layerReports.delete(key));
     }
     return p;
+  }
+
+  /** A container's network namespace, read now (interfaces, routes, listening sockets, veth peers). */
+  async network(id: string): Promise<NetworkInfo | null> {
+    const snap = await (await this.engine()).snapshot({ containers: [id], network: true });
+    return snap.containers.find((c) => c.id === id)?.network ?? null;
   }
 
   /**

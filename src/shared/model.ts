@@ -223,6 +223,67 @@ export interface ContainerSnapshot {
   security: SecurityPosture | null;
   /** How a container that is not running ended (exit code, OOM kill) and what its cgroup counted last; absent while it runs. */
   exit?: ContainerExit;
+  /** Its network namespace's interfaces, routes and listening sockets; present when asked for (`snapshot --network`). */
+  network?: NetworkInfo | null;
+  errors: FieldError[];
+}
+
+// ---- Network ----
+
+/** The host-side end of a container's veth pair, and the bridge it is attached to. */
+export interface VethPeer {
+  /** Its interface index on the host. */
+  index: number;
+  name: string;
+  /** The bridge (or other master) the host end is enslaved to, e.g. `docker0`; null when none. */
+  bridge: string | null;
+  mtu: number | null;
+}
+
+export interface NetworkInterfaceInfo {
+  /** As the container named it (printable, bounded). */
+  name: string;
+  /** Its index inside the namespace (from igmp or if_inet6); null when neither lists it. */
+  index: number | null;
+  /** Addresses with prefix length, IPv4 first (`172.17.0.2/16`, `fe80::42:acff:fe11:2/64`). */
+  addresses: string[];
+  rxBytes: number;
+  txBytes: number;
+  rxPackets: number;
+  txPackets: number;
+  /** The host end of its veth pair; null for loopback, a host-network container, or where none links to it. */
+  peer: VethPeer | null;
+}
+
+export interface RouteInfo {
+  /** `0.0.0.0/0` for the default route. */
+  destination: string;
+  gateway: string | null;
+  iface: string;
+  metric: number;
+}
+
+export interface ListeningSocket {
+  protocol: 'tcp' | 'udp';
+  family: 4 | 6;
+  address: string;
+  port: number;
+  inode: number;
+  /** The container's processes holding the socket (from their /proc/PID/fd links). */
+  processes: { hostPid: number; name: string }[];
+}
+
+/** A network namespace as seen from one of its processes; containers that share it share this. */
+export interface NetworkInfo {
+  /** The net namespace inode it was read in. */
+  namespace: number | null;
+  /** The namespace is the host's (a `--network host` container). */
+  hostNetwork: boolean;
+  /** Other containers in the same network namespace (ids). */
+  sharedWith: string[];
+  interfaces: NetworkInterfaceInfo[];
+  routes: RouteInfo[];
+  listening: ListeningSocket[];
   errors: FieldError[];
 }
 

@@ -184,6 +184,49 @@ describe('webview: container dashboard', function () {
     await assertClean(v);
   });
 
+  it('shows the network: interfaces with their host ends on the bridge, routes and who listens, names as text', async () => {
+    const s = dashboardState();
+    s.container = {
+      ...s.container,
+      network: {
+        namespace: 4026532202,
+        hostNetwork: false,
+        sharedWith: [IDS.sidecar],
+        interfaces: [
+          { name: 'lo', index: 1, addresses: ['127.0.0.1/8'], rxBytes: 0, txBytes: 0, rxPackets: 0, txPackets: 0, peer: null },
+          {
+            name: 'eth0',
+            index: 32,
+            addresses: ['172.17.0.2/16'],
+            rxBytes: 4 * MiB,
+            txBytes: 512,
+            rxPackets: 900,
+            txPackets: 6,
+            peer: { index: 33, name: 'veth7d286e9', bridge: 'docker0', mtu: 1500 },
+          },
+          { name: HOSTILE.img.slice(0, 15), index: 40, addresses: [], rxBytes: 0, txBytes: 0, rxPackets: 0, txPackets: 0, peer: null },
+        ],
+        routes: [
+          { destination: '0.0.0.0/0', gateway: '172.17.0.1', iface: 'eth0', metric: 0 },
+          { destination: '172.17.0.0/16', gateway: null, iface: 'eth0', metric: 0 },
+        ],
+        listening: [{ protocol: 'tcp', family: 6, address: '::', port: 8080, inode: 91234, processes: [{ hostPid: 4242, name: 'nginx' }] }],
+        errors: [],
+      },
+    };
+    const v = await openDashboard(s);
+    await v.page.waitForSelector('[data-card="network"] table.net-table');
+    const card = (await v.page.textContent('[data-card="network"]')) ?? '';
+    assert.match(card, /shared with 1 other container/);
+    assert.match((await v.page.textContent('[data-iface="eth0"]')) ?? '', /172\.17\.0\.2\/16.*veth7d286e9 \(33\) on docker0.*4\.0 MiB/);
+    assert.match(card, /0\.0\.0\.0\/0 via 172\.17\.0\.1 dev eth0/);
+    assert.match((await v.page.textContent('[data-port="8080"]')) ?? '', /tcp6 \[::\]:8080 nginx \(4242\)/);
+    assert.ok(contains(card, HOSTILE.img.slice(0, 15)), 'an interface named like markup is shown as text');
+    assert.deepEqual(await injectedElements(v), []);
+    await v.screenshot('dashboard-network', true);
+    await assertClean(v);
+  });
+
   it('says why the posture is missing when it could not be read', async () => {
     const s = dashboardState();
     s.container = {

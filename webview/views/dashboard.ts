@@ -362,7 +362,7 @@ function pressureChart(recent: UsageSample[], span: string): HTMLElement | null 
   ];
   if (series.every((x) => x.values.every((v) => v === null))) return null;
   const peak = Math.max(0, ...series.flatMap((x) => x.values.filter((v): v is number => v !== null)));
-  const max = peak > 50 ? 100 : Math.max(10, niceCeil(peak * 1.25));
+  const max = peak > 50 ? 100 : Math.max(10, Math.ceil((peak * 1.25) / 10) * 10);
   const last = (values: (number | null)[]) => {
     const v = values.at(-1) ?? null;
     return v === null ? '—' : `${v.toFixed(1)} %`;
@@ -694,6 +694,85 @@ function securityCard(c: ContainerSnapshot): HTMLElement {
   );
 }
 
+/** The container's network namespace: interfaces with addresses and their host ends, routes, listening sockets. */
+function networkCard(c: ContainerSnapshot): HTMLElement | null {
+  if (c.network === undefined) return null;
+  const attrs = { class: 'network', 'data-card': 'network' };
+  const n = c.network;
+  if (!n) return section('Network', attrs, h('p', { class: 'empty' }, 'not read'));
+  const head = n.hostNetwork
+    ? h('p', { class: 'warn-line' }, badge("the host's network", { class: 'warn' }), ` net:[${n.namespace}]: every host interface and port`)
+    : h(
+        'p',
+        { class: 'subtitle' },
+        `net:[${n.namespace ?? '?'}]`,
+        n.sharedWith.length > 0 ? ` · shared with ${n.sharedWith.length} other container${n.sharedWith.length === 1 ? '' : 's'}` : '',
+      );
+  const ifaces = h('tbody');
+  for (const i of n.interfaces) {
+    ifaces.append(
+      h(
+        'tr',
+        { 'data-iface': show(i.name) },
+        h('th', { scope: 'row' }, trunc(i.name)),
+        h('td', {}, i.addresses.length > 0 ? i.addresses.join(' ') : '—'),
+        h(
+          'td',
+          { 'data-field': 'peer' },
+          i.peer ? `${show(i.peer.name)} (${i.peer.index})${i.peer.bridge ? ` on ${show(i.peer.bridge)}` : ''}` : '—',
+        ),
+        h('td', { class: 'num' }, `${formatBytes(i.rxBytes)} / ${formatBytes(i.txBytes)}`),
+      ),
+    );
+  }
+  const table = h(
+    'table',
+    { class: 'net-table' },
+    h('caption', {}, 'Interfaces'),
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        h('th', { scope: 'col' }, 'Interface'),
+        h('th', { scope: 'col' }, 'Addresses'),
+        h('th', { scope: 'col' }, 'Host end (bridge)'),
+        h('th', { scope: 'col' }, 'Received / sent'),
+      ),
+    ),
+    ifaces,
+  );
+  const routes = n.routes.map((r) =>
+    h('li', {}, h('code', {}, `${r.destination}${r.gateway ? ` via ${r.gateway}` : ''} dev ${show(r.iface)}`)),
+  );
+  const listening = n.listening.map((s) =>
+    h(
+      'li',
+      { 'data-port': String(s.port) },
+      h('code', {}, `${s.protocol}${s.family === 6 ? '6' : ''} ${s.family === 6 ? `[${s.address}]` : s.address}:${s.port}`),
+      ' ',
+      s.processes.length > 0 ? s.processes.map((p) => `${show(p.name)} (${p.hostPid})`).join(', ') : 'no process of the container',
+    ),
+  );
+  return section(
+    'Network',
+    attrs,
+    head,
+    table,
+    routes.length > 0 ? h('div', {}, h('h3', {}, 'Routes'), h('ul', { class: 'routes' }, ...routes)) : null,
+    h(
+      'div',
+      {},
+      h('h3', {}, 'Listening'),
+      listening.length > 0 ? h('ul', { class: 'listening' }, ...listening) : h('p', { class: 'empty' }, 'nothing listens'),
+    ),
+    n.errors.length > 0
+      ? h('ul', { class: 'errors' }, ...n.errors.map((e) => h('li', {}, h('code', {}, show(e.field)), ': ', show(e.reason))))
+      : null,
+  );
+}
+
 function errorsCard(c: ContainerSnapshot): HTMLElement | null {
   if (c.errors.length === 0) return null;
   return section(
@@ -731,6 +810,7 @@ export function mountDashboard(root: HTMLElement): void {
   const overlay = new Slot('overlay-slot');
   const namespaces = new Slot('ns-slot');
   const security = new Slot('security-slot');
+  const network = new Slot('network-slot');
   const errors = new Slot('errors-slot');
   const page = h(
     'div',
@@ -741,6 +821,7 @@ export function mountDashboard(root: HTMLElement): void {
     procs.el,
     h('div', { class: 'two-col' }, overlay.el, namespaces.el),
     security.el,
+    network.el,
     errors.el,
   );
   let mounted = false;
@@ -848,6 +929,7 @@ export function mountDashboard(root: HTMLElement): void {
     overlay.update(JSON.stringify([c.id, c.overlay, c.errors.filter((e) => e.field.startsWith('overlay'))]), () => overlayCard(c));
     namespaces.update(JSON.stringify([c.namespaces, state.groups, state.names]), () => namespacesCard(state));
     security.update(JSON.stringify([c.security, c.errors.filter((e) => e.field.startsWith('security'))]), () => securityCard(c));
+    network.update(JSON.stringify(c.network ?? null) + String(c.network === undefined), () => networkCard(c));
     errors.update(JSON.stringify(c.errors), () => errorsCard(c));
 
     const saved = vs.get();

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { containerMatches, filterTerms } from '../../shared/compose';
-import { ContainerSnapshot, LayerReport, Snapshot } from '../../shared/model';
+import { ContainerSnapshot, LayerReport, NetworkInfo, Snapshot } from '../../shared/model';
 import {
   DashboardProtocol,
   GraphProtocol,
@@ -40,6 +40,9 @@ function sampleOf(c: ContainerSnapshot): UsageSample {
   };
 }
 
+/** The dashboard re-reads the network namespace every this many samples (about every 5 s). */
+const NETWORK_EVERY = 5;
+
 /** The graph does not need process lists; leaving them out keeps 200-container messages small. */
 function graphSnapshot(s: Snapshot): Snapshot {
   return { ...s, containers: s.containers.map((c) => ({ ...c, processes: [] })) };
@@ -53,7 +56,15 @@ export class Panels implements vscode.Disposable {
   private containerFilter = '';
   private readonly dashboards = new Map<
     string,
-    { panel: XrayPanel<DashboardProtocol>; samples: UsageSample[]; timer: NodeJS.Timeout | null; last: ContainerSnapshot }
+    {
+      panel: XrayPanel<DashboardProtocol>;
+      samples: UsageSample[];
+      timer: NodeJS.Timeout | null;
+      last: ContainerSnapshot;
+      /** Its network namespace, read when the dashboard opens and every NETWORK_EVERY samples. */
+      network?: NetworkInfo | null;
+      ticks: number;
+    }
   >();
   private readonly layers = new Map<
     string,
@@ -198,8 +209,16 @@ export class Panels implements vscode.Disposable {
         },
       }),
     );
-    const entry = { panel, samples: [sampleOf(container)], timer: null as NodeJS.Timeout | null, last: container };
+    const entry: {
+      panel: XrayPanel<DashboardProtocol>;
+      samples: UsageSample[];
+      timer: NodeJS.Timeout | null;
+      last: ContainerSnapshot;
+      network?: NetworkInfo | null;
+      ticks: number;
+    } = { panel, samples: [sampleOf(container)], timer: null, last: container, ticks: 0 };
     this.dashboards.set(container.id, entry);
+    void this.readNetwork(container.id);
     const schedule = () => {
       if (entry.timer) clearInterval(entry.timer);
       entry.timer = null;
@@ -235,6 +254,7 @@ export class Panels implements vscode.Disposable {
       }
       d.last = fresh;
       this.service.observed([fresh]);
+      if (++d.ticks % NETWORK_EVERY === 0) void this.readNetwork(id);
       d.samples.push(sampleOf(fresh));
       if (d.samples.length > MAX_SAMPLES) d.samples.splice(0, d.samples.length - MAX_SAMPLES);
       this.pushDashboard(id);
@@ -243,6 +263,27 @@ export class Panels implements vscode.Disposable {
     } finally {
       this.ticking.delete(id);
     }
+  }
+
+  /** Reads the dashboard's container's network namespace and shows it (a failure is shown on the card). */
+  private async readNetwork(id: string): Promise<void> {
+    const d = this.dashboards.get(id);
+    if (!d || d.last.state !== 'running') return;
+    try {
+      d.network = await this.service.network(id);
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      d.network = {
+        namespace: null,
+        hostNetwork: false,
+        sharedWith: [],
+        interfaces: [],
+        routes: [],
+        listening: [],
+        errors: [{ field: 'network', reason }],
+      };
+    }
+    this.pushDashboard(id);
   }
 
   private pushDashboard(id: string): void {
@@ -254,7 +295,7 @@ export class Panels implements vscode.Disposable {
     for (const c of snap.containers) names[c.id] = c.name;
     d.panel.notify('state/dashboard', {
       // Posted every tick: command lines no longer than the view shows (a container controls their length).
-      container: withCommandsCut(d.last, DASHBOARD_COMMAND_CHARS),
+      container: withCommandsCut(d.network !== undefined ? { ...d.last, network: d.network } : d.last, DASHBOARD_COMMAND_CHARS),
       samples: d.samples,
       groups,
       names,

@@ -16,6 +16,7 @@ import {
   ProcessInfo,
   Snapshot,
   SecurityPosture,
+  NetworkInfo,
 } from '../../shared/model';
 import { ContainerGroup, GroupBy, containerMatches, filterTerms, groupContainers, imageMatches } from '../../shared/compose';
 import { podTitle } from '../../shared/pods';
@@ -23,6 +24,9 @@ import { ProcessNode, buildProcessTree } from '../../shared/processTree';
 import { commandText } from '../../shared/processText';
 import { sharingText as sharingWords } from '../../shared/namespaces';
 import { printable, truncate } from '../../shared/text';
+
+/** Reads a container's layer report; where it can, also its network namespace (read when its node opens). */
+export type Loaders = ((containerId: string) => Promise<LayerReport>) & { network?: (containerId: string) => Promise<NetworkInfo | null> };
 
 export interface XrayNode {
   /** Unique and stable across refreshes, so expansion survives them. */
@@ -91,11 +95,7 @@ function noMatchNode(what: string, filter: string): XrayNode {
  * a project), by image, by state, or not at all (by name). With a filter, only the matching containers
  * (and the pods with a matching member) are shown.
  */
-export function containerNodes(
-  snapshot: Snapshot,
-  layers: (containerId: string) => Promise<LayerReport>,
-  opts: ViewOptions = {},
-): XrayNode[] {
+export function containerNodes(snapshot: Snapshot, layers: Loaders, opts: ViewOptions = {}): XrayNode[] {
   const groupBy = opts.groupBy ?? 'compose';
   const filtering = filterTerms(opts.filter).length > 0;
   const visible = new Set(snapshot.containers.filter((c) => containerMatches(c, opts.filter)).map((c) => c.id));
@@ -124,7 +124,7 @@ const STATE_ICON: Partial<Record<ContainerSnapshot['state'], string>> = {
 };
 
 /** A group of the Containers view: a Compose project (its services' containers), an image, a state, or "no Compose project". */
-export function groupNode(snapshot: Snapshot, g: ContainerGroup, layers: (containerId: string) => Promise<LayerReport>): XrayNode {
+export function groupNode(snapshot: Snapshot, g: ContainerGroup, layers: Loaders): XrayNode {
   const count = `${g.containers.length} container${g.containers.length === 1 ? '' : 's'}`;
   // Ids are never shown; the key is bounded where it came from (a label, an image reference, a state).
   const id = g.kind === 'noProject' ? 'group:noProject' : `group:${g.kind}:${g.key}`;
@@ -181,7 +181,7 @@ function infraWord(source: PodGroup['ref']['source']): string {
 export function podNode(
   snapshot: Snapshot,
   pod: PodGroup,
-  layers: (containerId: string) => Promise<LayerReport>,
+  layers: Loaders,
   /** With a filter: the containers it lets through; the pod then lists only those. */
   visible?: ReadonlySet<string>,
 ): XrayNode {
@@ -232,7 +232,7 @@ function nearLimitText(c: ContainerSnapshot): string | null {
 export function containerNode(
   snapshot: Snapshot,
   c: ContainerSnapshot,
-  layers: (containerId: string) => Promise<LayerReport>,
+  layers: Loaders,
   inPod?: { pod: PodGroup; infra: boolean },
 ): XrayNode {
   const near = nearLimitText(c);
@@ -287,11 +287,7 @@ function errorNodes(idPrefix: string, errors: FieldError[]): XrayNode[] {
   }));
 }
 
-export function containerChildren(
-  snapshot: Snapshot,
-  c: ContainerSnapshot,
-  layers: (containerId: string) => Promise<LayerReport>,
-): XrayNode[] {
+export function containerChildren(snapshot: Snapshot, c: ContainerSnapshot, layers: Loaders): XrayNode[] {
   const id = `c:${c.id}`;
   const nodes: XrayNode[] = [];
   nodes.push({
@@ -328,6 +324,19 @@ export function containerChildren(
     target: { containerId: c.id },
     children: () => securityNodes(c),
   });
+  const network = layers.network;
+  if (network) {
+    nodes.push({
+      id: `${id}:net`,
+      label: 'Network',
+      description: c.networkMode ? text(c.networkMode, 60) : undefined,
+      tooltip: 'interfaces, addresses, routes, listening sockets and the host end of each veth pair (read when opened)',
+      icon: 'globe',
+      collapsible: c.pid !== null ? 'collapsed' : 'none',
+      target: { containerId: c.id },
+      children: async () => networkNodes(c.id, await network(c.id)),
+    });
+  }
   nodes.push({
     id: `${id}:ps`,
     label: 'Processes',
@@ -469,6 +478,61 @@ export function cgroupNodes(c: ContainerSnapshot): XrayNode[] {
     ].filter(Boolean);
     nodes.push(leaf(`thr:${t.device}`, `block IO limit ${t.device}`, parts.join(', ')));
   }
+  return nodes;
+}
+
+export function networkNodes(containerId: string, n: NetworkInfo | null): XrayNode[] {
+  const id = `c:${containerId}:net`;
+  if (!n) return [{ id: `${id}:none`, label: 'not read', icon: 'warning', collapsible: 'none' }];
+  const nodes: XrayNode[] = [];
+  if (n.hostNetwork)
+    nodes.push({
+      id: `${id}:host`,
+      label: "the host's network namespace",
+      description: `net:[${n.namespace}]`,
+      icon: 'warning',
+      iconColor: 'list.warningForeground',
+      collapsible: 'none',
+    });
+  for (const i of n.interfaces) {
+    const peer = i.peer ? `↔ ${text(i.peer.name, 64)}${i.peer.bridge ? ` on ${text(i.peer.bridge, 64)}` : ''}` : '';
+    nodes.push({
+      id: `${id}:if:${i.name}`,
+      label: text(i.name, 64),
+      description: [i.addresses.join(' '), peer].filter(Boolean).join(' · ') || 'no address',
+      tooltip: `${text(i.name, 64)} (index ${i.index ?? '?'})\n${i.addresses.join('\n') || 'no address'}\nreceived ${formatBytes(i.rxBytes)} (${i.rxPackets} packets), sent ${formatBytes(i.txBytes)} (${i.txPackets} packets)${i.peer ? `\nhost end ${text(i.peer.name, 64)} (index ${i.peer.index}${i.peer.mtu ? `, MTU ${i.peer.mtu}` : ''})${i.peer.bridge ? ` on bridge ${text(i.peer.bridge, 64)}` : ''}` : ''}`,
+      icon: i.name === 'lo' ? 'debug-disconnect' : 'plug',
+      collapsible: 'none',
+    });
+  }
+  for (const [k, r] of n.routes.entries()) {
+    nodes.push({
+      id: `${id}:rt:${k}`,
+      label: `route ${r.destination}`,
+      description: `${r.gateway ? `via ${r.gateway} ` : ''}dev ${text(r.iface, 64)}`,
+      icon: 'arrow-right',
+      collapsible: 'none',
+    });
+  }
+  for (const s of n.listening) {
+    const addr = s.family === 6 ? `[${s.address}]` : s.address;
+    nodes.push({
+      id: `${id}:ls:${s.protocol}${s.family}:${s.inode}`,
+      label: `${s.protocol}${s.family === 6 ? '6' : ''} ${addr}:${s.port}`,
+      description: s.processes.map((p) => `${text(p.name, 32)} (${p.hostPid})`).join(', ') || 'held by no process of the container',
+      icon: 'radio-tower',
+      collapsible: 'none',
+    });
+  }
+  if (n.sharedWith.length > 0)
+    nodes.push({
+      id: `${id}:shared`,
+      label: 'shared with',
+      description: `${n.sharedWith.length} other container${n.sharedWith.length === 1 ? '' : 's'}`,
+      icon: 'link',
+      collapsible: 'none',
+    });
+  nodes.push(...errorNodes(id, n.errors));
   return nodes;
 }
 

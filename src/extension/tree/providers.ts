@@ -86,10 +86,14 @@ export function registerTrees(context: vscode.ExtensionContext, service: XraySer
     service,
     () =>
       service.snapshot
-        ? containerNodes(service.snapshot, (id) => service.layers(id, { container: true }), {
-            groupBy: viewState.groupBy,
-            filter: viewState.filter('containers'),
-          })
+        ? containerNodes(
+            service.snapshot,
+            Object.assign((id: string) => service.layers(id, { container: true }), { network: (id: string) => service.network(id) }),
+            {
+              groupBy: viewState.groupBy,
+              filter: viewState.filter('containers'),
+            },
+          )
         : [],
     'snapshot',
     viewState,
