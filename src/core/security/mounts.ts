@@ -91,9 +91,25 @@ export function hostPathOf(entry: MountinfoEntry, hostMounts: readonly Mountinfo
   return joined.length > 1 && joined.endsWith('/') ? joined.slice(0, -1) : joined;
 }
 
+/**
+ * The devices every OCI runtime gives a container (runtime-spec's default devices). Podman binds the host's
+ * own nodes where it cannot make them (rootless) and masks /proc files with the host's /dev/null: no exposure.
+ */
+const DEFAULT_DEVICES = new Set([
+  '/dev/null',
+  '/dev/zero',
+  '/dev/full',
+  '/dev/random',
+  '/dev/urandom',
+  '/dev/tty',
+  '/dev/console',
+  '/dev/ptmx',
+]);
+
 function classify(hostPath: string, mountPoint: string): SensitiveMount['kind'] | null {
   if (RUNTIME_SOCKETS.has(path.posix.basename(hostPath)) || RUNTIME_SOCKETS.has(path.posix.basename(mountPoint))) return 'runtime-socket';
   if (hostPath === '/') return 'host-root';
+  if (DEFAULT_DEVICES.has(hostPath)) return null;
   if (under(hostPath, '/dev')) return 'host-device';
   if (SENSITIVE_DIRS.some((d) => under(hostPath, d))) return 'host-dir';
   return null;

@@ -253,6 +253,23 @@ describe('security/mounts', () => {
       );
     });
 
+    it("does not count the runtime's default devices bound from the host (Podman's /proc masks, rootless /dev)", () => {
+      const c = table([
+        ROOT,
+        '601 600 0:52 / /proc rw,nosuid,nodev,noexec,relatime - proc proc rw',
+        '602 600 0:53 / /dev rw,nosuid - tmpfs tmpfs rw,size=65536k,mode=755,inode64',
+        '603 601 0:5 /null /proc/kcore ro,nosuid - devtmpfs udev rw,size=8131064k',
+        '604 602 0:5 /null /dev/null rw,nosuid - devtmpfs udev rw,size=8131064k',
+        '605 602 0:5 /urandom /dev/urandom rw,nosuid - devtmpfs udev rw,size=8131064k',
+        '606 602 0:5 /tty /dev/tty rw,nosuid - devtmpfs udev rw,size=8131064k',
+        '607 602 0:5 /kmsg /dev/kmsg rw,nosuid - devtmpfs udev rw,size=8131064k',
+      ]);
+      assert.deepEqual(
+        findSensitiveMounts(c, HOST).map((m) => [m.mountPoint, m.hostPath, m.kind]),
+        [['/dev/kmsg', '/dev/kmsg', 'host-device']],
+      );
+    });
+
     it('judges what is on top at a mount point', () => {
       const covered = table([ROOT, '700 600 8:1 /etc /x ro - ext4 /dev/sda1 rw', '701 700 0:99 / /x rw - tmpfs tmpfs rw']);
       assert.deepEqual(findSensitiveMounts(covered, HOST), []);
