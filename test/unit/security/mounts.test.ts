@@ -258,6 +258,7 @@ describe('security/mounts', () => {
         ROOT,
         '601 600 0:52 / /proc rw,nosuid,nodev,noexec,relatime - proc proc rw',
         '602 600 0:53 / /dev rw,nosuid - tmpfs tmpfs rw,size=65536k,mode=755,inode64',
+        '608 601 0:52 /sys /proc/sys ro,nosuid,nodev,noexec,relatime - proc proc rw',
         '603 601 0:5 /null /proc/kcore ro,nosuid - devtmpfs udev rw,size=8131064k',
         '604 602 0:5 /null /dev/null rw,nosuid - devtmpfs udev rw,size=8131064k',
         '605 602 0:5 /urandom /dev/urandom rw,nosuid - devtmpfs udev rw,size=8131064k',
