@@ -209,6 +209,29 @@ describe('the packaged extension in code-server, driven in Chromium', function (
     await pids.waitFor();
     assert.match((await pids.innerText()).replace(/\s+/g, ' '), /^pids ?\d+ of 50$/);
     await ui.shot('tree-namespaces-cgroup');
+    // Collapse cgroup, then open Security below it: seccomp as the kernel's status file says, and the runtime's default capabilities.
+    await setExpanded(false);
+    await page.keyboard.press('ArrowDown');
+    await expectFocused(/^Security/);
+    assert.match(await focused.innerText(), /CIS finding/);
+    await setExpanded(true);
+    const seccompMode = /^Seccomp:\s+(\d)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    const seccomp = treeRow(page, 'Containers', 'seccomp').first();
+    await seccomp.waitFor({ timeout: 15000 });
+    assert.match((await seccomp.innerText()).replace(/\s+/g, ' '), seccompMode === '2' ? /^seccomp ?filter/ : /^seccomp ?disabled/);
+    const caps = treeRow(page, 'Containers', 'the runtime default').first();
+    await caps.waitFor({ timeout: 15000 });
+    assert.match(await caps.innerText(), /^capabilities/);
+    await ui.shot('tree-security');
+    // Then Network (read when opened): the container runs with --network none, so loopback alone.
+    await setExpanded(false);
+    await page.keyboard.press('ArrowDown');
+    await expectFocused(/^Network/);
+    await setExpanded(true);
+    const lo = treeRow(page, 'Containers', '127.0.0.1/8').first();
+    await lo.waitFor({ timeout: 30000 });
+    assert.match((await lo.innerText()).replace(/\s+/g, ' '), /^lo ?127\.0\.0\.1\/8/);
+    await setExpanded(false);
   });
 
   it('draws the namespace graph with a matrix naming each container and its shared net inode', async () => {
