@@ -50,6 +50,8 @@ export function hexToIPv6Words(hex: string): string | null {
 
 /** 32 hex digits in network order (if_inet6, ipv6_route) as an IPv6 address, zeros compressed (RFC 5952). */
 export function compressIPv6(hex: string): string {
+  // Callers pass 32 hex digits they checked; anything else is returned as it came, never NaN groups.
+  if (!/^[0-9A-Fa-f]{32}$/.test(hex)) return hex;
   const groups: string[] = [];
   for (let i = 0; i < 32; i += 4) groups.push(parseInt(hex.slice(i, i + 4), 16).toString(16));
   // The longest run of two or more zero groups becomes `::`.

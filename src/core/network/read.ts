@@ -39,8 +39,9 @@ export async function readHostLinks(files: HostFiles): Promise<HostLinks> {
       const dir = `${base}/${name}`;
       const num = async (file: string) => {
         try {
-          const v = Number((await files.readText(`${dir}/${file}`)).trim());
-          return Number.isInteger(v) ? v : null;
+          const t = (await files.readText(`${dir}/${file}`)).trim();
+          // Number('') is 0: an empty attribute is unknown, not index 0.
+          return /^\d{1,10}$/.test(t) ? Number(t) : null;
         } catch {
           return null;
         }
@@ -175,15 +176,23 @@ async function ownSockets(files: HostFiles, pids: readonly number[], sockets: Li
   let denied: string | null = null;
   for (const pid of pids) {
     if (budget <= 0) {
-      errors.push({
-        field: 'network.owners',
-        reason: `more than ${MAX_FDS} file descriptors: the owners of some sockets were not looked for`,
-      });
+      // Processes left unread: said once (a cut list says so below as well).
+      if (!errors.some((e) => e.field === 'network.owners'))
+        errors.push({
+          field: 'network.owners',
+          reason: `more than ${MAX_FDS} file descriptors: the owners of some sockets were not looked for`,
+        });
       break;
     }
     let fds: string[];
     try {
-      fds = (await files.listDir(`/proc/${pid}/fd`)).slice(0, budget);
+      const all = await files.listDir(`/proc/${pid}/fd`);
+      if (all.length > budget && !errors.some((e) => e.field === 'network.owners'))
+        errors.push({
+          field: 'network.owners',
+          reason: `more than ${MAX_FDS} file descriptors: the owners of some sockets were not looked for`,
+        });
+      fds = all.slice(0, budget);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EACCES' || (err as NodeJS.ErrnoException).code === 'EPERM')
         denied ??= describeReadError(err, `/proc/${pid}/fd`, files.kind);
