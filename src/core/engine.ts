@@ -13,6 +13,7 @@ import {
   ImageFacts,
   LayerReport,
   NamespaceInodes,
+  NetworkInfo,
   Snapshot,
 } from '../shared/model';
 import { DaemonInfo, NotFoundError } from './runtime/docker/client';
@@ -46,6 +47,7 @@ import {
   readContainer,
   readHostMounts,
   runtimeMountTable,
+  containerLimitsFor,
 } from './snapshot';
 import { DirectHostFiles, HostFiles } from './util/hostFiles';
 
@@ -256,11 +258,33 @@ export class Engine {
     }
     if (byNs.size === 0) return;
     const links = await readHostLinks(this.files);
+    // One namespace may cost its own containers' fields only: each read has the containers' deadline.
+    const { deadlineMs } = containerLimitsFor(this.files.kind, this.opts.containerLimits);
     await Promise.all(
       [...byNs].map(async ([inode, members]) => {
         const pids = [...new Set(members.flatMap((m) => (m.processes.length > 0 ? m.processes.map((p) => p.hostPid) : [m.pid!])))];
-        const info = await readNetwork(this.files, members[0].pid!, pids, links, host?.net === inode);
-        for (const m of members) m.network = { namespace: inode, sharedWith: members.filter((o) => o !== m).map((o) => o.id), ...info };
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), deadlineMs)));
+        const read = readNetwork(this.files, members[0].pid!, pids, links, host?.net === inode);
+        const info = await Promise.race([read, late]).finally(() => clearTimeout(timer));
+        const account: NetworkInfo = info
+          ? { namespace: inode, sharedWith: [], ...info }
+          : {
+              namespace: inode,
+              hostNetwork: host?.net === inode,
+              sharedWith: [],
+              interfaces: [],
+              routes: [],
+              listening: [],
+              errors: [
+                {
+                  field: 'network',
+                  reason: `not read within ${deadlineMs} ms: the read did not finish, and the snapshot did not wait for it`,
+                },
+              ],
+            };
+        if (!info) read.catch(() => undefined);
+        for (const m of members) m.network = { ...account, sharedWith: members.filter((o) => o !== m).map((o) => o.id) };
       }),
     );
   }
