@@ -374,6 +374,11 @@ export interface SecurityPosture {
   /** The root filesystem is mounted read-only in the container. */
   readOnlyRoot: boolean | null;
   sensitiveMounts: SensitiveMount[];
+  /**
+   * The container's and the host's mount tables were both read (and not too long to trace): else
+   * `sensitiveMounts` and `sharedMounts` are empty for want of knowing, and the mount verdicts are unknown.
+   */
+  mountsRead: boolean;
   /** Mount points (other than kernel filesystems and the root) with shared propagation (`shared:N`; CIS 5.19). */
   sharedMounts: string[];
   verdicts: CisVerdict[];

@@ -126,6 +126,17 @@ for (const target of suiteTargets()) {
         const eth = parseLinks(await inside(c.pid!, 'ip -o link')).find((l) => l.peer !== null);
         const mine = c.network!.interfaces.find((i) => i.name === eth?.name);
         const hostEnd = eth ? hostLinks.find((l) => l.index === eth.peer && l.peer === eth.index) : undefined;
+        // Indexes are per namespace (netavark gives every container's eth0 index 2): where several host
+        // interfaces link to the same index, /proc and sysfs cannot tell which is this one's, and the engine says so.
+        const linking = eth ? hostLinks.filter((l) => l.peer === eth.index) : [];
+        if (hostEnd && linking.length > 1) {
+          assert.equal(mine?.peer ?? null, null, `${name}: no guess among ${linking.length} host interfaces`);
+          assert.ok(
+            c.network!.errors.some((e) => e.field === 'network.peers' && e.reason.includes(hostEnd.name)),
+            `${name}: the error names the candidates: ${JSON.stringify(c.network!.errors)}`,
+          );
+          continue;
+        }
         if (!hostEnd) {
           // Rootless Podman's containers reach out through pasta (a tap in the user's namespace): no veth has
           // an end in the host's namespace, so none is shown; its helper cannot read PID 1's /sys either.
@@ -140,7 +151,7 @@ for (const target of suiteTargets()) {
       }
       // Two containers on one network hang off one bridge; the default network's is another.
       const bridge = (n: string) => byName(n).network!.interfaces.find((i) => i.peer)?.peer?.bridge ?? null;
-      if (!t.rootless) {
+      if (!t.rootless && t.runtime === 'docker') {
         assert.ok(bridge('a'), 'a is on a bridge');
         assert.equal(bridge('a'), bridge('b'), 'a and b are on the same bridge');
         assert.notEqual(bridge('a'), bridge('listener'), "the suite's network has its own bridge");

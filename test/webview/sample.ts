@@ -526,6 +526,7 @@ export function hostilePosture(c: ContainerSnapshot): SecurityPosture {
       { mountPoint: `/x${HOSTILE.script}`, hostPath: '/etc', kind: 'host-dir', readOnly: true, shared: false },
     ],
     sharedMounts: [],
+    mountsRead: true,
   };
   return { ...posture, verdicts: decideVerdicts(c, posture, HOST_NS, 'Docker') };
 }

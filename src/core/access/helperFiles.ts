@@ -59,7 +59,8 @@ function replyError(reply: Failed, op: HelperOp, file: string): HostFileError {
 /** A path under a root the container writes (`/proc/PID/root/…`, an overlay dir), split at that root. */
 export function containerPath(file: string): { root: ConfinedRoot; rel: string } | null {
   const proc = /^\/proc\/(\d+)\/root(\/.*)?$/.exec(file);
-  if (proc) return { root: { kind: 'process', pid: Number(proc[1]) }, rel: proc[2] ?? '/' };
+  // PID 1 is the host's init (the helper runs in the host's PID namespace): its root is the host's, no container's.
+  if (proc && proc[1] !== '1') return { root: { kind: 'process', pid: Number(proc[1]) }, rel: proc[2] ?? '/' };
   const overlay = /^(\/.+\/overlay2\/[^/]+\/(?:diff|merged))(\/.*)?$/.exec(file);
   if (overlay) return { root: { kind: 'dir', dir: overlay[1] }, rel: overlay[2] ?? '/' };
   return null;

@@ -9,8 +9,9 @@ import { assignIPv4, parseFibTrieLocal, parseIfInet6, parseIgmpIndexes, parseNet
 
 /** Interface names are the container's (at most 15 bytes to the kernel); shown bounded and printable. */
 const NAME_MAX = 64;
-/** File descriptors looked at per read, over all the container's processes. */
-const MAX_FDS = 8192;
+/** File descriptors looked at per read, over all the container's processes (direct, and through the helper). */
+const MAX_FDS_DIRECT = 8192;
+const MAX_FDS_HELPER = 512;
 /** Listening sockets listed at most. */
 const MAX_SOCKETS = 512;
 
@@ -172,6 +173,8 @@ export async function readNetwork(
 /** Finds which of the container's processes hold each socket, by their fd links (`socket:[inode]`). */
 async function ownSockets(files: HostFiles, pids: readonly number[], sockets: ListeningSocket[], errors: FieldError[]): Promise<void> {
   const byInode = new Map(sockets.map((s) => [s.inode, s]));
+  // Through the helper every link is a request that others' reads wait behind: a smaller budget there.
+  const MAX_FDS = files.kind === 'helper' ? MAX_FDS_HELPER : MAX_FDS_DIRECT;
   let budget = MAX_FDS;
   let denied: string | null = null;
   for (const pid of pids) {

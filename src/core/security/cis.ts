@@ -88,13 +88,16 @@ export function decideVerdicts(
     );
   }
 
+  const mountsUnread = 'the mount tables were not read (see the errors)';
   const hostDirs = s.sensitiveMounts.filter((m) => m.kind === 'host-root' || m.kind === 'host-dir');
   const describe = (ms: typeof s.sensitiveMounts) =>
     list(ms.map((m) => `${m.hostPath ?? '?'} at ${m.mountPoint}${m.readOnly ? ' (ro)' : ''}`));
   out.push(
     hostDirs.length > 0
       ? verdict('5.5', 'fail', `mounts ${describe(hostDirs)}`)
-      : verdict('5.5', 'pass', 'no host system directory is mounted'),
+      : s.mountsRead
+        ? verdict('5.5', 'pass', 'no host system directory is mounted')
+        : verdict('5.5', 'unknown', mountsUnread),
   );
 
   const ns = (id: string, type: NamespaceType, what: string) => {
@@ -141,12 +144,16 @@ export function decideVerdicts(
       ? verdict('5.17', 'fail', `mounts host devices: ${describe(devices)}`)
       : s.allCapabilities
         ? verdict('5.17', 'fail', 'privileged: every host device can be made and opened')
-        : verdict('5.17', 'pass', 'no host device is mounted'),
+        : s.mountsRead
+          ? verdict('5.17', 'pass', 'no host device is mounted')
+          : verdict('5.17', 'unknown', mountsUnread),
   );
   out.push(
     sharedMountPoints.length > 0
       ? verdict('5.19', 'fail', `shared propagation on ${list(sharedMountPoints)}`)
-      : verdict('5.19', 'pass', 'no mount propagates to or from the host'),
+      : s.mountsRead
+        ? verdict('5.19', 'pass', 'no mount propagates to or from the host')
+        : verdict('5.19', 'unknown', mountsUnread),
   );
   ns('5.20', 'uts', '');
   out.push(
@@ -166,12 +173,25 @@ export function decideVerdicts(
   if (!limits) out.push(verdict('5.28', 'unknown', 'the cgroup limits were not read'));
   else
     out.push(limits.pidsMax !== null ? verdict('5.28', 'pass', `pids.max ${limits.pidsMax}`) : verdict('5.28', 'fail', 'pids.max is max'));
-  ns('5.30', 'user', ': uid 0 inside is uid 0 on the host');
+  const userInode = c.namespaces?.user ?? null;
+  if ((host?.user ?? null) === null && userInode !== null && s.hostUserNamespace === false && s.uidMap) {
+    // The host's inode unread (a rootless reader cannot see PID 1's), but the id map shows another namespace.
+    const root = s.uidMap.find((r) => r.inside === 0);
+    out.push(
+      verdict(
+        '5.30',
+        'pass',
+        `own user namespace (inode ${userInode}): uid 0 inside is uid ${root ? root.outside : 'unmapped'} on the host`,
+      ),
+    );
+  } else ns('5.30', 'user', ': uid 0 inside is uid 0 on the host');
   const sockets = s.sensitiveMounts.filter((m) => m.kind === 'runtime-socket');
   out.push(
     sockets.length > 0
       ? verdict('5.31', 'fail', `runtime socket mounted: ${describe(sockets)}`)
-      : verdict('5.31', 'pass', 'no runtime socket is mounted'),
+      : s.mountsRead
+        ? verdict('5.31', 'pass', 'no runtime socket is mounted')
+        : verdict('5.31', 'unknown', mountsUnread),
   );
   return out;
 }

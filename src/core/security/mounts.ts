@@ -58,6 +58,8 @@ const RUNTIME_SOCKETS = new Set([
 
 /** The most of a mount point shown. */
 const MOUNT_TEXT_MAX = 512;
+/** Findings listed at most (a container that can mount can make any number). */
+export const SENSITIVE_MAX = 64;
 
 /** A runtime's own files for a container (its hosts, hostname, resolv.conf, shm), or a volume it made. */
 function runtimeManaged(hostPath: string): boolean {
@@ -124,11 +126,13 @@ export function findSensitiveMounts(container: readonly MountinfoEntry[], hostMo
   const out: SensitiveMount[] = [];
   let root: MountinfoEntry | null = null;
   for (const e of container) if (e.mountPoint === '/') root = e;
-  // What is mounted on top at each mount point (the last entry listed).
+  // What is mounted on top at each mount point (the last entry listed), for the read-only cover checks.
   const top = new Map<string, MountinfoEntry>();
   for (const e of container) top.set(e.mountPoint, e);
-  for (const e of top.values()) {
-    if (e === root) continue;
+  // Every entry counts, covered ones too: a socket bound in and then covered is still the container's to use.
+  for (const e of container) {
+    if (e === root || e.mountPoint === '/') continue;
+    if (out.length >= SENSITIVE_MAX) break;
     const readOnly = e.mountOptions.includes('ro');
     const shared = e.optional.some((o) => o.startsWith('shared:'));
     const mountPoint = truncate(printable(e.mountPoint), MOUNT_TEXT_MAX);
@@ -161,6 +165,7 @@ function roCovered(top: Map<string, MountinfoEntry>, at: string): boolean {
 export function sharedMounts(container: readonly MountinfoEntry[]): string[] {
   const out: string[] = [];
   for (const e of container) {
+    if (out.length >= SENSITIVE_MAX) break;
     if (e.mountPoint === '/' || KERNEL_FS.has(e.fsType)) continue;
     if (e.optional.some((o) => o.startsWith('shared:'))) out.push(truncate(printable(e.mountPoint), MOUNT_TEXT_MAX));
   }

@@ -9,6 +9,9 @@ import { CAPABILITY_NAMES, capabilityNames, holdsAll, sortCapabilities } from '.
 import { isIdentityMap, parseIdMap, parseLsmLabel, parseStatusRights } from './parse';
 import { findSensitiveMounts, sharedMounts } from './mounts';
 
+/** The most mounts of a container traced to host paths. */
+export const MOUNTS_TRACED_MAX = 10000;
+
 export type PostureRead =
   | { posture: Omit<SecurityPosture, 'verdicts'>; errors: FieldError[]; gone: false }
   | { posture: null; errors: FieldError[]; gone: boolean };
@@ -72,6 +75,16 @@ export async function readPosture(
   if (uidMap.error) errors.push({ field: 'security.uidMap', reason: uidMap.error });
   if (gidMap.error) errors.push({ field: 'security.gidMap', reason: gidMap.error });
 
+  // Tracing every mount through the host's table costs both tables' lengths multiplied: a container that made
+  // more mounts than any real one has is not traced, and says so.
+  if (mounts && mounts.length > MOUNTS_TRACED_MAX)
+    errors.push({
+      field: 'security.mounts',
+      reason: `${mounts.length} mounts, more than the ${MOUNTS_TRACED_MAX} traced: host paths not looked for`,
+    });
+  else if (mounts && !hostMounts)
+    errors.push({ field: 'security.mounts', reason: "the host's mount table was not read: host paths not looked for" });
+  const traced = mounts !== null && hostMounts !== null && mounts.length <= MOUNTS_TRACED_MAX ? mounts : null;
   const bounding = capabilityNames(r.capBnd);
   const defaults = new Set(defaultSet);
   const root = mounts ? findRootMount(mounts) : null;
@@ -100,8 +113,9 @@ export async function readPosture(
       gidMap: gidMap.map,
       hostUserNamespace: uidMap.map ? isIdentityMap(uidMap.map) : null,
       readOnlyRoot: root ? root.mountOptions.includes('ro') : null,
-      sensitiveMounts: mounts ? findSensitiveMounts(mounts, hostMounts) : [],
-      sharedMounts: mounts ? sharedMounts(mounts) : [],
+      sensitiveMounts: traced ? findSensitiveMounts(traced, hostMounts) : [],
+      mountsRead: traced !== null,
+      sharedMounts: traced ? sharedMounts(traced) : [],
     },
     errors,
     gone: false,

@@ -2,6 +2,7 @@
 // rising between two reads (the event is lost on a reconnect, and the counter also counts a child process
 // killed while the container runs on). No `vscode` here: the extension turns a notice into a notification.
 import type { ContainerSnapshot } from '../../shared/model';
+import { printable, truncate } from '../../shared/text';
 
 export interface OomNotice {
   id: string;
@@ -31,7 +32,7 @@ export class OomWatch {
       if (n === null || n === undefined) continue;
       const before = this.kills.get(c.id);
       this.kills.set(c.id, n);
-      if (before !== undefined && n > before) this.tell({ id: c.id, name: c.name, kills: n, source: 'counter' });
+      if (before !== undefined && n > before) this.tell({ id: c.id, name: truncate(printable(c.name), 128), kills: n, source: 'counter' });
     }
   }
 

@@ -494,10 +494,10 @@ export function networkNodes(containerId: string, n: NetworkInfo | null): XrayNo
       iconColor: 'list.warningForeground',
       collapsible: 'none',
     });
-  for (const i of n.interfaces) {
+  for (const [k, i] of n.interfaces.entries()) {
     const peer = i.peer ? `↔ ${text(i.peer.name, 64)}${i.peer.bridge ? ` on ${text(i.peer.bridge, 64)}` : ''}` : '';
     nodes.push({
-      id: `${id}:if:${i.name}`,
+      id: `${id}:if:${k}`,
       label: text(i.name, 64),
       description: [i.addresses.join(' '), peer].filter(Boolean).join(' · ') || 'no address',
       tooltip: `${text(i.name, 64)} (index ${i.index ?? '?'})\n${i.addresses.join('\n') || 'no address'}\nreceived ${formatBytes(i.rxBytes)} (${i.rxPackets} packets), sent ${formatBytes(i.txBytes)} (${i.txPackets} packets)${i.peer ? `\nhost end ${text(i.peer.name, 64)} (index ${i.peer.index}${i.peer.mtu ? `, MTU ${i.peer.mtu}` : ''})${i.peer.bridge ? ` on bridge ${text(i.peer.bridge, 64)}` : ''}` : ''}`,

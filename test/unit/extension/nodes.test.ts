@@ -233,6 +233,7 @@ describe('tree nodes', () => {
       readOnlyRoot: false,
       sensitiveMounts: [{ mountPoint: '/s\nock', hostPath: '/run/docker.sock', kind: 'runtime-socket', readOnly: false, shared: false }],
       sharedMounts: [],
+      mountsRead: true,
     };
     const base = container('c'.repeat(64), 'web');
     const c = {

@@ -79,7 +79,7 @@ describe('pods in the tree', () => {
     );
     // Members are the same container nodes as anywhere: they open to namespaces, cgroup, processes ….
     assert.equal(members[1].contextValue, 'xray.container.running');
-    assert.deepEqual((await children(members[1])).map((n) => n.label).slice(0, 3), ['Namespaces', 'cgroup', 'Processes']);
+    assert.deepEqual((await children(members[1])).map((n) => n.label).slice(0, 3), ['Namespaces', 'cgroup', 'Security']);
     assert.match(members[0].tooltip!, /sandbox \(pause\) container of Kubernetes pod shop\/web-0/);
     assert.match(members[1].tooltip!, /in Kubernetes pod shop\/web-0 as nginx/);
   });

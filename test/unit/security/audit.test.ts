@@ -45,6 +45,7 @@ function posture(over: Partial<SecurityPosture> = {}): Omit<SecurityPosture, 've
       { mountPoint: '/var/run/docker.sock', hostPath: '/run/docker.sock', kind: 'runtime-socket', readOnly: false, shared: false },
     ],
     sharedMounts: [],
+    mountsRead: true,
     ...over,
   };
 }

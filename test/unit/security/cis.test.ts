@@ -44,6 +44,7 @@ function posture(over: Partial<Posture> = {}): Posture {
     readOnlyRoot: false,
     sensitiveMounts: [],
     sharedMounts: [],
+    mountsRead: true,
     ...over,
   };
 }

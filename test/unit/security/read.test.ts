@@ -168,6 +168,7 @@ describe('security/read', () => {
         { mountPoint: '/var/run/docker.sock', hostPath: '/run/docker.sock', kind: 'runtime-socket', readOnly: false, shared: false },
       ],
       sharedMounts: ['/shared'],
+      mountsRead: true,
     });
     // Only the process's own files, and AppArmor's attr file answered first.
     for (const file of f.reads) assert.ok(file.startsWith(`${P}/`), file);
@@ -303,16 +304,19 @@ describe('security/read', () => {
     assert.equal(p.noNewPrivs, true);
   });
 
-  it('finds only kernel filesystems without a host mount table', async () => {
+  it("traces no mount without the host's mount table, says so, and leaves the mount verdicts to be unknown", async () => {
     const privileged = MOUNTINFO.replace(
       '/sys ro,nosuid,nodev,noexec,relatime - sysfs sysfs ro',
       '/sys rw,nosuid,nodev,noexec,relatime - sysfs sysfs rw',
     );
     assert.notEqual(privileged, MOUNTINFO);
     const r = await readPosture(files({ [`${P}/mountinfo`]: privileged }), PID, null, DOCKER_DEFAULT_CAPABILITIES, 40);
-    assert.deepEqual(posture(r).sensitiveMounts, [
-      { mountPoint: '/sys', hostPath: null, kind: 'writable-kernel-fs', readOnly: false, shared: false },
-    ]);
+    assert.deepEqual(posture(r).sensitiveMounts, []);
+    assert.equal(posture(r).mountsRead, false);
+    assert.deepEqual(
+      r.errors.map((e) => e.field),
+      ['security.mounts'],
+    );
   });
 
   describe('readLastCap', () => {
