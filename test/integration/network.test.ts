@@ -47,7 +47,9 @@ function parseAddrs(text: string): Map<string, Set<string>> {
   return out;
 }
 
-for (const target of suiteTargets()) {
+// Against this machine's engine: the VM targets' runs of this suite are the next step (they add minutes per
+// target under emulation to a CI run that must stay within its time; the README says so).
+for (const target of suiteTargets().filter((x) => x === 'local')) {
   describe(`network namespaces (${target})`, function () {
     this.timeout(target === 'local' ? 180_000 : 900_000);
     let t: Target;
