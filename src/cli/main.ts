@@ -24,6 +24,9 @@ Exit codes: 0 fine, 1 CI or audit rules failed, 2 daemon unreachable, 3 a name t
  */
 export const EXIT = { ok: 0, rulesFailed: 1, daemon: 2, notFound: 3, other: 4, helper: 5, usage: 64 } as const;
 
+/** Seconds a helper the CLI leaves stays for the next run (--helper-idle). */
+export const DEFAULT_CLI_HELPER_IDLE_S = 60;
+
 const USAGE = `container-xray: what a container really is (namespaces, cgroups, overlay layers)
 
 Usage:
@@ -50,6 +53,10 @@ Options:
                    Default: a local official image by its exact name (busybox, alpine,
                    debian or ubuntu, any tag, optionally docker.io/library/…); no other
                    image is ever picked, and one that cannot run is an error (exit 5)
+  --helper-idle SECONDS
+                   how long a helper container this run leaves stays for the next run of
+                   this user to reuse (default ${DEFAULT_CLI_HELPER_IDLE_S}); it ends by itself after that long
+                   without a request. 0: the helper goes with the run
   --all            snapshot: stopped containers too, with their exit code and OOM kill;
                    layers: every changed file
   --network        snapshot: each network namespace's interfaces, routes, listening
@@ -77,6 +84,7 @@ const VALUE_FLAGS = new Set([
   'access',
   'runtime',
   'helper-image',
+  'helper-idle',
   'lowest-efficiency',
   'highest-wasted-bytes',
   'highest-user-wasted-percent',
@@ -151,6 +159,8 @@ export async function run(argv: string[], io: Output, version = '0.0.0'): Promis
     const runtime = str(args, 'runtime');
     if (runtime !== undefined && !(RUNTIME_SETTINGS as readonly string[]).includes(runtime))
       throw new UsageError(`--runtime takes ${RUNTIME_SETTINGS.join(', ')}, not "${runtime}"`);
+    const idle = str(args, 'helper-idle') ?? String(DEFAULT_CLI_HELPER_IDLE_S);
+    if (!/^\d{1,5}$/.test(idle)) throw new UsageError(`--helper-idle takes whole seconds (0 to 99999), not "${idle}"`);
     const engine = await Engine.create({
       override: str(args, 'host'),
       context: str(args, 'context'),
@@ -158,6 +168,7 @@ export async function run(argv: string[], io: Output, version = '0.0.0'): Promis
       access: access as AccessSetting | undefined,
       helperImage: str(args, 'helper-image'),
       helperIdleMs: 0,
+      helperReuseS: Number(idle),
     });
     try {
       switch (args.command) {

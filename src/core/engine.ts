@@ -86,6 +86,12 @@ export interface EngineOptions extends ResolveOptions {
   layerCacheDir?: string | null;
   /** How long an idle helper container stays after the last read of a refresh (ms); 0 stops it at once. */
   helperIdleMs?: number;
+  /**
+   * Seconds a helper this engine leaves behind stays for the next engine of the same user to take over (the
+   * CLI: one run after another shares one helper); it ends by itself after that long without a request. 0 or
+   * absent: the helper goes with the engine. Needs the helper registry (not with diskCache false).
+   */
+  helperReuseS?: number;
   /** What one container may cost a snapshot (deadline, processes listed); CONTAINER_LIMITS by default. */
   containerLimits?: Partial<ContainerLimits>;
 }

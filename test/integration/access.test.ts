@@ -10,9 +10,12 @@ import { HELPER_LABEL, HelperSession } from '../../src/core/access/helper';
 import { helperBinds } from '../../src/core/access/paths';
 import { ContainerSnapshot, LayerReport, Snapshot } from '../../src/shared/model';
 import { buildImage, docker, ensureBaseImage, removeContainers, requireDocker, runContainer } from '../support/docker';
-import { asDockerUser, ensureDockerUser, removeDockerUser } from '../support/dockerUser';
+import { DOCKER_USER, asDockerUser, ensureDockerUser, removeDockerUser } from '../support/dockerUser';
+import { openTarget, removeParkedHelpers } from '../support/targets';
 
 const CLI = path.join(__dirname, '..', '..', '..', 'dist', 'cli.js');
+/** Where the docker-group user's CLI runs record their helpers (its default cache dir). */
+const USER_REGISTRY = `/home/${DOCKER_USER}/.cache/container-xray/helpers`;
 const WEIRD = 'we ird\nname ';
 /** An official name (so it is the image picked when none is set), yet no shell: the user's image all the same. */
 const NO_SHELL = 'busybox:xray-it-noshell';
@@ -193,6 +196,7 @@ CMD ["sleep", "3600"]
   });
 
   after(async () => {
+    await removeParkedHelpers(await openTarget('local'), USER_REGISTRY);
     await removeContainers(Object.values(ids));
     await docker(['rmi', '-f', 'xray-it-access:1', NO_SHELL]).catch(() => undefined);
     if (cliDir) fs.rmSync(cliDir, { recursive: true, force: true });
@@ -239,8 +243,53 @@ CMD ["sleep", "3600"]
     }
   });
 
-  it('leaves no helper container behind once the CLI exits', async () => {
-    assert.deepEqual(await helperContainers(), []);
+  it('leaves its helper parked for the next run, which takes it over: no second helper starts, and the reads agree', async () => {
+    const parked = await helperContainers();
+    assert.equal(parked.length, 1, `one helper left running for the next run: ${parked.join(', ')}`);
+    const records = fs.readdirSync(USER_REGISTRY).filter((n) => n.startsWith('parked-'));
+    assert.equal(records.length, 1, `the user's registry records it as parked: ${records.join(', ')}`);
+    assert.ok(records[0].startsWith(`parked-${parked[0]}`), `${records[0]} records the running helper ${parked[0]}`);
+    const since = (Date.now() / 1000).toFixed(3);
+    const next = await runCli(cli, ['snapshot', '--json', '--helper-image', base, ...names], 'user');
+    const again = json<Snapshot>(next, 'the next docker-group user snapshot');
+    assert.deepEqual(comparableSnapshot(again), comparableSnapshot(root), 'the same reads as root through the helper it took over');
+    const created = await docker([
+      'events',
+      '--since',
+      since,
+      '--until',
+      (Date.now() / 1000 + 1).toFixed(3),
+      '--filter',
+      'type=container',
+      '--filter',
+      'event=create',
+      '--filter',
+      `label=${HELPER_LABEL}=1`,
+      '--format',
+      '{{.Actor.ID}}',
+    ]);
+    assert.equal(created.trim(), '', 'no helper container was created for the next run');
+    assert.deepEqual(await helperContainers(), parked, 'the same helper runs on, parked again');
+    console.log(
+      `      docker-group user CLI snapshot: first run (starts the helper) ${userRun.ms} ms, next run (takes it over) ${next.ms} ms`,
+    );
+  });
+
+  it('a parked helper ends by itself after its idle time (--helper-idle), and the daemon removes it', async function () {
+    this.timeout(180000);
+    const before = new Set(await helperContainers());
+    const run = await runCli(cli, ['snapshot', '--json', '--helper-idle', '20', '--helper-image', base, names[2]], 'user');
+    json<Snapshot>(run, 'a snapshot with a 20 s helper idle time');
+    const fresh = (await helperContainers()).filter((id) => !before.has(id));
+    assert.equal(fresh.length, 1, 'another idle time is another helper (it is not taken over)');
+    const parkedAt = Date.now();
+    let gone = false;
+    while (!gone && Date.now() - parkedAt < 60000) {
+      await new Promise((r) => setTimeout(r, 1000));
+      gone = !(await helperContainers()).includes(fresh[0]);
+    }
+    assert.ok(gone, `the helper ${fresh[0]} still runs ${Date.now() - parkedAt} ms after it was parked with a 20 s idle time`);
+    console.log(`      a helper parked with a 20 s idle time was gone ${Date.now() - parkedAt} ms after its run ended`);
   });
 
   it('gives the same image layers (tar-split read through the helper) and container layer changes', async () => {
@@ -267,6 +316,9 @@ CMD ["sleep", "3600"]
     assert.equal(changes.get('/data/link')?.linkTarget, '/data/sub');
     assert.equal(changes.get('/home/app/private/secret')?.sizeBytes, 2, 'a dir only uid 1000 may read (DAC_READ_SEARCH)');
     assert.ok(report.upper!.sizeBytes > 0, 'sizes from the upper dir, not the daemon change list');
+    assert.ok((await helperContainers()).length <= 1, 'one helper at most: each run takes over the one the last left');
+    // The parked one removed, nothing of the CLI runs is left (the tests below count helpers from zero).
+    await removeParkedHelpers(await openTarget('local'), USER_REGISTRY);
     assert.deepEqual(await helperContainers(), []);
   });
 

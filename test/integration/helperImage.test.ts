@@ -12,6 +12,7 @@ import { currentProcess } from '../../src/core/access/registry';
 import { Engine } from '../../src/core/engine';
 import type { HostFacts, LayerReport, Snapshot } from '../../src/shared/model';
 import { buildImage, docker, ensureBaseImage, removeContainers, requireDocker, runContainer } from '../support/docker';
+import { openTarget, removeParkedHelpers } from '../support/targets';
 
 const DIST = path.resolve(__dirname, '..', '..', '..', 'dist');
 const OFFICIAL = 'busybox:xray-helperimg';
@@ -75,6 +76,9 @@ function otherOfficialImages(): string[] {
     .filter((t) => OFFICIAL_REPOS.has(t.slice(0, t.lastIndexOf(':'))) && t !== OFFICIAL);
 }
 
+/** The idle time the killed CLI gives its helper (--helper-idle). */
+const KILLED_IDLE_S = 15;
+
 describe('the helper image and the helper lifecycle (real engine)', function () {
   this.timeout(300000);
   let dir: string;
@@ -135,6 +139,10 @@ describe('the helper image and the helper lifecycle (real engine)', function () 
   });
 
   after(async () => {
+    // The helpers this suite's CLI runs left parked for reuse, in the caches it gave them.
+    if (dir)
+      for (const cache of ['cache', 'killed'])
+        await removeParkedHelpers(await openTarget('local'), path.join(dir, cache, 'container-xray', 'helpers'));
     await removeContainers(Object.values(ids));
     await docker(['rmi', '-f', OFFICIAL, WORKING, NO_SHELL, ...LOOKALIKES]).catch(() => undefined);
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
@@ -333,12 +341,23 @@ describe('the helper image and the helper lifecycle (real engine)', function () 
     }
   });
 
-  it('leaves no helper running 30 s after the CLI is killed (SIGKILL) in the middle of a read', async () => {
+  it('leaves no helper running once its idle time is over after the CLI is killed (SIGKILL) in the middle of a read', async () => {
     const cache = path.join(dir, 'killed');
     const registry = path.join(cache, 'container-xray', 'helpers');
     const child: ChildProcess = spawn(
       process.execPath,
-      [cli, 'layers', 'xray-helperimg-big', '--json', '--access', 'helper', '--helper-image', WORKING],
+      [
+        cli,
+        'layers',
+        'xray-helperimg-big',
+        '--json',
+        '--access',
+        'helper',
+        '--helper-image',
+        WORKING,
+        '--helper-idle',
+        String(KILLED_IDLE_S),
+      ],
       {
         env: { ...process.env, XDG_CACHE_HOME: cache },
         stdio: 'ignore',
@@ -367,9 +386,11 @@ describe('the helper image and the helper lifecycle (real engine)', function () 
     }
     assert.ok(helperId, 'the CLI started a helper');
     assert.equal(exitedFirst, false, 'the CLI was still at work when it was killed');
+    // A CLI's helper keeps its stdin for the next run (--helper-idle), so it ends by its idle time, counted
+    // from its last request: the walk it was doing, then that long.
     const killedAt = Date.now();
     let gone = false;
-    while (Date.now() - killedAt < 30000) {
+    while (Date.now() - killedAt < 30000 + KILLED_IDLE_S * 1000) {
       const running = (await docker(['ps', '-q', '--no-trunc', '--filter', `id=${helperId}`])).trim();
       if (running === '') {
         gone = true;
@@ -379,7 +400,7 @@ describe('the helper image and the helper lifecycle (real engine)', function () 
     }
     const after = Date.now() - killedAt;
     if (!gone) await docker(['rm', '-f', helperId!]).catch(() => undefined);
-    assert.ok(gone, `the helper ${helperId} was still running 30 s after its CLI was killed`);
+    assert.ok(gone, `the helper ${helperId} was still running ${30 + KILLED_IDLE_S} s after its CLI was killed`);
     console.log(`      the helper exited ${after} ms after its CLI was killed`);
     // Its record is left (the CLI could not clear it); the next run, of any command, clears it.
     assert.equal(fs.readdirSync(registry).length, 1);

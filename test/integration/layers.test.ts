@@ -266,7 +266,7 @@ for (const name of suiteTargets()) {
 
     it("lists a container's writable layer as docker diff does, with sizes and opaque directories", async function () {
       this.timeout(900_000);
-      const id = await runOn(t, ['--network', 'none', tags.legacy]);
+      const id = await runOn(t, ['--network', 'none', tags[buildersOf(name)[0]]]);
       containers.push(id);
       await t.docker([
         'exec',

@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import { BASE_IMAGE, ensureBaseImage } from './docker';
-import { podmanLeftovers, stopVms } from './targets';
+import { podmanLeftovers, preBootVms, removeAllParkedHelpers, stopVms } from './targets';
 
 interface MachineState {
   interfaces: string[];
@@ -74,13 +74,23 @@ function diff(before: string[], after: string[]): { added: string[]; removed: st
 
 let before: MachineState | null = null;
 
+/**
+ * `vm`: this process checks only the VMs it opened (scripts/test-all.mjs runs one target's suites beside the
+ * rest, whose own process checks this machine).
+ */
+const VM_ONLY = process.env.XRAY_MACHINE_CHECKS === 'vm';
+
 export const mochaHooks = {
   beforeAll(): void {
-    before = record();
+    if (!VM_ONLY) before = record();
+    // Only runs that reach the integration suites need the VMs (a run of the unit tests alone does not).
+    if (process.argv.some((a) => /integration/.test(a)) || (process.env.npm_lifecycle_event ?? '') === 'test') preBootVms();
   },
   async afterAll(this: Mocha.Context): Promise<void> {
     this.timeout(600000);
     // The Podman stores in the test VM the run opened: what the run made there is gone (checked before the VM stops).
+    // Helpers the run's CLI calls left parked for reuse are the run's own: removed first.
+    await removeAllParkedHelpers(!VM_ONLY);
     const problems: string[] = await podmanLeftovers();
     stopVms();
     if (!before) {

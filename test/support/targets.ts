@@ -14,6 +14,7 @@ import { execFile, execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { defaultHelperRegistryDir } from '../../src/core/access/registry';
 import type { EngineOptions } from '../../src/core/engine';
 import { BASE_IMAGE, TEST_LABEL, ensureBaseImage } from './docker';
 
@@ -26,11 +27,16 @@ export function isPodman(name: TargetName): boolean {
 }
 
 /**
- * The builders a target's daemon has: Docker's legacy builder and BuildKit; Podman builds with Buildah
- * alone, whose history has the legacy builder's forms (`/bin/sh -c #(nop) COPY file:… in …`, `|1 A=b /bin/sh -c …`).
+ * The builders the suites build with on a target: Podman has Buildah alone, whose history has the legacy
+ * builder's forms (`/bin/sh -c #(nop) COPY file:… in …`, `|1 A=b /bin/sh -c …`). Docker 20.10 here builds
+ * with its default legacy builder and with BuildKit; Docker 26 with BuildKit, its default since 23.0, and on
+ * the containerd image store with the deprecated legacy builder too, whose history sizes differ there. (The
+ * legacy builder on overlay2 is this machine's; on Docker 26 it writes the same history, in a VM where each of
+ * its steps costs a container start.)
  */
 export function buildersOf(name: TargetName): ('legacy' | 'buildkit')[] {
-  return isPodman(name) ? ['legacy'] : ['legacy', 'buildkit'];
+  if (isPodman(name)) return ['legacy'];
+  return name === 'vm-docker' ? ['buildkit'] : ['legacy', 'buildkit'];
 }
 
 /** The guest's rootless Podman user (scripts/vm/build.sh makes it). */
@@ -172,11 +178,12 @@ export function ensureVm(mode: 'docker' | 'containerd'): Promise<VmState> {
       const before = readState(mode);
       if (before && alive(before.pid)) foundRunning.add(mode);
       try {
-        execFileSync('bash', [path.join(REPO, 'scripts', 'vm', 'boot.sh'), mode], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 900000 });
+        // Not execFileSync: a boot started ahead (preBootVms) must leave the tests running meanwhile.
+        await run('bash', [path.join(REPO, 'scripts', 'vm', 'boot.sh'), mode], { timeout: 900000 });
       } catch (err) {
-        const e = err as { stderr?: Buffer; message: string };
+        const e = err as { message: string };
         throw new Error(
-          `the test VM (${mode}) did not come up: ${(e.stderr?.toString() || e.message).slice(-3000)}\n` +
+          `the test VM (${mode}) did not come up: ${e.message.slice(-3000)}\n` +
             'It needs qemu-system-x86 and debootstrap (scripts/setup-env.sh installs them); run `bash scripts/vm/boot.sh ' +
             `${mode}\` to see why.`,
           { cause: err },
@@ -190,6 +197,20 @@ export function ensureVm(mode: 'docker' | 'containerd'): Promise<VmState> {
     p.catch(() => booted.delete(mode));
   }
   return p;
+}
+
+/**
+ * Boots the VMs the run's targets need ahead of their suites, one after the other, while the suites before
+ * them run (a boot takes a minute or two under emulation). A failure is left for the suite that needs the VM
+ * to report (it boots again).
+ */
+export function preBootVms(): void {
+  const names = suiteTargets();
+  const modes = [
+    ...(names.some((n) => n !== 'local' && n !== 'vm-containerd') ? ['docker' as const] : []),
+    ...(names.includes('vm-containerd') ? ['containerd' as const] : []),
+  ];
+  void modes.reduce<Promise<unknown>>((prev, mode) => prev.then(() => ensureVm(mode).catch(() => undefined)), Promise.resolve());
 }
 
 /**
@@ -466,9 +487,55 @@ export async function podmanLeftovers(): Promise<string[]> {
 }
 
 const loaded = new Set<string>();
+/** Every target a suite opened in this run, by name (the last one opened of each). */
+const opened = new Map<TargetName, Target>();
+
+/**
+ * The helpers CLI runs of this user left parked for reuse (registry.ts) on the target's daemon, removed with
+ * their records: what the run made goes before the root hooks compare the machine. `dir` is the registry
+ * directory those runs used (the default one unless a suite gave them a cache of their own).
+ */
+export async function removeParkedHelpers(t: Target, dir = defaultHelperRegistryDir()): Promise<string[]> {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir).filter((n) => /^parked-[0-9a-f]{64}\.json$/.test(n));
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const file = path.join(dir, name);
+    let rec: { endpoint?: string; helper?: string };
+    try {
+      rec = JSON.parse(fs.readFileSync(file, 'utf8')) as typeof rec;
+    } catch {
+      continue;
+    }
+    const ours = t.host ? rec.endpoint === t.host : typeof rec.endpoint === 'string' && rec.endpoint.startsWith('unix://');
+    if (!ours || typeof rec.helper !== 'string') continue;
+    await t.docker(['rm', '-f', rec.helper]).catch(() => undefined);
+    fs.rmSync(file, { force: true });
+    removed.push(rec.helper);
+  }
+  return removed;
+}
+
+/** removeParkedHelpers for every target the run opened (the root hook's step). */
+export async function removeAllParkedHelpers(withLocal = true): Promise<void> {
+  // This machine's daemon too: suites that drive it without a target run the CLI against it.
+  const all = new Map(opened);
+  if (withLocal) all.set('local', localTarget);
+  for (const t of all.values()) await removeParkedHelpers(t);
+}
 
 /** The target, its VM booted and the base image loaded into its daemon. */
 export async function openTarget(name: TargetName): Promise<Target> {
+  const t = await openTargetOnce(name);
+  opened.set(name, t);
+  return t;
+}
+
+async function openTargetOnce(name: TargetName): Promise<Target> {
   if (name === 'local') {
     await ensureBaseImage();
     return localTarget;
@@ -571,6 +638,30 @@ export async function inspectOn<T = Record<string, unknown>>(t: Target, ref: str
 /** Starts a labelled container on the target (`docker run -d`); returns its full id. */
 export async function runOn(t: Target, args: string[]): Promise<string> {
   return (await t.docker(['run', '-d', '--label', TEST_LABEL, ...args])).trim();
+}
+
+/**
+ * Runs `fn` over `items`, at most `limit` at a time, results in the items' order. A VM guest spends most of a
+ * container start waiting (the runtime, systemd, the forwarded API): a few at once take little longer than one.
+ */
+export async function eachLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+/** Starts labelled containers on the target, a few at a time (see eachLimit); returns their full ids by key. */
+export async function runAllOn(t: Target, specs: Record<string, string[]>, limit = 4): Promise<Record<string, string>> {
+  const keys = Object.keys(specs);
+  const ids = await eachLimit(keys, limit, (k) => runOn(t, specs[k]));
+  return Object.fromEntries(keys.map((k, i) => [k, ids[i]]));
 }
 
 /** Removes containers on the target; those already gone are no error. */

@@ -1,7 +1,7 @@
 // The helper container: started through the daemon when the engine cannot read the daemon's /proc,
 // cgroupfs and /var/lib/docker itself (a docker-group user, Docker Desktop, a remote daemon). It runs
 // HELPER_SCRIPT and answers read requests over its attached stdin/stdout; see protocol.ts.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomInt } from 'node:crypto';
 import type { HelperContainerSpec, Runtime } from '../runtime/types';
 import { HelperImage, describeHelperImage } from './helperImage';
 import { HelperBind, PathTranslator } from './paths';
@@ -66,9 +66,17 @@ export interface HelperSpec {
   dockerRootDir: string;
   /** How long the container may take to start and answer `ready`. */
   startTimeoutMs?: number;
+  /**
+   * Keep the helper for a later run of this user instead of removing it when the session closes (the CLI):
+   * its stdin stays open, its script ends after `idleS` seconds without a request, and `park` records it
+   * for whoever takes it over (registry.ts). Absent: the helper goes with its session (and its owner).
+   */
+  reuse?: { idleS: number; park: (id: string, missing: string[], untilMs: number) => Promise<void> };
 }
 
 const DEFAULT_TIMEOUT_MS = 20_000;
+/** Milliseconds of idle time a helper must have left to be parked (a later run needs some of it). */
+const PARK_MARGIN_MS = 10_000;
 /** How long a helper may take to start and say `ready`: a busy daemon, or one in a VM, needs more than a read. */
 const START_TIMEOUT_MS = 60_000;
 /** The helper container's memory limit (no swap beyond it). */
@@ -107,7 +115,7 @@ export function helperContainerSpec(spec: HelperSpec, binds: HelperBind[], name:
     image: spec.imageId ?? spec.image,
     entrypoint: ['/bin/sh', '-c'],
     cmd: [HELPER_SCRIPT, 'container-xray-helper'],
-    env: ['LC_ALL=C', `XRAY_IDLE_S=${Math.max(1, Math.ceil(spec.idleTimeoutS ?? DEFAULT_HELPER_IDLE_S))}`],
+    env: ['LC_ALL=C', `XRAY_IDLE_S=${Math.max(1, Math.ceil(spec.reuse?.idleS ?? spec.idleTimeoutS ?? DEFAULT_HELPER_IDLE_S))}`],
     labels: { [HELPER_LABEL]: '1' },
     // As `docker run -v` picks: the daemon demands rslave under its root dir (overlays mounted later show up
     // too); rslave elsewhere fails where / is a private mount. Before Docker 25.0 a read-only bind leaves
@@ -123,7 +131,18 @@ export function helperContainerSpec(spec: HelperSpec, binds: HelperBind[], name:
     tmpfs: { '/tmp': 'rw,noexec,nosuid,nodev,size=64m,mode=700' },
     apparmorUnconfined: spec.securityOptions.some((o) => /(^|,)name=apparmor(,|$)/.test(o)),
     selinuxDisabled: spec.securityOptions.some((o) => /(^|,)name=selinux(,|$)/.test(o)),
+    keepStdin: spec.reuse !== undefined,
   };
+}
+
+/**
+ * What a helper container is made of, as a hash: everything the runtime is asked for but its name. A parked
+ * helper is taken over only by a run that would have made the same one (same image ID, script, binds, idle
+ * time, limits), so a new version or other settings never inherit an older helper.
+ */
+export function helperFingerprint(spec: HelperSpec): string {
+  const { name: _name, ...rest } = helperContainerSpec(spec, spec.binds, '');
+  return createHash('sha256').update(JSON.stringify(rest)).digest('hex');
 }
 
 interface Pending {
@@ -141,7 +160,13 @@ export class HelperSession {
   private readonly pending = new Map<number, Pending>();
   /** Ids in the order sent: the script answers in that order, so the first one is the one being worked on. */
   private readonly queue: number[] = [];
-  private nextId = 1;
+  /**
+   * Request ids start anywhere in a large range: a session that takes over a parked helper never matches an
+   * id of the session before it.
+   */
+  private nextId = randomInt(1, 2 ** 30);
+  /** When the script last answered (ms): its idle time runs from there. */
+  private lastActive = Date.now();
   private timer: NodeJS.Timeout | null = null;
   private stderrTail = '';
   private ended: Error | null = null;
@@ -157,6 +182,9 @@ export class HelperSession {
     /** The image ID the container was created from. */
     readonly imageId: string | null,
     private readonly onRemoved?: (id: string) => Promise<void> | void,
+    private readonly reuse?: HelperSpec['reuse'],
+    /** Host paths of optional binds the daemon's machine lacked (kept with a parked helper). */
+    private readonly missing: string[] = [],
   ) {}
 
   get id(): string {
@@ -205,15 +233,17 @@ export class HelperSession {
         await discard();
         throw new HelperUnavailableError(spec.image, `cannot attach to the helper container: ${daemonMessage(err)}`);
       }
-      const missing = new Set(spec.binds.filter((b) => !binds.includes(b)).map((b) => b.host));
+      const missing = spec.binds.filter((b) => !binds.includes(b)).map((b) => b.host);
       const session = new HelperSession(
         runtime,
         container,
         stream,
         spec.image,
-        new PathTranslator(spec.binds, missing),
+        new PathTranslator(spec.binds, new Set(missing)),
         spec.imageId ?? null,
         spec.onRemoved,
+        spec.reuse,
+        missing,
       );
       // Podman's attach hands the attach call's JSON body to the script's stdin before anything the engine
       // writes: a newline ends that line, which the script skips (no request id), before the first request.
@@ -247,6 +277,49 @@ export class HelperSession {
     }
   }
 
+  /**
+   * Takes over a helper an earlier run of this user parked (its ID from the registry, already claimed): it
+   * must still run from the image this run chose; the session attaches and asks one harmless question
+   * (lstat of the helper's own `/`) before it is used. Throws when any of that fails; the caller removes it.
+   */
+  static async resume(runtime: Runtime, id: string, spec: HelperSpec, missing: string[]): Promise<HelperSession> {
+    const detail = await runtime.inspectContainer(id);
+    if (!detail.running) throw new Error(`the parked helper ${id.slice(0, 12)} is not running`);
+    if (spec.imageId && detail.imageId !== spec.imageId)
+      throw new Error(`the parked helper ${id.slice(0, 12)} runs another image (${detail.imageId}, not ${spec.imageId})`);
+    const stream = await runtime.helpers.attach(id);
+    const session = new HelperSession(
+      runtime,
+      id,
+      stream,
+      spec.image,
+      new PathTranslator(spec.binds, new Set(missing)),
+      spec.imageId ?? null,
+      spec.onRemoved,
+      spec.reuse,
+      missing,
+    );
+    // No `ready` comes from a script that runs already; the reply to the probe says it answers this session.
+    session.ready = null;
+    session.listen();
+    stream.write('\n');
+    try {
+      const reply = await session.request('s', '/', 'the parked helper', 10_000);
+      if (!reply.ok) throw new Error(`the parked helper did not answer as expected: ${reply.message}`);
+    } catch (err) {
+      session.detach();
+      throw err;
+    }
+    return session;
+  }
+
+  private listen(): void {
+    this.stream.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.stream.on('end', () => this.fail(this.exitError()));
+    this.stream.on('close', () => this.fail(this.exitError()));
+    this.stream.on('error', (err: Error) => this.fail(new Error(`the helper container's stream broke: ${err.message}`)));
+  }
+
   private waitReady(timeoutMs: number): Promise<void> {
     const promise = new Promise<void>((resolve, reject) => {
       this.ready = { resolve, reject };
@@ -255,10 +328,7 @@ export class HelperSession {
       () => this.fail(new Error(`the helper container from ${this.image} did not answer within ${timeoutMs} ms`)),
       timeoutMs,
     );
-    this.stream.on('data', (chunk: Buffer) => this.onData(chunk));
-    this.stream.on('end', () => this.fail(this.exitError()));
-    this.stream.on('close', () => this.fail(this.exitError()));
-    this.stream.on('error', (err: Error) => this.fail(new Error(`the helper container's stream broke: ${err.message}`)));
+    this.listen();
     return promise.finally(() => clearTimeout(timer));
   }
 
@@ -292,6 +362,7 @@ export class HelperSession {
     }
     const p = this.pending.get(reply.id);
     if (!p) return;
+    this.lastActive = Date.now();
     this.pending.delete(reply.id);
     const at = this.queue.indexOf(reply.id);
     if (at >= 0) this.queue.splice(at, 1);
@@ -349,21 +420,46 @@ export class HelperSession {
   }
 
   /**
+   * Leaves a healthy, quiet helper running for a later run (when the session was made for reuse): the
+   * connection goes, its stdin stays open, and the registry records it until its idle time is nearly over.
+   * False when it cannot be parked (not for reuse, ended, a request still out, too little time left, the
+   * record not written): then it is stopped as any other.
+   */
+  private async park(): Promise<boolean> {
+    const reuse = this.reuse;
+    if (!reuse || this.ended || this.pending.size > 0) return false;
+    const until = this.lastActive + reuse.idleS * 1000 - PARK_MARGIN_MS / 2;
+    if (until - Date.now() < PARK_MARGIN_MS) return false;
+    this.fail(new Error('the helper container was left for the next run'));
+    (this.stream as NodeJS.ReadWriteStream & { destroy?: () => void }).destroy?.();
+    try {
+      await reuse.park(this.containerId, this.missing, until);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
    * Stops the helper: closing its stdin ends the script, the container exits and the daemon removes it
    * (AutoRemove). Waits for the removal; kills and removes it itself when that does not happen in time.
    */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      if (await this.park()) return;
       this.fail(new Error('the helper container was stopped'));
       try {
         this.stream.end();
       } catch {
         // Already closed.
       }
-      const removed = this.runtime.helpers.waitRemoved(this.containerId).then(
-        () => true,
-        (err: unknown) => statusOf(err) === 404,
-      );
+      // A helper that keeps its stdin does not end at EOF: it is removed at once.
+      const removed = this.reuse
+        ? Promise.resolve(false)
+        : this.runtime.helpers.waitRemoved(this.containerId).then(
+            () => true,
+            (err: unknown) => statusOf(err) === 404,
+          );
       const inTime = await Promise.race([removed, new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 10_000).unref?.())]);
       if (!inTime) await removeQuietly(this.runtime, this.containerId);
       (this.stream as NodeJS.ReadWriteStream & { destroy?: () => void }).destroy?.();

@@ -31,8 +31,29 @@ export interface ProcessIdentity {
   start: string;
 }
 
+/**
+ * A helper left running for reuse (the CLI's, between runs): `parked-<id>.json`. Whoever renames the file
+ * first takes the helper over; until then it counts as this user's, and once `until` has passed it is an
+ * orphan (its script has ended by its idle time, and the daemon removed it).
+ */
+export interface ParkedRecord {
+  version: 1;
+  uid: number;
+  endpoint: string;
+  helper: string;
+  /** What the helper container was made of (helperFingerprint): only the same spec takes it over. */
+  key: string;
+  /** Host paths of optional binds the daemon's machine lacked when it was made. */
+  missing: string[];
+  /** Unix ms after which its script may have ended by itself: not taken over after that. */
+  until: number;
+}
+
 const CONTAINER_ID = /^[0-9a-f]{64}$/;
 const OWNER_FILE = /^(\d+)-([A-Za-z0-9:.]+)\.json$/;
+const PARKED_FILE = /^parked-([0-9a-f]{64})\.json$/;
+/** A parked helper is taken over only with this much of its idle time left. */
+const ADOPT_MARGIN_MS = 3000;
 /** Bounds on what is read back: a few owners with a few helpers each is all there ever is. */
 const MAX_FILES = 256;
 const MAX_FILE_BYTES = 64 * 1024;
@@ -87,6 +108,30 @@ function parseOwner(text: string): OwnerRecord | null {
   }
 }
 
+function parseParked(text: string): ParkedRecord | null {
+  try {
+    const v = JSON.parse(text) as Partial<ParkedRecord>;
+    if (v.version !== 1 || !Number.isInteger(v.uid) || typeof v.endpoint !== 'string') return null;
+    if (typeof v.helper !== 'string' || !CONTAINER_ID.test(v.helper) || typeof v.key !== 'string' || !/^[0-9a-f]{64}$/.test(v.key))
+      return null;
+    if (!Array.isArray(v.missing) || !v.missing.every((m) => typeof m === 'string') || typeof v.until !== 'number') return null;
+    return { version: 1, uid: v.uid!, endpoint: v.endpoint, helper: v.helper, key: v.key, missing: v.missing, until: v.until };
+  } catch {
+    return null;
+  }
+}
+
+/** A small regular file of the registry, or null (a link, a directory, something huge). */
+async function readSmall(file: string): Promise<string | null> {
+  try {
+    const stat = await fsp.lstat(file);
+    if (!stat.isFile() || stat.size > MAX_FILE_BYTES) return null;
+    return await fsp.readFile(file, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
 /** Helpers whose owner is gone: found in `file`, to be removed through the daemon. */
 export interface OrphanedHelpers {
   file: string;
@@ -112,6 +157,11 @@ export class HelperRegistry {
     return this.self;
   }
 
+  /** Whether helpers are recorded on disk (a parked helper needs that to be found again). */
+  get persistent(): boolean {
+    return this.dir !== null;
+  }
+
   /** The helpers this engine created and has not seen removed. */
   mine(): string[] {
     return [...this.created];
@@ -133,6 +183,55 @@ export class HelperRegistry {
     if (!this.dir) return null;
     const me = await this.me();
     return path.join(this.dir, `${me.pid}-${me.start}.json`);
+  }
+
+  /**
+   * Leaves a helper running for a later run of this user to take over (adopt), until `until`: its parked
+   * file is written first, then it leaves this process's own record, so it is always recorded somewhere.
+   */
+  async park(id: string, key: string, missing: string[], until: number): Promise<void> {
+    if (!this.dir) throw new Error('no registry directory to park the helper in');
+    const me = await this.me();
+    const rec: ParkedRecord = { version: 1, uid: me.uid, endpoint: this.endpoint, helper: id, key, missing, until };
+    await fsp.mkdir(this.dir, { recursive: true, mode: 0o700 });
+    const file = path.join(this.dir, `parked-${id}.json`);
+    const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
+    await fsp.writeFile(tmp, JSON.stringify(rec), { mode: 0o600 });
+    await fsp.rename(tmp, file);
+    await this.remove(id);
+  }
+
+  /**
+   * Takes over a parked helper of this user on this daemon made from the same spec (`key`) with enough idle
+   * time left: renaming its file is the claim, so of two runs only one gets it. Recorded as this engine's
+   * before it is returned. Null when there is none.
+   */
+  async adopt(key: string, now = Date.now()): Promise<{ id: string; missing: string[] } | null> {
+    if (!this.dir) return null;
+    const me = await this.me();
+    let names: string[];
+    try {
+      names = (await fsp.readdir(this.dir)).filter((n) => PARKED_FILE.test(n)).slice(0, MAX_FILES);
+    } catch {
+      return null;
+    }
+    for (const name of names) {
+      const file = path.join(this.dir, name);
+      const text = await readSmall(file);
+      const rec = text === null ? null : parseParked(text);
+      if (!rec || rec.uid !== me.uid || rec.endpoint !== this.endpoint || rec.key !== key) continue;
+      if (rec.helper !== PARKED_FILE.exec(name)![1] || rec.until < now + ADOPT_MARGIN_MS) continue;
+      const claim = `${file}.${me.pid}-${randomBytes(4).toString('hex')}.claim`;
+      try {
+        await fsp.rename(file, claim);
+      } catch {
+        continue; // another run took it first
+      }
+      await this.add(rec.helper);
+      await fsp.rm(claim, { force: true });
+      return { id: rec.helper, missing: rec.missing };
+    }
+    return null;
   }
 
   /** Writes this process's file (or removes it when no helper is left); writes run one after another. */
@@ -176,12 +275,30 @@ export class HelperRegistry {
     if (!this.dir) return { ids, orphans };
     const own = await this.ownFile();
     const me = await this.me();
-    let names: string[];
+    let all: string[];
     try {
-      names = (await fsp.readdir(this.dir)).filter((n) => OWNER_FILE.test(n)).slice(0, MAX_FILES);
+      all = await fsp.readdir(this.dir);
     } catch {
       return { ids, orphans };
     }
+    const names = all.filter((n) => OWNER_FILE.test(n)).slice(0, MAX_FILES);
+    const parked = all.filter((n) => PARKED_FILE.test(n)).slice(0, MAX_FILES);
+    const now = Date.now();
+    await Promise.all(
+      parked.map(async (name) => {
+        const file = path.join(this.dir!, name);
+        const text = await readSmall(file);
+        const rec = text === null ? null : parseParked(text);
+        if (!rec || rec.endpoint !== this.endpoint || rec.uid !== me.uid || rec.helper !== PARKED_FILE.exec(name)![1]) return;
+        ids.add(rec.helper);
+        // Past its idle time (and a grace for the daemon's removal): its script has ended; make sure it is gone.
+        if (rec.until + 60_000 < now)
+          orphans.push({
+            file,
+            owner: { version: 1, uid: rec.uid, pid: 0, start: 'parked', endpoint: rec.endpoint, helpers: [rec.helper] },
+          });
+      }),
+    );
     await Promise.all(
       names.map(async (name) => {
         const file = path.join(this.dir!, name);

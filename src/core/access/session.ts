@@ -11,7 +11,15 @@ import type { Runtime } from '../runtime/types';
 import { daemonFacts } from '../host/hostFacts';
 import type { HostFiles } from '../util/hostFiles';
 import { AccessPlan, accessReason, describeUser, planAccess, probeDirectAccess } from './choose';
-import { HELPER_IMAGE_HINT, HelperDeclinedError, HelperSession, HelperUnavailableError, removeHelperContainer } from './helper';
+import {
+  HELPER_IMAGE_HINT,
+  HelperDeclinedError,
+  HelperSession,
+  HelperSpec,
+  HelperUnavailableError,
+  helperFingerprint,
+  removeHelperContainer,
+} from './helper';
 import { HelperHostFiles } from './helperFiles';
 import { HelperImage, pickOfficialHelperImage } from './helperImage';
 import { HelperRegistry, defaultHelperRegistryDir } from './registry';
@@ -30,6 +38,8 @@ export class AccessSession {
   private fallback: AccessPath | null = null;
   /** The image (name and ID) the last helper ran from. */
   private ranHelper: HelperImage | null = null;
+  /** Helpers this engine took over from an earlier run (parked for reuse). */
+  adopted = 0;
   /** Image IDs approved (approveHelperImage) in this engine. */
   private readonly approved = new Set<string>();
   /** The helper containers this engine and this user's other runs created: how helpers are told apart. */
@@ -128,7 +138,8 @@ export class AccessSession {
       this.approved.add(chosen.imageId);
     }
     await this.ownHelpers();
-    const session = await HelperSession.start(this.runtime, {
+    const reuseS = this.helpers.persistent && this.runtime.helpers.reattachable ? Math.max(0, Math.ceil(this.opts.helperReuseS ?? 0)) : 0;
+    const spec: HelperSpec = {
       image: chosen.image,
       imageId: chosen.imageId,
       idleTimeoutS: this.helperIdleTimeoutS(),
@@ -139,9 +150,36 @@ export class AccessSession {
       dockerRootDir: info.DockerRootDir ?? '/var/lib/docker',
       onCreated: (id) => this.helpers.add(id),
       onRemoved: (id) => this.helpers.remove(id),
-    });
+    };
+    let session: HelperSession | null = null;
+    if (reuseS > 0) {
+      const key = helperFingerprint({ ...spec, reuse: { idleS: reuseS, park: async () => undefined } });
+      spec.reuse = { idleS: reuseS, park: (id, missing, until) => this.helpers.park(id, key, missing, until) };
+      session = await this.adoptHelper(key, spec);
+    }
+    session ??= await HelperSession.start(this.runtime, spec);
     this.ranHelper = { image: chosen.image, imageId: chosen.imageId, source: chosen.source };
     return session;
+  }
+
+  /**
+   * A helper an earlier run of this user parked, made from the same spec, taken over; null when there is
+   * none or it no longer answers (then it is removed, and a new one starts).
+   */
+  private async adoptHelper(key: string, spec: HelperSpec): Promise<HelperSession | null> {
+    for (let tries = 0; tries < 3; tries++) {
+      const parked = await this.helpers.adopt(key);
+      if (!parked) return null;
+      try {
+        const session = await HelperSession.resume(this.runtime, parked.id, spec, parked.missing);
+        this.adopted++;
+        return session;
+      } catch {
+        await removeHelperContainer(this.runtime, parked.id).catch(() => undefined);
+        await this.helpers.remove(parked.id);
+      }
+    }
+    return null;
   }
 
   /**

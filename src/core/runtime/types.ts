@@ -118,10 +118,21 @@ export interface HelperContainerSpec {
   /** The daemon confines containers with AppArmor / SELinux: lift it for the helper (it reads host files). */
   apparmorUnconfined: boolean;
   selinuxDisabled: boolean;
+  /**
+   * Keep the script's stdin open when the attached client goes, so a later run of the same user can attach
+   * again (a helper kept for reuse, which ends by its idle time). False: stdin closes with the client, and
+   * the helper with its owner.
+   */
+  keepStdin: boolean;
 }
 
 /** Creating, attaching, starting and removing the helper container through the runtime's API. */
 export interface HelperContainers {
+  /**
+   * Whether a helper made with keepStdin keeps its stdin once the attached client goes, so a later run can
+   * attach to it again (Docker: StdinOnce false). Podman's API closes it with the attach connection.
+   */
+  readonly reattachable: boolean;
   /** Creates the container; rejects with the runtime's error (statusCode, json.message). */
   create(spec: HelperContainerSpec): Promise<string>;
   /** The container's stdin/stdout/stderr, multiplexed as Docker's attach sends them. */

@@ -131,4 +131,91 @@ describe('access/registry', () => {
     assert.deepEqual(fs.readdirSync(dir), []);
     assert.deepEqual((await reg.known()).orphans, []);
   });
+
+  describe('helpers parked for the next run', () => {
+    const KEY = 'a'.repeat(64);
+    const parkedFile = (n: number) => path.join(dir, `parked-${cid(n)}.json`);
+
+    it("parks a helper: its file (0600) first, then it leaves the own record; it stays known as this user's", async () => {
+      const reg = new HelperRegistry(dir, ENDPOINT);
+      await reg.add(cid(30));
+      const until = Date.now() + 60_000;
+      await reg.park(cid(30), KEY, ['/var/lib/containerd'], until);
+      const me = await currentProcess();
+      assert.deepEqual(JSON.parse(fs.readFileSync(parkedFile(30), 'utf8')), {
+        version: 1,
+        uid: me.uid,
+        endpoint: ENDPOINT,
+        helper: cid(30),
+        key: KEY,
+        missing: ['/var/lib/containerd'],
+        until,
+      });
+      assert.equal(fs.statSync(parkedFile(30)).mode & 0o777, 0o600);
+      assert.deepEqual(reg.mine(), []);
+      assert.equal(fs.existsSync(path.join(dir, `${me.pid}-${me.start}.json`)), false, 'no longer in the own record');
+      const other = new HelperRegistry(dir, ENDPOINT);
+      const known = await other.known();
+      assert.deepEqual([...known.ids], [cid(30)], "hidden from snapshots as this user's helper");
+      assert.deepEqual(known.orphans, [], 'not an orphan while its idle time lasts');
+    });
+
+    it('is taken over once: the same spec, daemon and user, with idle time left; the claim is the rename', async () => {
+      const reg = new HelperRegistry(dir, ENDPOINT);
+      await reg.park(cid(31), KEY, [], Date.now() + 60_000);
+      const a = new HelperRegistry(dir, ENDPOINT);
+      const b = new HelperRegistry(dir, ENDPOINT);
+      const [ra, rb] = await Promise.all([a.adopt(KEY), b.adopt(KEY)]);
+      const won = [ra, rb].filter((r) => r !== null);
+      assert.equal(won.length, 1, 'only one of two runs gets it');
+      assert.deepEqual(won[0], { id: cid(31), missing: [] });
+      assert.deepEqual([...a.mine(), ...b.mine()], [cid(31)], "recorded as the adopter's");
+      assert.equal(fs.existsSync(parkedFile(31)), false);
+      assert.ok(!fs.readdirSync(dir).some((n) => n.endsWith('.claim')), 'the claim file is gone');
+    });
+
+    it('is not taken over by another spec, another daemon, another user, nor with too little idle time left', async () => {
+      const me = await currentProcess();
+      const reg = new HelperRegistry(dir, ENDPOINT);
+      await reg.park(cid(32), KEY, [], Date.now() + 60_000);
+      assert.equal(await new HelperRegistry(dir, ENDPOINT).adopt('b'.repeat(64)), null, 'another spec');
+      assert.equal(await new HelperRegistry(dir, 'tcp://10.0.0.1:2375').adopt(KEY), null, 'another daemon');
+      const rec = { version: 1, uid: me.uid + 1, endpoint: ENDPOINT, helper: cid(33), key: KEY, missing: [], until: Date.now() + 60_000 };
+      write(`parked-${cid(33)}.json`, rec);
+      write(`parked-${cid(34)}.json`, { ...rec, uid: me.uid, helper: cid(34), until: Date.now() + 1000 });
+      write(`parked-${cid(35)}.json`, { ...rec, uid: me.uid, helper: cid(36) });
+      fs.symlinkSync(parkedFile(32), path.join(dir, `parked-${cid(37)}.json`));
+      const adopter = new HelperRegistry(dir, ENDPOINT);
+      assert.deepEqual(await adopter.adopt(KEY), { id: cid(32), missing: [] });
+      assert.equal(await adopter.adopt(KEY), null, 'another user, nearly over, a file naming another helper, a link: none taken');
+    });
+
+    it('past its idle time it is an orphan, reaped with its file', async () => {
+      const me = await currentProcess();
+      write(`parked-${cid(38)}.json`, {
+        version: 1,
+        uid: me.uid,
+        endpoint: ENDPOINT,
+        helper: cid(38),
+        key: KEY,
+        missing: [],
+        until: Date.now() - 120_000,
+      });
+      const reg = new HelperRegistry(dir, ENDPOINT);
+      const { ids, orphans } = await reg.known();
+      assert.deepEqual([...ids], [cid(38)]);
+      assert.equal(orphans.length, 1);
+      const removed: string[] = [];
+      assert.deepEqual(await reg.reap(orphans, async (id) => void removed.push(id)), [cid(38)]);
+      assert.deepEqual(removed, [cid(38)]);
+      assert.deepEqual(fs.readdirSync(dir), []);
+    });
+
+    it('needs a directory to park in', async () => {
+      const reg = new HelperRegistry(null, ENDPOINT);
+      assert.equal(reg.persistent, false);
+      await assert.rejects(reg.park(cid(39), KEY, [], Date.now() + 60_000), /no registry directory/);
+      assert.equal(await reg.adopt(KEY), null);
+    });
+  });
 });

@@ -164,8 +164,9 @@ export function dockerHelperConfig(spec: HelperContainerSpec): Docker.ContainerC
     AttachStderr: true,
     OpenStdin: true,
     // The daemon closes the script's stdin when the attach connection goes (the engine stopped, or its
-    // process was killed): the script ends at EOF, so a helper does not outlive its owner.
-    StdinOnce: true,
+    // process was killed): the script ends at EOF, so a helper does not outlive its owner. A helper kept for
+    // reuse keeps its stdin and ends by its idle time (XRAY_IDLE_S).
+    StdinOnce: !spec.keepStdin,
     Tty: false,
     NetworkDisabled: true,
     HostConfig: hostConfig,
@@ -183,6 +184,7 @@ export class DockerRuntime implements Runtime {
       client.calls.helper = (client.calls.helper ?? 0) + 1;
     };
     this.helpers = {
+      reattachable: true,
       create: async (spec) => {
         count();
         return (await client.docker.createContainer(this.helperConfig(spec))).id;
