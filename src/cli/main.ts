@@ -55,7 +55,7 @@ Options:
                    image is ever picked, and one that cannot run is an error (exit 5)
   --helper-idle SECONDS
                    how long a helper container this run leaves stays for the next run of
-                   this user to reuse (default ${DEFAULT_CLI_HELPER_IDLE_S}); it ends by itself after that long
+                   this user to reuse (15 to 3600, default ${DEFAULT_CLI_HELPER_IDLE_S}); it ends by itself after that long
                    without a request. 0: the helper goes with the run
   --all            snapshot: stopped containers too, with their exit code and OOM kill;
                    layers: every changed file
@@ -160,7 +160,8 @@ export async function run(argv: string[], io: Output, version = '0.0.0'): Promis
     if (runtime !== undefined && !(RUNTIME_SETTINGS as readonly string[]).includes(runtime))
       throw new UsageError(`--runtime takes ${RUNTIME_SETTINGS.join(', ')}, not "${runtime}"`);
     const idle = str(args, 'helper-idle') ?? String(DEFAULT_CLI_HELPER_IDLE_S);
-    if (!/^\d{1,5}$/.test(idle)) throw new UsageError(`--helper-idle takes whole seconds (0 to 99999), not "${idle}"`);
+    if (!/^\d{1,4}$/.test(idle) || (Number(idle) > 0 && Number(idle) < 15) || Number(idle) > 3600)
+      throw new UsageError(`--helper-idle takes 0 or whole seconds from 15 to 3600, not "${idle}"`);
     const engine = await Engine.create({
       override: str(args, 'host'),
       context: str(args, 'context'),

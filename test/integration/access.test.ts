@@ -283,12 +283,17 @@ CMD ["sleep", "3600"]
     const fresh = (await helperContainers()).filter((id) => !before.has(id));
     assert.equal(fresh.length, 1, 'another idle time is another helper (it is not taken over)');
     const parkedAt = Date.now();
+    assert.ok(
+      fs.readdirSync(USER_REGISTRY).some((n) => n.startsWith(`parked-${fresh[0]}`)),
+      'it was parked: running after its run ended, and recorded for the next',
+    );
     let gone = false;
     while (!gone && Date.now() - parkedAt < 60000) {
       await new Promise((r) => setTimeout(r, 1000));
       gone = !(await helperContainers()).includes(fresh[0]);
     }
     assert.ok(gone, `the helper ${fresh[0]} still runs ${Date.now() - parkedAt} ms after it was parked with a 20 s idle time`);
+    assert.ok(Date.now() - parkedAt >= 10000, `it stayed for the next run for most of its idle time, not ${Date.now() - parkedAt} ms`);
     console.log(`      a helper parked with a 20 s idle time was gone ${Date.now() - parkedAt} ms after its run ended`);
   });
 

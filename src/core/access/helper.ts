@@ -14,6 +14,10 @@ import { HELPER_SCRIPT } from './script';
  * when it created them (registry.ts).
  */
 export const HELPER_LABEL = 'container-xray.helper';
+/** A helper kept for reuse carries the hash of what it was made of (helperFingerprint) in this label. */
+export const HELPER_REUSE_LABEL = 'container-xray.helper.reuse';
+/** Every helper container's name starts so. */
+export const HELPER_NAME_PREFIX = 'container-xray-helper-';
 
 /** What to do when the helper image cannot run. */
 export const HELPER_IMAGE_HINT =
@@ -71,7 +75,7 @@ export interface HelperSpec {
    * its stdin stays open, its script ends after `idleS` seconds without a request, and `park` records it
    * for whoever takes it over (registry.ts). Absent: the helper goes with its session (and its owner).
    */
-  reuse?: { idleS: number; park: (id: string, missing: string[], untilMs: number) => Promise<void> };
+  reuse?: { idleS: number; key: string; park: (id: string, missing: string[], untilMs: number) => Promise<void> };
 }
 
 const DEFAULT_TIMEOUT_MS = 20_000;
@@ -116,7 +120,7 @@ export function helperContainerSpec(spec: HelperSpec, binds: HelperBind[], name:
     entrypoint: ['/bin/sh', '-c'],
     cmd: [HELPER_SCRIPT, 'container-xray-helper'],
     env: ['LC_ALL=C', `XRAY_IDLE_S=${Math.max(1, Math.ceil(spec.reuse?.idleS ?? spec.idleTimeoutS ?? DEFAULT_HELPER_IDLE_S))}`],
-    labels: { [HELPER_LABEL]: '1' },
+    labels: { [HELPER_LABEL]: '1', ...(spec.reuse ? { [HELPER_REUSE_LABEL]: spec.reuse.key } : {}) },
     // As `docker run -v` picks: the daemon demands rslave under its root dir (overlays mounted later show up
     // too); rslave elsewhere fails where / is a private mount. Before Docker 25.0 a read-only bind leaves
     // sub-mounts (cgroup v1 controllers) writable; nothing here writes.
@@ -140,10 +144,14 @@ export function helperContainerSpec(spec: HelperSpec, binds: HelperBind[], name:
  * helper is taken over only by a run that would have made the same one (same image ID, script, binds, idle
  * time, limits), so a new version or other settings never inherit an older helper.
  */
-export function helperFingerprint(spec: HelperSpec): string {
-  const { name: _name, ...rest } = helperContainerSpec(spec, spec.binds, '');
-  return createHash('sha256').update(JSON.stringify(rest)).digest('hex');
+export function helperFingerprint(spec: HelperSpec, runtime: Pick<Runtime, 'helpers'>): string {
+  const forKey: HelperSpec = spec.reuse ? { ...spec, reuse: { ...spec.reuse, key: '' } } : spec;
+  const body = runtime.helpers.config(helperContainerSpec(forKey, forKey.binds, ''));
+  return createHash('sha256').update(JSON.stringify(body)).digest('hex');
 }
+
+/** A parked helper that is not the container its record says (another name, label or image): not touched. */
+export class NotTheParkedHelperError extends Error {}
 
 interface Pending {
   id: number;
@@ -167,6 +175,10 @@ export class HelperSession {
   private nextId = randomInt(1, 2 ** 30);
   /** When the script last answered (ms): its idle time runs from there. */
   private lastActive = Date.now();
+  /** The script said `ready`, or answered this session's probe: only such a helper is parked. */
+  private verified = false;
+  /** The script's shell ends it after XRAY_IDLE_S without a request (`read -t`; dash has none). */
+  private idleExits = false;
   private timer: NodeJS.Timeout | null = null;
   private stderrTail = '';
   private ended: Error | null = null;
@@ -199,10 +211,11 @@ export class HelperSession {
    * Creates, attaches and starts a helper container and waits for its script to answer. An optional bind
    * whose source the daemon's machine lacks is dropped and the container made again without it.
    */
-  static async start(runtime: Runtime, spec: HelperSpec): Promise<HelperSession> {
+  static async start(runtime: Runtime, given: HelperSpec): Promise<HelperSession> {
+    let spec = given;
     let binds = spec.binds;
     for (;;) {
-      const name = `container-xray-helper-${randomBytes(4).toString('hex')}`;
+      const name = `${HELPER_NAME_PREFIX}${randomBytes(4).toString('hex')}`;
       let container: string;
       try {
         container = await runtime.helpers.create(helperContainerSpec(spec, binds, name));
@@ -273,6 +286,13 @@ export class HelperSession {
         await session.close();
         throw err instanceof HelperUnavailableError ? err : new HelperUnavailableError(spec.image, (err as Error).message);
       }
+      if (spec.reuse && !session.idleExits) {
+        // Its shell cannot end the script by idle time (dash), so it must not outlive this run: made again,
+        // ending with its client.
+        await session.close();
+        spec = { ...spec, reuse: undefined };
+        continue;
+      }
       return session;
     }
   }
@@ -284,9 +304,17 @@ export class HelperSession {
    */
   static async resume(runtime: Runtime, id: string, spec: HelperSpec, missing: string[]): Promise<HelperSession> {
     const detail = await runtime.inspectContainer(id);
+    // Its identity first: a record names a container, and only this run's kind of helper is ever touched.
+    if (
+      detail.id !== id ||
+      !detail.name.startsWith(HELPER_NAME_PREFIX) ||
+      detail.labels?.[HELPER_LABEL] !== '1' ||
+      !spec.reuse ||
+      detail.labels?.[HELPER_REUSE_LABEL] !== spec.reuse.key ||
+      (spec.imageId !== undefined && detail.imageId !== spec.imageId)
+    )
+      throw new NotTheParkedHelperError(`the container ${id.slice(0, 12)} is not the helper its record says`);
     if (!detail.running) throw new Error(`the parked helper ${id.slice(0, 12)} is not running`);
-    if (spec.imageId && detail.imageId !== spec.imageId)
-      throw new Error(`the parked helper ${id.slice(0, 12)} runs another image (${detail.imageId}, not ${spec.imageId})`);
     const stream = await runtime.helpers.attach(id);
     const session = new HelperSession(
       runtime,
@@ -310,6 +338,9 @@ export class HelperSession {
       session.detach();
       throw err;
     }
+    // It was parked, so it had said it ends by its idle time.
+    session.verified = true;
+    session.idleExits = true;
     return session;
   }
 
@@ -350,8 +381,11 @@ export class HelperSession {
       const ready = this.ready;
       this.ready = null;
       if (!ready) return;
-      if (reply.ok) ready.resolve();
-      else
+      if (reply.ok) {
+        this.verified = true;
+        this.idleExits = /(^| )idle( |$)/.test(reply.note ?? '');
+        ready.resolve();
+      } else
         ready.reject(
           new HelperUnavailableError(
             this.image,
@@ -427,7 +461,7 @@ export class HelperSession {
    */
   private async park(): Promise<boolean> {
     const reuse = this.reuse;
-    if (!reuse || this.ended || this.pending.size > 0) return false;
+    if (!reuse || !this.verified || !this.idleExits || this.ended || this.pending.size > 0) return false;
     const until = this.lastActive + reuse.idleS * 1000 - PARK_MARGIN_MS / 2;
     if (until - Date.now() < PARK_MARGIN_MS) return false;
     this.fail(new Error('the helper container was left for the next run'));

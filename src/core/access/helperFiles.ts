@@ -160,7 +160,9 @@ export class HelperHostFiles implements HostFiles {
       this.session = null;
     }
     if (!this.session) {
-      const started = this.launch().then((s) => {
+      // A helper being stopped is parked (or removed) first: the next one may be that very helper.
+      const stopping = [...this.stopping];
+      const started = (stopping.length > 0 ? Promise.all(stopping).then(() => this.launch()) : this.launch()).then((s) => {
         this.live = s;
         this.image = s.image;
         return s;

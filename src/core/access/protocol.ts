@@ -113,7 +113,7 @@ export interface StatRecord {
  * link's target).
  */
 export type HelperReply =
-  | { id: number; ok: true; parts: Buffer[]; raw?: true; records?: StatRecord[] }
+  | { id: number; ok: true; parts: Buffer[]; raw?: true; records?: StatRecord[]; note?: string }
   | { id: number; ok: false; code: string; message: string; status: number; at?: number; text?: string; parts: Buffer[] };
 
 /** A readlink reply's target: raw as sent, or base64 of readlink's output, which ends in a newline of its own. */
@@ -269,7 +269,10 @@ export class ReplyParser {
       this.open = null;
       this.listing = null;
       const parts = open ? open.parts.map((p) => Buffer.from(p.join(''), 'base64')) : [];
-      if (m[2] === '0') return listing ? { id, ok: true, parts, records: listing.records } : { id, ok: true, parts };
+      if (m[2] === '0') {
+        const note = m[3] !== undefined ? { note: Buffer.from(m[3], 'latin1').toString('utf8') } : {};
+        return listing ? { id, ok: true, parts, records: listing.records, ...note } : { id, ok: true, parts, ...note };
+      }
       const status = Number(m[2]);
       const message = Buffer.from(m[3] ?? '', 'latin1').toString('utf8');
       const k = /^(-?\d+) (.*)$/s.exec(message);

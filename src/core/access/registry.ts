@@ -4,7 +4,7 @@
 // directory, in one file of its own there (`<pid>-<start>.json`, written only by that process), so another
 // run of the CLI hides them too and removes those whose owner was killed before it could.
 import { randomBytes } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
+import { constants as fsConstants, promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -121,11 +121,17 @@ function parseParked(text: string): ParkedRecord | null {
   }
 }
 
-/** A small regular file of the registry, or null (a link, a directory, something huge). */
+/** Whether a registry entry is this user's own and nobody else may write it (owner, no group or other write). */
+function ownedByMe(stat: { uid: number; mode: number }): boolean {
+  const uid = process.getuid?.();
+  return (uid === undefined || stat.uid === uid) && (stat.mode & 0o022) === 0;
+}
+
+/** A small regular file of the registry this user alone wrote, or null (a link, a directory, another's, huge). */
 async function readSmall(file: string): Promise<string | null> {
   try {
     const stat = await fsp.lstat(file);
-    if (!stat.isFile() || stat.size > MAX_FILE_BYTES) return null;
+    if (!stat.isFile() || stat.size > MAX_FILE_BYTES || !ownedByMe(stat)) return null;
     return await fsp.readFile(file, 'utf8');
   } catch {
     return null;
@@ -160,6 +166,29 @@ export class HelperRegistry {
   /** Whether helpers are recorded on disk (a parked helper needs that to be found again). */
   get persistent(): boolean {
     return this.dir !== null;
+  }
+
+  /**
+   * Whether the directory is there (made 0700 if not), a directory of this user's that only it may write,
+   * and writable: what a helper kept for another run needs. Records in any other directory are not read.
+   */
+  async usable(): Promise<boolean> {
+    if (!this.dir) return false;
+    try {
+      await fsp.mkdir(this.dir, { recursive: true, mode: 0o700 });
+      return (await this.trusted()) && (await fsp.access(this.dir, fsConstants.W_OK).then(() => true));
+    } catch {
+      return false;
+    }
+  }
+
+  private async trusted(): Promise<boolean> {
+    try {
+      const stat = await fsp.lstat(this.dir!);
+      return stat.isDirectory() && ownedByMe(stat);
+    } catch {
+      return false;
+    }
   }
 
   /** The helpers this engine created and has not seen removed. */
@@ -207,7 +236,7 @@ export class HelperRegistry {
    * before it is returned. Null when there is none.
    */
   async adopt(key: string, now = Date.now()): Promise<{ id: string; missing: string[] } | null> {
-    if (!this.dir) return null;
+    if (!this.dir || !(await this.trusted())) return null;
     const me = await this.me();
     let names: string[];
     try {
@@ -222,12 +251,14 @@ export class HelperRegistry {
       if (!rec || rec.uid !== me.uid || rec.endpoint !== this.endpoint || rec.key !== key) continue;
       if (rec.helper !== PARKED_FILE.exec(name)![1] || rec.until < now + ADOPT_MARGIN_MS) continue;
       const claim = `${file}.${me.pid}-${randomBytes(4).toString('hex')}.claim`;
+      // Recorded as this engine's before the claim, so it is never in no record at all.
+      await this.add(rec.helper);
       try {
         await fsp.rename(file, claim);
       } catch {
+        await this.remove(rec.helper);
         continue; // another run took it first
       }
-      await this.add(rec.helper);
       await fsp.rm(claim, { force: true });
       return { id: rec.helper, missing: rec.missing };
     }
@@ -275,6 +306,7 @@ export class HelperRegistry {
     if (!this.dir) return { ids, orphans };
     const own = await this.ownFile();
     const me = await this.me();
+    if (!(await this.trusted())) return { ids, orphans };
     let all: string[];
     try {
       all = await fsp.readdir(this.dir);
@@ -303,14 +335,8 @@ export class HelperRegistry {
       names.map(async (name) => {
         const file = path.join(this.dir!, name);
         if (file === own) return;
-        let rec: OwnerRecord | null;
-        try {
-          const stat = await fsp.lstat(file);
-          if (!stat.isFile() || stat.size > MAX_FILE_BYTES) return;
-          rec = parseOwner(await fsp.readFile(file, 'utf8'));
-        } catch {
-          return;
-        }
+        const text = await readSmall(file);
+        const rec = text === null ? null : parseOwner(text);
         if (!rec || rec.endpoint !== this.endpoint || rec.uid !== me.uid) return;
         for (const id of rec.helpers) ids.add(id);
         if (!(await ownerAlive(rec))) orphans.push({ file, owner: rec });

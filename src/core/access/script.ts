@@ -172,7 +172,9 @@ confined() {
 for t in base64 find head readlink stat timeout; do
   command -v "$t" >/dev/null 2>&1 || { printf '!0 127 missing %s\n' "$t"; exit 127; }
 done
-printf '!0 0 ready\n'
+# "ready idle": this shell's read has -t, so the loop ends after XRAY_IDLE_S without a request (a helper
+# that keeps its stdin for the next run relies on it).
+printf '!0 0 ready%s\n' "\${rt:+ idle}"
 while IFS=' ' read $rt -r id op arg; do
   # Only numbered requests: Podman's attach passes the attach call's own body to stdin first, which the
   # engine ends with a newline of its own; that line is no request and gets no answer.

@@ -17,6 +17,7 @@ import {
   HelperSession,
   HelperSpec,
   HelperUnavailableError,
+  NotTheParkedHelperError,
   helperFingerprint,
   removeHelperContainer,
 } from './helper';
@@ -138,7 +139,9 @@ export class AccessSession {
       this.approved.add(chosen.imageId);
     }
     await this.ownHelpers();
-    const reuseS = this.helpers.persistent && this.runtime.helpers.reattachable ? Math.max(0, Math.ceil(this.opts.helperReuseS ?? 0)) : 0;
+    // Only where the helper can be found again (a registry this user alone writes) and attached to again.
+    const wanted = Math.max(0, Math.ceil(this.opts.helperReuseS ?? 0));
+    const reuseS = wanted > 0 && this.runtime.helpers.reattachable && (await this.helpers.usable()) ? wanted : 0;
     const spec: HelperSpec = {
       image: chosen.image,
       imageId: chosen.imageId,
@@ -153,8 +156,8 @@ export class AccessSession {
     };
     let session: HelperSession | null = null;
     if (reuseS > 0) {
-      const key = helperFingerprint({ ...spec, reuse: { idleS: reuseS, park: async () => undefined } });
-      spec.reuse = { idleS: reuseS, park: (id, missing, until) => this.helpers.park(id, key, missing, until) };
+      const key = helperFingerprint({ ...spec, reuse: { idleS: reuseS, key: '', park: async () => undefined } }, this.runtime);
+      spec.reuse = { idleS: reuseS, key, park: (id, missing, until) => this.helpers.park(id, key, missing, until) };
       session = await this.adoptHelper(key, spec);
     }
     session ??= await HelperSession.start(this.runtime, spec);
@@ -174,8 +177,9 @@ export class AccessSession {
         const session = await HelperSession.resume(this.runtime, parked.id, spec, parked.missing);
         this.adopted++;
         return session;
-      } catch {
-        await removeHelperContainer(this.runtime, parked.id).catch(() => undefined);
+      } catch (err) {
+        // Our helper that no longer answers goes; a container that is not (a stale or forged record) is left alone.
+        if (!(err instanceof NotTheParkedHelperError)) await removeHelperContainer(this.runtime, parked.id).catch(() => undefined);
         await this.helpers.remove(parked.id);
       }
     }

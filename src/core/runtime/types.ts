@@ -53,6 +53,8 @@ export interface RuntimeContainerDetail {
   graphDriver: { name: string; data: Record<string, string> } | null;
   /** How it last ended, as the runtime recorded it (State.ExitCode, OOMKilled, FinishedAt, Error). */
   exit: ContainerExit;
+  /** Its labels (Config.Labels), where the runtime's inspect gives them. */
+  labels?: Record<string, string>;
 }
 
 export interface RuntimeImageSummary {
@@ -133,6 +135,8 @@ export interface HelperContainers {
    * attach to it again (Docker: StdinOnce false). Podman's API closes it with the attach connection.
    */
   readonly reattachable: boolean;
+  /** The body of the runtime's create call for this spec (what a helper is made of, for helperFingerprint). */
+  config(spec: HelperContainerSpec): unknown;
   /** Creates the container; rejects with the runtime's error (statusCode, json.message). */
   create(spec: HelperContainerSpec): Promise<string>;
   /** The container's stdin/stdout/stderr, multiplexed as Docker's attach sends them. */

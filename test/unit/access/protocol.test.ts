@@ -96,7 +96,7 @@ describe('access/protocol', () => {
     it('parses data, raw text, errors and parts', () => {
       const replies = parseInPieces(sample);
       assert.deepEqual(replies, [
-        { id: 0, ok: true, parts: [] },
+        { id: 0, ok: true, parts: [], note: 'ready' },
         { id: 1, ok: true, parts: [Buffer.from('hello')] },
         { id: 2, ok: true, parts: [Buffer.from('net:[4026531840]')], raw: true },
         { id: 3, ok: false, code: 'EACCES', message: 'Permission denied', status: 1, parts: [] },

@@ -184,10 +184,9 @@ describe('access/registry', () => {
       write(`parked-${cid(33)}.json`, rec);
       write(`parked-${cid(34)}.json`, { ...rec, uid: me.uid, helper: cid(34), until: Date.now() + 1000 });
       write(`parked-${cid(35)}.json`, { ...rec, uid: me.uid, helper: cid(36) });
-      fs.symlinkSync(parkedFile(32), path.join(dir, `parked-${cid(37)}.json`));
       const adopter = new HelperRegistry(dir, ENDPOINT);
       assert.deepEqual(await adopter.adopt(KEY), { id: cid(32), missing: [] });
-      assert.equal(await adopter.adopt(KEY), null, 'another user, nearly over, a file naming another helper, a link: none taken');
+      assert.equal(await adopter.adopt(KEY), null, 'another user, nearly over, a file naming another helper: none taken');
     });
 
     it('past its idle time it is an orphan, reaped with its file', async () => {
@@ -211,9 +210,63 @@ describe('access/registry', () => {
       assert.deepEqual(fs.readdirSync(dir), []);
     });
 
+    it("reads only this user's own records in a directory only it may write: another owner's file, a group-writable one or dir are not trusted", async () => {
+      const me = await currentProcess();
+      const rec = (n: number) => ({
+        version: 1,
+        uid: me.uid,
+        endpoint: ENDPOINT,
+        helper: cid(n),
+        key: KEY,
+        missing: [],
+        until: Date.now() + 60_000,
+      });
+      write(`parked-${cid(40)}.json`, rec(40));
+      fs.chownSync(parkedFile(40), me.uid + 4242, -1);
+      write(`parked-${cid(41)}.json`, rec(41));
+      fs.chmodSync(parkedFile(41), 0o666);
+      const reg = new HelperRegistry(dir, ENDPOINT);
+      assert.deepEqual([...(await reg.known()).ids], [], 'neither is known');
+      assert.equal(await reg.adopt(KEY), null, 'neither is taken over');
+      fs.chmodSync(parkedFile(41), 0o600);
+      fs.chmodSync(dir, 0o770);
+      assert.equal(await reg.usable(), false, 'a group-writable registry is not used');
+      assert.equal(await reg.adopt(KEY), null);
+      fs.chmodSync(dir, 0o700);
+      assert.equal(await reg.usable(), true);
+      assert.deepEqual(await reg.adopt(KEY), { id: cid(41), missing: [] });
+    });
+
+    it('never takes over through a link, even to a valid record named for its helper', async () => {
+      const me = await currentProcess();
+      const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), 'xray-helperimg-elsewhere-'));
+      try {
+        const target = path.join(elsewhere, 'rec.json');
+        fs.writeFileSync(
+          target,
+          JSON.stringify({
+            version: 1,
+            uid: me.uid,
+            endpoint: ENDPOINT,
+            helper: cid(42),
+            key: KEY,
+            missing: [],
+            until: Date.now() + 60_000,
+          }),
+        );
+        fs.symlinkSync(target, parkedFile(42));
+        const reg = new HelperRegistry(dir, ENDPOINT);
+        assert.equal(await reg.adopt(KEY), null);
+        assert.deepEqual([...(await reg.known()).ids], []);
+      } finally {
+        fs.rmSync(elsewhere, { recursive: true, force: true });
+      }
+    });
+
     it('needs a directory to park in', async () => {
       const reg = new HelperRegistry(null, ENDPOINT);
       assert.equal(reg.persistent, false);
+      assert.equal(await reg.usable(), false);
       await assert.rejects(reg.park(cid(39), KEY, [], Date.now() + 60_000), /no registry directory/);
       assert.equal(await reg.adopt(KEY), null);
     });

@@ -239,6 +239,29 @@ describe('access/script (run by local shells)', () => {
     });
   }
 
+  for (const shell of shells) {
+    const dash = shell[0] === '/bin/sh' && fs.realpathSync('/bin/sh').endsWith('dash');
+    it(`${shell.join(' ')}: its ready line says ${dash ? 'nothing of' : '"idle":'} ending by idle time (the engine parks only such a helper)`, async () => {
+      const first = await new Promise<string>((resolve, reject) => {
+        const child = spawn(shell[0], [...shell.slice(1), '-c', HELPER_SCRIPT, 'helper'], {
+          stdio: ['pipe', 'pipe', 'ignore'],
+          env: { ...process.env, XRAY_IDLE_S: '60' },
+        });
+        let out = '';
+        child.stdout.on('data', (b: Buffer) => (out += b.toString('latin1')));
+        child.on('error', reject);
+        child.on('close', () => resolve(out.split('\n')[0]));
+        child.stdin.end();
+      });
+      assert.equal(first, dash ? '!0 0 ready' : '!0 0 ready idle');
+      const parsed = new ReplyParser().push(Buffer.from(`${first}\n`));
+      assert.deepEqual(
+        parsed.map((r) => (r.ok ? (r.note ?? null) : 'failed')),
+        [dash ? 'ready' : 'ready idle'],
+      );
+    });
+  }
+
   for (const shell of shells.filter((sh) => sh[0] !== '/bin/sh' || !fs.realpathSync('/bin/sh').endsWith('dash'))) {
     it(`${shell.join(' ')}: ends by itself when no request comes for XRAY_IDLE_S seconds, and on EOF`, async () => {
       const run = (input: 'open' | 'closed') =>

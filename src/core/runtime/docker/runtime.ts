@@ -63,6 +63,7 @@ export function fromInspect(info: Docker.ContainerInspectInfo): RuntimeContainer
     pid: info.State?.Pid ?? 0,
     graphDriver: gd ? { name: gd.Name ?? '', data } : null,
     exit: exitOf(info.State),
+    labels: { ...(info.Config?.Labels ?? {}) },
   };
 }
 
@@ -185,6 +186,7 @@ export class DockerRuntime implements Runtime {
     };
     this.helpers = {
       reattachable: true,
+      config: (spec) => this.helperConfig(spec),
       create: async (spec) => {
         count();
         return (await client.docker.createContainer(this.helperConfig(spec))).id;

@@ -110,6 +110,7 @@ export class PodmanRuntime extends DockerRuntime {
     // Its API closes a helper's stdin when the attach connection goes (checked on Podman 5.4): the script
     // ends with its run, so a helper is never left for the next run.
     (this.helpers as { reattachable: boolean }).reattachable = false;
+    this.helpers.config = (spec) => podmanHelperSpec(spec);
     // Created through libpod (host cgroup namespace); attached, started and removed as Docker's are.
     this.helpers.create = async (spec) => {
       client.calls.helper = (client.calls.helper ?? 0) + 1;
