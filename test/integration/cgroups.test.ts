@@ -18,7 +18,7 @@ import {
   keyedFile,
   openTarget,
   removeOn,
-  suiteTargets,
+  runtimeTargets,
 } from '../support/targets';
 
 const SUB = 'xray-sub';
@@ -54,7 +54,7 @@ function sharesToWeight(shares: number): number {
   return 1 + Math.floor(((shares - 2) * 9999) / 262142);
 }
 
-for (const target of suiteTargets()) {
+for (const target of runtimeTargets()) {
   describe(`cgroups against a real container (${target})`, function () {
     this.timeout(target === 'local' ? 60000 : 900000);
     const suffix = `${process.pid}-${Date.now().toString(36)}`;

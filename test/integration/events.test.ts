@@ -5,7 +5,7 @@
 import * as assert from 'node:assert/strict';
 import { Engine } from '../../src/core/engine';
 import { DockerEvent, DockerEventWatcher } from '../../src/core/runtime/docker/events';
-import { Target, engineOptions, inspectOn, openTarget, removeOn, runOn, suiteTargets } from '../support/targets';
+import { Target, engineOptions, inspectOn, openTarget, removeOn, runOn, runtimeTargets } from '../support/targets';
 
 async function waitFor<T>(what: string, ms: number, probe: () => T | undefined): Promise<T> {
   const end = Date.now() + ms;
@@ -17,7 +17,7 @@ async function waitFor<T>(what: string, ms: number, probe: () => T | undefined):
   }
 }
 
-for (const name of suiteTargets()) {
+for (const name of runtimeTargets()) {
   describe(`the runtime's events (${name})`, function () {
     this.timeout(300_000);
     let t: Target;

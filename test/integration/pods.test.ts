@@ -23,6 +23,7 @@ import {
   readlinkNamespacesOn,
   removeOn,
   runOn,
+  runtimeTargets,
   suiteTargets,
 } from '../support/targets';
 
@@ -47,7 +48,7 @@ function cli(args: string[], timeout: number) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-for (const target of suiteTargets()) {
+for (const target of runtimeTargets()) {
   describe(`pods wired as kubelet wires them (${target})`, function () {
     this.timeout(target === 'local' ? 180000 : 900000);
     let t: Target;

@@ -32,7 +32,7 @@ import {
   readlinkNamespacesOn,
   removeOn,
   runAllOn,
-  suiteTargets,
+  runtimeTargets,
 } from '../support/targets';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -304,7 +304,7 @@ interface AuditReport {
   containers: { id: string; name: string; image: string; security: SecurityPosture | null; failed: string[]; errors: FieldError[] }[];
 }
 
-for (const target of suiteTargets()) {
+for (const target of runtimeTargets()) {
   describe(`security posture (${target})`, function () {
     // A VM guest runs under emulation: a container start takes seconds there.
     this.timeout(target === 'local' ? 180000 : 900000);

@@ -584,6 +584,16 @@ export function suiteTargets(): TargetName[] {
   return only.length > 0 ? (only as TargetName[]) : ALL_TARGETS;
 }
 
+/**
+ * The targets of the suites about the runtime rather than image storage (cgroups, events, security, pods):
+ * `vm-containerd` is `vm-docker`'s guest, kernel, Docker daemon, containerd and runc with another image store,
+ * so those suites run on `vm-docker` for both; the storage suites (snapshot's overlay, overlay, layers,
+ * Dockerfile, the CLI) run on every target. Each target runs under emulation, and a CI run has an hour and a half.
+ */
+export function runtimeTargets(): TargetName[] {
+  return suiteTargets().filter((t) => t !== 'vm-containerd');
+}
+
 /** Namespace inodes of a process on the target's machine, by `readlink /proc/PID/ns/*` there. */
 export async function readlinkNamespacesOn(t: Target, pid: number): Promise<Record<string, number>> {
   const out = await t.sh(`for t in mnt pid net ipc uts user cgroup time; do printf '%s ' $t; readlink /proc/${pid}/ns/$t || echo; done`);
