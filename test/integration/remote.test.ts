@@ -9,10 +9,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Engine } from '../../src/core/engine';
+import { HELPER_LABEL } from '../../src/core/access/helper';
 import { parseOsRelease } from '../../src/core/host/hostFacts';
 import type { HostFacts, Snapshot } from '../../src/shared/model';
 import { BASE_IMAGE } from '../support/docker';
-import { Target, isPodman, openTarget, suiteTargets } from '../support/targets';
+import { Target, isPodman, openTarget, removeParkedHelpers, suiteTargets } from '../support/targets';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
@@ -77,8 +78,14 @@ async function guestFacts(t: Target): Promise<GuestFacts> {
   };
 }
 
+/**
+ * The running containers but helpers: the engine leaves out the helpers this user's runs recorded (one a run
+ * left parked for the next runs on between them), as it should.
+ */
 async function runningIds(t: Target): Promise<Set<string>> {
-  return new Set((await t.docker(['ps', '-q', '--no-trunc'])).split('\n').filter(Boolean));
+  const all = (await t.docker(['ps', '-q', '--no-trunc'])).split('\n').filter(Boolean);
+  const helpers = new Set((await t.docker(['ps', '-q', '--no-trunc', '--filter', `label=${HELPER_LABEL}`])).split('\n').filter(Boolean));
+  return new Set(all.filter((id) => !helpers.has(id)));
 }
 
 // Docker's endpoints only: Podman's API in the VM has no TLS port, and ssh:// reaches a daemon through
@@ -216,6 +223,8 @@ for (const name of suiteTargets().filter((n) => n !== 'local' && !isPodman(n)))
           agent!.once('exit', () => resolve());
           agent!.kill('SIGTERM');
         });
+      // The helpers this suite's CLI runs left parked, in the cache it gave them, whichever endpoint they came by.
+      if (dir && t) await removeParkedHelpers(t, path.join(dir, 'cache', 'container-xray', 'helpers'), true);
       if (dir) fs.rmSync(dir, { recursive: true, force: true });
     });
 

@@ -495,7 +495,7 @@ const opened = new Map<TargetName, Target>();
  * their records: what the run made goes before the root hooks compare the machine. `dir` is the registry
  * directory those runs used (the default one unless a suite gave them a cache of their own).
  */
-export async function removeParkedHelpers(t: Target, dir = defaultHelperRegistryDir()): Promise<string[]> {
+export async function removeParkedHelpers(t: Target, dir = defaultHelperRegistryDir(), anyEndpoint = false): Promise<string[]> {
   let names: string[];
   try {
     names = fs.readdirSync(dir).filter((n) => /^parked-[0-9a-f]{64}\.json$/.test(n));
@@ -511,7 +511,8 @@ export async function removeParkedHelpers(t: Target, dir = defaultHelperRegistry
     } catch {
       continue;
     }
-    const ours = t.host ? rec.endpoint === t.host : typeof rec.endpoint === 'string' && rec.endpoint.startsWith('unix://');
+    // anyEndpoint: the suite reached this daemon through several endpoints (TLS, ssh, contexts) with a cache of its own.
+    const ours = anyEndpoint || (t.host ? rec.endpoint === t.host : typeof rec.endpoint === 'string' && rec.endpoint.startsWith('unix://'));
     if (!ours || typeof rec.helper !== 'string') continue;
     await t.docker(['rm', '-f', rec.helper]).catch(() => undefined);
     fs.rmSync(file, { force: true });
