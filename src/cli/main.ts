@@ -53,6 +53,10 @@ Options:
                    Default: a local official image by its exact name (busybox, alpine,
                    debian or ubuntu, any tag, optionally docker.io/library/…); no other
                    image is ever picked, and one that cannot run is an error (exit 5)
+  --read-deadline SECONDS
+                   how long one container's reads may take before a snapshot goes on without
+                   them, saying so on its fields (default 2, through a helper 10; a slow or
+                   emulated daemon machine may need more)
   --helper-idle SECONDS
                    how long a helper container this run leaves stays for the next run of
                    this user to reuse (15 to 3600, default ${DEFAULT_CLI_HELPER_IDLE_S}); it ends by itself after that long
@@ -85,6 +89,7 @@ const VALUE_FLAGS = new Set([
   'runtime',
   'helper-image',
   'helper-idle',
+  'read-deadline',
   'lowest-efficiency',
   'highest-wasted-bytes',
   'highest-user-wasted-percent',
@@ -162,6 +167,9 @@ export async function run(argv: string[], io: Output, version = '0.0.0'): Promis
     const idle = str(args, 'helper-idle') ?? String(DEFAULT_CLI_HELPER_IDLE_S);
     if (!/^\d{1,4}$/.test(idle) || (Number(idle) > 0 && Number(idle) < 15) || Number(idle) > 3600)
       throw new UsageError(`--helper-idle takes 0 or whole seconds from 15 to 3600, not "${idle}"`);
+    const deadline = str(args, 'read-deadline');
+    if (deadline !== undefined && (!/^\d{1,4}(\.\d+)?$/.test(deadline) || Number(deadline) <= 0 || Number(deadline) > 3600))
+      throw new UsageError(`--read-deadline takes seconds above 0, up to 3600, not "${deadline}"`);
     const engine = await Engine.create({
       override: str(args, 'host'),
       context: str(args, 'context'),
@@ -170,6 +178,7 @@ export async function run(argv: string[], io: Output, version = '0.0.0'): Promis
       helperImage: str(args, 'helper-image'),
       helperIdleMs: 0,
       helperReuseS: Number(idle),
+      ...(deadline !== undefined ? { containerLimits: { deadlineMs: Math.round(Number(deadline) * 1000) } } : {}),
     });
     try {
       switch (args.command) {

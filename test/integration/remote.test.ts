@@ -110,7 +110,7 @@ for (const name of suiteTargets().filter((n) => n === 'vm-docker'))
     const env = (extra: NodeJS.ProcessEnv = {}) =>
       cleanEnv({ HOME: home, XDG_CACHE_HOME: path.join(dir, 'cache'), DOCKER_CONFIG: config, SSH_AUTH_SOCK: agentSock(), ...extra });
     const tlsEnv = () => env({ DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: t.vm!.certs });
-    const helper = ['--helper-image', BASE_IMAGE];
+    const helper = ['--helper-image', BASE_IMAGE, '--read-deadline', '60'];
 
     /**
      * The CLI's snapshot lists what `docker ps` lists on that daemon: every container running before and

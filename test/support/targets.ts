@@ -638,7 +638,9 @@ export const VM_DEADLINE_MS = 60000;
 
 /** The CLI flags that point `container-xray` at this target (none for this machine's default socket). */
 export function cliArgs(t: Target): string[] {
-  return t.host ? ['--host', t.host, '--access', t.access, '--helper-image', t.helperImage] : [];
+  return t.host
+    ? ['--host', t.host, '--access', t.access, '--helper-image', t.helperImage, '--read-deadline', String(VM_DEADLINE_MS / 1000)]
+    : [];
 }
 
 /** `docker inspect REF` on the target, parsed. */
