@@ -210,6 +210,17 @@ for (const target of suiteTargets()) {
         assert.match(r.stderr, /unknown command "frobnicate"/);
         assert.match(r.stderr, /Usage:/);
         assert.equal(cli(['layers']).code, 64);
+        // A parked helper needs idle time to be taken over, and at most an hour of it; a deadline must be above 0.
+        for (const bad of [
+          ['--helper-idle', '5'],
+          ['--helper-idle', '3601'],
+          ['--helper-idle', 'x'],
+          ['--read-deadline', '0'],
+        ]) {
+          const r = cli(['snapshot', ...bad]);
+          assert.equal(r.code, 64, `${bad.join(' ')}: ${r.stderr}`);
+          assert.match(r.stderr, new RegExp(`${bad[0]} takes`));
+        }
         assert.equal(cli(['--version']).stdout.trim(), JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version);
       });
     }
