@@ -185,19 +185,27 @@ export class HelperSession {
   private closing: Promise<void> | null = null;
   private ready: { resolve: () => void; reject: (err: Error) => void } | null = null;
 
+  readonly image: string;
+  readonly translator: PathTranslator;
+  /** The image ID the container was created from. */
+  readonly imageId: string | null;
+  private readonly onRemoved?: (id: string) => Promise<void> | void;
+  private readonly reuse?: HelperSpec['reuse'];
+
   private constructor(
     private readonly runtime: Runtime,
     private readonly containerId: string,
     private readonly stream: NodeJS.ReadWriteStream,
-    readonly image: string,
-    readonly translator: PathTranslator,
-    /** The image ID the container was created from. */
-    readonly imageId: string | null,
-    private readonly onRemoved?: (id: string) => Promise<void> | void,
-    private readonly reuse?: HelperSpec['reuse'],
+    spec: HelperSpec,
     /** Host paths of optional binds the daemon's machine lacked (kept with a parked helper). */
-    private readonly missing: string[] = [],
-  ) {}
+    private readonly missing: string[],
+  ) {
+    this.image = spec.image;
+    this.translator = new PathTranslator(spec.binds, new Set(missing));
+    this.imageId = spec.imageId ?? null;
+    this.onRemoved = spec.onRemoved;
+    this.reuse = spec.reuse;
+  }
 
   get id(): string {
     return this.containerId;
@@ -247,17 +255,7 @@ export class HelperSession {
         throw new HelperUnavailableError(spec.image, `cannot attach to the helper container: ${daemonMessage(err)}`);
       }
       const missing = spec.binds.filter((b) => !binds.includes(b)).map((b) => b.host);
-      const session = new HelperSession(
-        runtime,
-        container,
-        stream,
-        spec.image,
-        new PathTranslator(spec.binds, new Set(missing)),
-        spec.imageId ?? null,
-        spec.onRemoved,
-        spec.reuse,
-        missing,
-      );
+      const session = new HelperSession(runtime, container, stream, spec, missing);
       // Podman's attach hands the attach call's JSON body to the script's stdin before anything the engine
       // writes: a newline ends that line, which the script skips (no request id), before the first request.
       stream.write('\n');
@@ -316,19 +314,9 @@ export class HelperSession {
       throw new NotTheParkedHelperError(`the container ${id.slice(0, 12)} is not the helper its record says`);
     if (!detail.running) throw new Error(`the parked helper ${id.slice(0, 12)} is not running`);
     const stream = await runtime.helpers.attach(id);
-    const session = new HelperSession(
-      runtime,
-      id,
-      stream,
-      spec.image,
-      new PathTranslator(spec.binds, new Set(missing)),
-      spec.imageId ?? null,
-      spec.onRemoved,
-      spec.reuse,
-      missing,
-    );
-    // No `ready` comes from a script that runs already; the reply to the probe says it answers this session.
-    session.ready = null;
+    const session = new HelperSession(runtime, id, stream, spec, missing);
+    // No `ready` comes from a script that runs already (none is awaited); the reply to the probe says it
+    // answers this session.
     session.listen();
     stream.write('\n');
     try {

@@ -163,11 +163,6 @@ export class HelperRegistry {
     return this.self;
   }
 
-  /** Whether helpers are recorded on disk (a parked helper needs that to be found again). */
-  get persistent(): boolean {
-    return this.dir !== null;
-  }
-
   /**
    * Whether the directory is there (made 0700 if not), a directory of this user's that only it may write,
    * and writable: what a helper kept for another run needs. Records in any other directory are not read.

@@ -39,8 +39,6 @@ export class AccessSession {
   private fallback: AccessPath | null = null;
   /** The image (name and ID) the last helper ran from. */
   private ranHelper: HelperImage | null = null;
-  /** Helpers this engine took over from an earlier run (parked for reuse). */
-  adopted = 0;
   /** Image IDs approved (approveHelperImage) in this engine. */
   private readonly approved = new Set<string>();
   /** The helper containers this engine and this user's other runs created: how helpers are told apart. */
@@ -174,9 +172,7 @@ export class AccessSession {
       const parked = await this.helpers.adopt(key);
       if (!parked) return null;
       try {
-        const session = await HelperSession.resume(this.runtime, parked.id, spec, parked.missing);
-        this.adopted++;
-        return session;
+        return await HelperSession.resume(this.runtime, parked.id, spec, parked.missing);
       } catch (err) {
         // Our helper that no longer answers goes; a container that is not (a stale or forged record) is left alone.
         if (!(err instanceof NotTheParkedHelperError)) await removeHelperContainer(this.runtime, parked.id).catch(() => undefined);

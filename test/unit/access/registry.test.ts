@@ -265,7 +265,6 @@ describe('access/registry', () => {
 
     it('needs a directory to park in', async () => {
       const reg = new HelperRegistry(null, ENDPOINT);
-      assert.equal(reg.persistent, false);
       assert.equal(await reg.usable(), false);
       await assert.rejects(reg.park(cid(39), KEY, [], Date.now() + 60_000), /no registry directory/);
       assert.equal(await reg.adopt(KEY), null);
